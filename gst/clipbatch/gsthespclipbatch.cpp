@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/**
+ * SECTION:element-hespclipbatch
+ * @title: hespclipbatch
+ *
+ * Cuts each face track (the face ROIs with an `object_id`, as hespfacecrop attaches them) into
+ * clips of `clip-length` aligned square RGB crops. Every `frame-subsample`-th frame of a track is
+ * sampled; consecutive clips start `clip-stride` sampled frames apart (stride < length overlaps,
+ * stride > length leaves gaps). A clip is attached as a GstHespClipMeta to the buffer on which it
+ * completes. When a track ends (absent for `track-timeout` frames) or the stream ends, its partial
+ * clip is padded by repeating its last frame if it holds at least `min-frames` frames, else
+ * dropped; partial clips at EOS travel downstream in a "hesp-clip" custom event just before EOS.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 filesrc location=movie.avi ! decodebin ! videoconvert ! hespfacecrop ! \
+ *     hespclipbatch clip-length=8 crop-size=112 ! fakesink
+ * ]|
+ */
+#include "clipbatch/gsthespclipbatch.h"
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "common/face_roi.h"
+#include "common/guard.h"
+#include "common/video_image.h"
+#include "hesp/clip.h"
+#include "hesp/error.h"
+#include "meta/gsthespclipmeta.h"
+
+GST_DEBUG_CATEGORY_STATIC(gst_hesp_clip_batch_debug);
+#define GST_CAT_DEFAULT gst_hesp_clip_batch_debug
+
+namespace {
+
+const hesp::ClipConfig kDefaults{};
+
+struct State {
+  std::unique_ptr<hesp::ClipAssembler> assembler;
+  bool failed = false;
+};
+
+struct Private {
+  std::mutex settings_lock;
+  hesp::ClipConfig settings;
+  std::mutex state_lock;
+  State state;
+};
+
+// Hands the clip's pixels to a GBytes without copying them.
+GBytes* frames_to_bytes(std::unique_ptr<hesp::Clip>& clip) {
+  auto* owned = new std::vector<std::uint8_t>(std::move(clip->frames));
+  return g_bytes_new_with_free_func(
+      owned->data(), owned->size(),
+      [](gpointer p) { delete static_cast<std::vector<std::uint8_t>*>(p); }, owned);
+}
+
+void attach(GstBuffer* buffer, std::unique_ptr<hesp::Clip> clip, gint roi_id) {
+  const std::vector<std::uint64_t> pts = clip->pts;
+  GBytes* frames = frames_to_bytes(clip);
+  static_assert(sizeof(GstClockTime) == sizeof(std::uint64_t), "PTS layout");
+  gst_buffer_add_hesp_clip_meta(buffer, clip->track_id, roi_id, clip->n_frames,
+                                clip->n_real_frames, clip->crop_size, frames,
+                                reinterpret_cast<const GstClockTime*>(pts.data()));
+  g_bytes_unref(frames);
+}
+
+}  // namespace
+
+struct _GstHespClipBatch {
+  GstVideoFilter parent;
+  Private* priv;
+};
+
+enum {
+  PROP_0,
+  PROP_CLIP_LENGTH,
+  PROP_FRAME_SUBSAMPLE,
+  PROP_CLIP_STRIDE,
+  PROP_MIN_FRAMES,
+  PROP_CROP_SIZE,
+  PROP_MARGIN,
+  PROP_MAX_TRACKS,
+  PROP_TRACK_TIMEOUT,
+};
+
+#define gst_hesp_clip_batch_parent_class parent_class
+G_DEFINE_TYPE(GstHespClipBatch, gst_hesp_clip_batch, GST_TYPE_VIDEO_FILTER);
+GST_ELEMENT_REGISTER_DEFINE(hespclipbatch, "hespclipbatch", GST_RANK_NONE,
+                            GST_TYPE_HESP_CLIP_BATCH);
+
+static void gst_hesp_clip_batch_set_property(GObject* object, guint prop_id, const GValue* value,
+                                             GParamSpec* pspec) {
+  auto* self = GST_HESP_CLIP_BATCH(object);
+  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+  hesp::ClipConfig& c = self->priv->settings;
+  switch (prop_id) {
+    case PROP_CLIP_LENGTH: c.clip_length = static_cast<int>(g_value_get_uint(value)); break;
+    case PROP_FRAME_SUBSAMPLE: c.frame_subsample = static_cast<int>(g_value_get_uint(value)); break;
+    case PROP_CLIP_STRIDE: c.clip_stride = static_cast<int>(g_value_get_uint(value)); break;
+    case PROP_MIN_FRAMES: c.min_frames = static_cast<int>(g_value_get_uint(value)); break;
+    case PROP_CROP_SIZE: c.crop_size = static_cast<int>(g_value_get_uint(value)); break;
+    case PROP_MARGIN: c.margin = static_cast<float>(g_value_get_double(value)); break;
+    case PROP_MAX_TRACKS: c.max_tracks = static_cast<int>(g_value_get_uint(value)); break;
+    case PROP_TRACK_TIMEOUT: c.track_timeout = static_cast<int>(g_value_get_uint(value)); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+  }
+}
+
+static void gst_hesp_clip_batch_get_property(GObject* object, guint prop_id, GValue* value,
+                                             GParamSpec* pspec) {
+  auto* self = GST_HESP_CLIP_BATCH(object);
+  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+  const hesp::ClipConfig& c = self->priv->settings;
+  switch (prop_id) {
+    case PROP_CLIP_LENGTH: g_value_set_uint(value, c.clip_length); break;
+    case PROP_FRAME_SUBSAMPLE: g_value_set_uint(value, c.frame_subsample); break;
+    case PROP_CLIP_STRIDE: g_value_set_uint(value, c.clip_stride); break;
+    case PROP_MIN_FRAMES: g_value_set_uint(value, c.min_frames); break;
+    case PROP_CROP_SIZE: g_value_set_uint(value, c.crop_size); break;
+    case PROP_MARGIN: g_value_set_double(value, c.margin); break;
+    case PROP_MAX_TRACKS: g_value_set_uint(value, c.max_tracks); break;
+    case PROP_TRACK_TIMEOUT: g_value_set_uint(value, c.track_timeout); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+  }
+}
+
+static gboolean gst_hesp_clip_batch_start(GstBaseTransform* trans) {
+  auto* self = GST_HESP_CLIP_BATCH(trans);
+  hesp::ClipConfig config;
+  {
+    std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+    config = self->priv->settings;
+  }
+  State fresh;
+  if (!HESP_GUARD(self, "Invalid clip settings",
+                  [&] { fresh.assembler = std::make_unique<hesp::ClipAssembler>(config); }))
+    return FALSE;
+  std::lock_guard<std::mutex> lock(self->priv->state_lock);
+  self->priv->state = std::move(fresh);
+  return TRUE;
+}
+
+static gboolean gst_hesp_clip_batch_stop(GstBaseTransform* trans) {
+  auto* self = GST_HESP_CLIP_BATCH(trans);
+  std::lock_guard<std::mutex> lock(self->priv->state_lock);
+  self->priv->state = State{};
+  return TRUE;
+}
+
+static void reset_clips(GstHespClipBatch* self) {
+  std::lock_guard<std::mutex> lock(self->priv->state_lock);
+  if (self->priv->state.assembler) self->priv->state.assembler->reset();
+}
+
+// Partial clips at the end of the stream have no later buffer to ride on: each goes downstream
+// as a serialized "hesp-clip" event ahead of EOS.
+static void push_partial_clips(GstHespClipBatch* self) {
+  std::vector<std::unique_ptr<hesp::Clip>> clips;
+  {
+    std::lock_guard<std::mutex> lock(self->priv->state_lock);
+    if (!self->priv->state.assembler) return;
+    clips = self->priv->state.assembler->finish_all();
+  }
+  for (auto& clip : clips) {
+    const std::vector<std::uint64_t> pts = clip->pts;
+    const guint track = clip->track_id, n = clip->n_frames, real = clip->n_real_frames,
+                size = clip->crop_size;
+    GBytes* frames = frames_to_bytes(clip);
+    GstEvent* event = gst_hesp_clip_event_new(track, n, real, size, frames,
+                                              reinterpret_cast<const GstClockTime*>(pts.data()));
+    g_bytes_unref(frames);
+    GST_DEBUG_OBJECT(self, "end of stream: partial clip of track %u (%u/%u frames)", track, real,
+                     n);
+    gst_pad_push_event(GST_BASE_TRANSFORM_SRC_PAD(self), event);
+  }
+}
+
+static gboolean gst_hesp_clip_batch_sink_event(GstBaseTransform* trans, GstEvent* event) {
+  auto* self = GST_HESP_CLIP_BATCH(trans);
+  switch (GST_EVENT_TYPE(event)) {
+    case GST_EVENT_FLUSH_STOP:
+    case GST_EVENT_STREAM_START: reset_clips(self); break;
+    case GST_EVENT_EOS: push_partial_clips(self); break;
+    default: break;
+  }
+  return GST_BASE_TRANSFORM_CLASS(parent_class)->sink_event(trans, event);
+}
+
+static gboolean gst_hesp_clip_batch_set_info(GstVideoFilter* filter, GstCaps*, GstVideoInfo*,
+                                             GstCaps*, GstVideoInfo*) {
+  reset_clips(GST_HESP_CLIP_BATCH(filter));
+  return TRUE;
+}
+
+static GstFlowReturn gst_hesp_clip_batch_transform_frame_ip(GstVideoFilter* filter,
+                                                            GstVideoFrame* frame) {
+  auto* self = GST_HESP_CLIP_BATCH(filter);
+  std::lock_guard<std::mutex> lock(self->priv->state_lock);
+  State& st = self->priv->state;
+  if (st.failed || !st.assembler) return GST_FLOW_ERROR;
+  GstBuffer* buffer = frame->buffer;
+  const GstClockTime pts = GST_BUFFER_PTS(buffer);
+  hesp::ClipAssembler& assembler = *st.assembler;
+  const hesp::ClipConfig& config = assembler.config();
+
+  const bool ok = HESP_GUARD(self, "Clip assembly failed", [&] {
+    const hesp::ImageView view = hesp::gst::image_view_of(frame);
+    assembler.begin_frame();
+    for (const auto& face : hesp::gst::face_rois(buffer)) {
+      if (face.track_id < 0) continue;
+      const auto track = static_cast<std::uint32_t>(face.track_id);
+      if (!assembler.wants_frame(track)) continue;
+      hesp::FaceCrop crop =
+          hesp::crop_face(view, hesp::square_around(face.box, config.margin), config.crop_size);
+      if (auto clip = assembler.add(track, pts, std::move(crop))) {
+        GST_LOG_OBJECT(self, "clip of track %u complete at %" GST_TIME_FORMAT, track,
+                       GST_TIME_ARGS(pts));
+        attach(buffer, std::move(clip), face.meta->id);
+      }
+    }
+    for (auto& clip : assembler.end_frame()) {
+      GST_DEBUG_OBJECT(self, "track %u ended: partial clip of %d frames", clip->track_id,
+                       clip->n_real_frames);
+      attach(buffer, std::move(clip), -1);
+    }
+  });
+  if (!ok) {
+    st.failed = true;
+    return GST_FLOW_ERROR;
+  }
+  return GST_FLOW_OK;
+}
+
+static void gst_hesp_clip_batch_finalize(GObject* object) {
+  delete GST_HESP_CLIP_BATCH(object)->priv;
+  G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
+static void gst_hesp_clip_batch_class_init(GstHespClipBatchClass* klass) {
+  auto* gobject_class = G_OBJECT_CLASS(klass);
+  auto* element_class = GST_ELEMENT_CLASS(klass);
+  auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
+  auto* filter_class = GST_VIDEO_FILTER_CLASS(klass);
+
+  gobject_class->set_property = gst_hesp_clip_batch_set_property;
+  gobject_class->get_property = gst_hesp_clip_batch_get_property;
+  gobject_class->finalize = gst_hesp_clip_batch_finalize;
+
+  const auto flags = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                              GST_PARAM_MUTABLE_READY);
+  g_object_class_install_property(
+      gobject_class, PROP_CLIP_LENGTH,
+      g_param_spec_uint("clip-length", "Clip length", "Frames per clip (T)", 1, 256,
+                        kDefaults.clip_length, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_FRAME_SUBSAMPLE,
+      g_param_spec_uint("frame-subsample", "Frame subsample",
+                        "Sample every n-th frame of a track into its clips", 1, 100,
+                        kDefaults.frame_subsample, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_CLIP_STRIDE,
+      g_param_spec_uint("clip-stride", "Clip stride",
+                        "Sampled frames between the starts of consecutive clips of a track "
+                        "(< clip-length: overlapping clips)",
+                        1, 1024, kDefaults.clip_stride, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_MIN_FRAMES,
+      g_param_spec_uint("min-frames", "Minimum frames",
+                        "A track's partial clip at its end or at EOS is padded when it holds at "
+                        "least this many frames, else dropped (must not exceed clip-length)",
+                        1, 256, kDefaults.min_frames, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_CROP_SIZE,
+      g_param_spec_uint("crop-size", "Crop size", "Side of the square RGB face crops, pixels", 8,
+                        1024, kDefaults.crop_size, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_MARGIN,
+      g_param_spec_double("margin", "Margin",
+                          "Context around the face: the crop square's side is "
+                          "max(w,h)·(1 + 2·margin)",
+                          0.0, 2.0, kDefaults.margin, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_MAX_TRACKS,
+      g_param_spec_uint("max-tracks", "Maximum tracks",
+                        "Tracks buffered at once; the least recently seen is dropped first", 1,
+                        1024, kDefaults.max_tracks, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_TRACK_TIMEOUT,
+      g_param_spec_uint("track-timeout", "Track timeout",
+                        "Frames a track may be absent before its partial clip is finished", 0,
+                        100000, kDefaults.track_timeout, flags));
+
+  gst_element_class_set_static_metadata(
+      element_class, "HESP face clip batcher", "Analyzer/Video",
+      "Collects aligned face crops per track into fixed-length clips and attaches them as "
+      "GstHespClipMeta. Example: gst-launch-1.0 filesrc location=movie.avi ! decodebin ! "
+      "videoconvert ! hespfacecrop ! hespclipbatch clip-length=8 crop-size=112 ! fakesink",
+      "hesp developers");
+  GstCaps* caps = gst_caps_from_string(GST_VIDEO_CAPS_MAKE(HESP_VIDEO_FORMATS));
+  gst_element_class_add_pad_template(
+      element_class, gst_pad_template_new("sink", GST_PAD_SINK, GST_PAD_ALWAYS, caps));
+  gst_element_class_add_pad_template(
+      element_class, gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, caps));
+  gst_caps_unref(caps);
+
+  trans_class->start = GST_DEBUG_FUNCPTR(gst_hesp_clip_batch_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR(gst_hesp_clip_batch_stop);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_hesp_clip_batch_sink_event);
+  trans_class->passthrough_on_same_caps = FALSE;
+  filter_class->set_info = GST_DEBUG_FUNCPTR(gst_hesp_clip_batch_set_info);
+  filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_hesp_clip_batch_transform_frame_ip);
+
+  GST_DEBUG_CATEGORY_INIT(gst_hesp_clip_batch_debug, "hespclipbatch", 0,
+                          "HESP face clip batcher");
+}
+
+static void gst_hesp_clip_batch_init(GstHespClipBatch* self) {
+  self->priv = new Private();
+  gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
+}

@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The hesp plugin: registers the elements, nothing else.
+#include <gst/gst.h>
+
+#include "clipbatch/gsthespclipbatch.h"
+#include "facecrop/gsthespfacecrop.h"
+
+static gboolean plugin_init(GstPlugin* plugin) {
+  gboolean ok = FALSE;
+  ok |= GST_ELEMENT_REGISTER(hespfacecrop, plugin);
+  ok |= GST_ELEMENT_REGISTER(hespclipbatch, plugin);
+  return ok;
+}
+
+GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, hesp,
+                  "Open-set video facial expression recognition (HESP)", plugin_init,
+                  HESP_VERSION, "LGPL", "hesp", "https://github.com/hesp-project/hesp")

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Face detectors: OpenCV's Haar cascade (default, ships with Debian's opencv-data) and OpenCV's DNN
+// FaceDetectorYN for a user-supplied ONNX model (YuNet).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hesp/image.h"
+
+namespace hesp {
+
+struct Detection {
+  Box box;                 // pixels
+  float confidence = 0.f;  // 0..1
+};
+
+enum class DetectorKind { kHaar, kYuNet };
+
+struct DetectorConfig {
+  DetectorKind kind = DetectorKind::kHaar;
+  // Haar: a cascade XML file; empty = the frontal-face cascade found in opencv-data.
+  // YuNet: the ONNX model file (required).
+  std::string model_path;
+  int min_face_size = 30;  // pixels, smallest face side searched for
+  // Haar: the scale step of the image pyramid (as in OpenCV's detectMultiScale).
+  double scale_factor = 1.1;
+  // Sensitivity in 0..1, higher finds more (and more false) faces. Haar maps it onto
+  // minNeighbors, YuNet onto its score threshold.
+  double sensitivity = 0.5;
+  // The detector runs on the frame scaled by this factor (0.1..1), which is much faster on large
+  // frames; boxes and min_face_size stay in frame pixels.
+  double input_scale = 1.0;
+  // Only the largest max_faces detections are kept; 0 = no limit.
+  int max_faces = 0;
+};
+
+class FaceDetector {
+ public:
+  virtual ~FaceDetector() = default;
+  // Faces in the frame, largest first. Thread-compatible, not thread-safe.
+  virtual std::vector<Detection> detect(const ImageView& frame) = 0;
+  virtual std::string name() const = 0;
+};
+
+// Loads the model named by the config. Throws FileNotFoundError / CorruptFileError naming the file,
+// SettingsError for bad values.
+std::unique_ptr<FaceDetector> make_face_detector(const DetectorConfig& config);
+
+// Where the default Haar cascade lives on this machine (searched in the usual opencv-data folders);
+// throws FileNotFoundError naming the folders searched when it is not installed.
+std::string default_haar_cascade_path();
+
+}  // namespace hesp

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "hesp/face_detector.h"
+
+#include <sys/stat.h>
+
+#include "face/haar_detector.h"
+#include "face/yunet_detector.h"
+#include "hesp/error.h"
+
+namespace hesp {
+
+namespace {
+bool is_regular_file(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+constexpr const char* kCascadeName = "haarcascade_frontalface_default.xml";
+constexpr const char* kCascadeFolders[] = {
+    "/usr/share/opencv4/haarcascades",
+    "/usr/local/share/opencv4/haarcascades",
+    "/usr/share/opencv/haarcascades",
+};
+}  // namespace
+
+std::string default_haar_cascade_path() {
+  std::string searched;
+  for (const char* folder : kCascadeFolders) {
+    const std::string path = std::string(folder) + "/" + kCascadeName;
+    if (is_regular_file(path)) return path;
+    searched += searched.empty() ? folder : std::string(", ") + folder;
+  }
+  throw FileNotFoundError(std::string("default face cascade ") + kCascadeName +
+                          " not found in " + searched + " (install Debian's opencv-data)");
+}
+
+std::unique_ptr<FaceDetector> make_face_detector(const DetectorConfig& config) {
+  if (config.min_face_size < 1) throw SettingsError("min-face-size must be at least 1");
+  if (config.sensitivity < 0.0 || config.sensitivity > 1.0)
+    throw SettingsError("detector sensitivity must lie in 0..1");
+  if (config.scale_factor <= 1.0) throw SettingsError("cascade scale factor must exceed 1");
+  if (!(config.input_scale >= 0.1 && config.input_scale <= 1.0))
+    throw SettingsError("detection scale must lie in 0.1..1");
+  if (config.max_faces < 0) throw SettingsError("max-faces must not be negative");
+  switch (config.kind) {
+    case DetectorKind::kHaar: {
+      const std::string path =
+          config.model_path.empty() ? default_haar_cascade_path() : config.model_path;
+      if (!is_regular_file(path)) throw FileNotFoundError("Haar cascade file '" + path + "' not found");
+      return std::make_unique<HaarDetector>(config, path);
+    }
+    case DetectorKind::kYuNet: {
+      if (config.model_path.empty())
+        throw SettingsError("the yunet detector needs an ONNX model file (property detector-model)");
+      if (!is_regular_file(config.model_path))
+        throw FileNotFoundError("face detector model '" + config.model_path + "' not found");
+      return std::make_unique<YuNetDetector>(config);
+    }
+  }
+  throw SettingsError("unknown detector kind");
+}
+
+}  // namespace hesp

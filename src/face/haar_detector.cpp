@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "face/haar_detector.h"
+
+#include <algorithm>
+#include <cmath>
+#include <opencv2/imgproc.hpp>
+
+#include "hesp/error.h"
+#include "image/cv_image.h"
+
+namespace hesp {
+
+HaarDetector::HaarDetector(const DetectorConfig& config, const std::string& cascade_path)
+    : config_(config), path_(cascade_path) {
+  bool loaded = false;
+  try {
+    loaded = cascade_.load(path_);
+  } catch (const cv::Exception& e) {
+    throw CorruptFileError("cannot read Haar cascade '" + path_ + "': " + e.what());
+  }
+  if (!loaded || cascade_.empty())
+    throw CorruptFileError("'" + path_ + "' is not an OpenCV cascade classifier XML file");
+  // minNeighbors from sensitivity: 0 -> 8 (strict), 1 -> 1 (permissive); 0.5 gives OpenCV's 4-5.
+  min_neighbors_ = std::max(1, static_cast<int>(std::lround(8.0 - 7.0 * config_.sensitivity)));
+}
+
+std::vector<Detection> HaarDetector::detect(const ImageView& frame) {
+  validate(frame);
+  cv::Mat gray = gray_of(frame);
+  const double scale = config_.input_scale;
+  const int min_size = std::max(1, static_cast<int>(std::lround(config_.min_face_size * scale)));
+  if (scale < 0.999) {
+    cv::Mat small;
+    cv::resize(gray, small, cv::Size(), scale, scale, cv::INTER_AREA);
+    gray = small;
+  }
+  if (gray.cols < min_size || gray.rows < min_size) return {};
+  cv::Mat equalized;
+  cv::equalizeHist(gray, equalized);
+  std::vector<cv::Rect> rects;
+  std::vector<int> levels;
+  std::vector<double> weights;
+  cascade_.detectMultiScale(equalized, rects, levels, weights, config_.scale_factor, min_neighbors_,
+                            0, cv::Size(min_size, min_size), cv::Size(),
+                            true);
+  std::vector<Detection> out;
+  out.reserve(rects.size());
+  for (size_t i = 0; i < rects.size(); ++i) {
+    const auto& r = rects[i];
+    // The cascade's level weight is an unbounded margin; squash it into 0..1 for a confidence.
+    const double w = i < weights.size() ? weights[i] : 0.0;
+    const float confidence = static_cast<float>(1.0 / (1.0 + std::exp(-w)));
+    const float inv = static_cast<float>(1.0 / scale);
+    out.push_back(Detection{Box{r.x * inv, r.y * inv, r.width * inv, r.height * inv}, confidence});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Detection& a, const Detection& b) { return a.box.area() > b.box.area(); });
+  if (config_.max_faces > 0 && static_cast<int>(out.size()) > config_.max_faces)
+    out.resize(config_.max_faces);
+  return out;
+}
+
+}  // namespace hesp
