@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Every `hesp` subcommand lives in its own cmd_*.cpp and registers itself on the app here.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace hesp::cli {
+
+// Each add_* creates its subcommand and installs a callback that runs it. Callbacks throw
+// hesp::Error (or any std::exception) on failure; main() turns that into a one-line message and
+// exit status 1.
+void add_faces_command(CLI::App& app);
+
+}  // namespace hesp::cli
