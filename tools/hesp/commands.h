@@ -10,5 +10,6 @@ namespace hesp::cli {
 // hesp::Error (or any std::exception) on failure; main() turns that into a one-line message and
 // exit status 1.
 void add_faces_command(CLI::App& app);
+void add_demo_video_command(CLI::App& app);
 
 }  // namespace hesp::cli

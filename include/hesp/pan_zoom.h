@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Moving-camera sequences made from a still photo: a window that pans and zooms across the photo,
+// resampled to a fixed output size. Real faces with real motion, for tests and the demo video.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace hesp {
+
+struct PanZoomPath {
+  // Window centre (fractions of the photo size) and window width (fraction of the photo width)
+  // at the first and last frame; positions in between are interpolated smoothly.
+  float start_cx = 0.45f, start_cy = 0.4f, start_width = 0.9f;
+  float end_cx = 0.55f, end_cy = 0.45f, end_width = 0.7f;
+};
+
+class PanZoomSequence {
+ public:
+  // Reads the photo (any format OpenCV decodes); throws FileNotFoundError / CorruptFileError.
+  PanZoomSequence(const std::string& photo_path, int width, int height, int n_frames,
+                  PanZoomPath path = {});
+  ~PanZoomSequence();
+  PanZoomSequence(const PanZoomSequence&) = delete;
+  PanZoomSequence& operator=(const PanZoomSequence&) = delete;
+
+  int width() const;
+  int height() const;
+  int n_frames() const;
+  // Writes frame `index` as width*height*3 RGB bytes.
+  void render(int index, std::uint8_t* rgb) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hesp

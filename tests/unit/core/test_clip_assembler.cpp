@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "hesp/clip.h"
+#include "hesp/error.h"
+
+namespace {
+
+// A crop whose every byte is `value`, so tests can tell frames apart inside a clip.
+hesp::FaceCrop crop_of(int size, std::uint8_t value) {
+  hesp::FaceCrop c;
+  c.size = size;
+  c.rgb.assign(static_cast<size_t>(size) * size * 3, value);
+  return c;
+}
+
+hesp::ClipConfig small_config() {
+  hesp::ClipConfig c;
+  c.crop_size = 8;
+  c.clip_length = 4;
+  c.clip_stride = 4;
+  c.min_frames = 2;
+  return c;
+}
+
+// Feeds `frames` frames of one track; returns the clips, and the frame index each completed on.
+std::vector<std::pair<int, std::unique_ptr<hesp::Clip>>> feed(hesp::ClipAssembler& a, int frames,
+                                                              std::uint32_t track = 7) {
+  std::vector<std::pair<int, std::unique_ptr<hesp::Clip>>> out;
+  for (int f = 0; f < frames; ++f) {
+    a.begin_frame();
+    if (a.wants_frame(track)) {
+      auto clip = a.add(track, 1000u * f, crop_of(a.config().crop_size, static_cast<std::uint8_t>(f)));
+      if (clip) out.emplace_back(f, std::move(clip));
+    }
+    for (auto& c : a.end_frame()) out.emplace_back(f, std::move(c));
+  }
+  return out;
+}
+
+// The frame indices (encoded in the pixel values) of a clip's frames.
+std::vector<int> frame_values(const hesp::Clip& clip) {
+  std::vector<int> v;
+  const size_t bytes = static_cast<size_t>(clip.crop_size) * clip.crop_size * 3;
+  for (int i = 0; i < clip.n_frames; ++i) v.push_back(clip.frames[bytes * i]);
+  return v;
+}
+
+TEST(ClipAssembler, NonOverlappingClipsOfTFramesInPtsOrder) {
+  hesp::ClipAssembler a(small_config());
+  auto clips = feed(a, 12);
+  ASSERT_EQ(clips.size(), 3u);
+  EXPECT_EQ(clips[0].first, 3);
+  EXPECT_EQ(clips[1].first, 7);
+  EXPECT_EQ(clips[2].first, 11);
+  for (size_t k = 0; k < clips.size(); ++k) {
+    const hesp::Clip& c = *clips[k].second;
+    EXPECT_EQ(c.track_id, 7u);
+    EXPECT_EQ(c.crop_size, 8);
+    EXPECT_EQ(c.n_frames, 4);
+    EXPECT_EQ(c.n_real_frames, 4);
+    ASSERT_EQ(c.frames.size(), 4u * 8 * 8 * 3);
+    const int first = static_cast<int>(k) * 4;
+    EXPECT_EQ(frame_values(c), (std::vector<int>{first, first + 1, first + 2, first + 3}));
+    for (int i = 1; i < c.n_frames; ++i) EXPECT_LT(c.pts[i - 1], c.pts[i]);
+  }
+}
+
+TEST(ClipAssembler, OverlappingStride) {
+  auto config = small_config();
+  config.clip_stride = 2;
+  hesp::ClipAssembler a(config);
+  auto clips = feed(a, 8);
+  // Clips start every 2 sampled frames once the first is full: frames 0-3, 2-5, 4-7.
+  ASSERT_EQ(clips.size(), 3u);
+  EXPECT_EQ(frame_values(*clips[0].second), (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_EQ(frame_values(*clips[1].second), (std::vector<int>{2, 3, 4, 5}));
+  EXPECT_EQ(frame_values(*clips[2].second), (std::vector<int>{4, 5, 6, 7}));
+}
+
+TEST(ClipAssembler, StrideLongerThanClipSkipsFrames) {
+  auto config = small_config();
+  config.clip_stride = 6;  // 4 frames in, 2 skipped
+  hesp::ClipAssembler a(config);
+  auto clips = feed(a, 14);
+  ASSERT_EQ(clips.size(), 2u);
+  EXPECT_EQ(frame_values(*clips[0].second), (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_EQ(frame_values(*clips[1].second), (std::vector<int>{6, 7, 8, 9}));
+}
+
+TEST(ClipAssembler, SubsampleTakesEveryNthFrame) {
+  auto config = small_config();
+  config.frame_subsample = 3;
+  hesp::ClipAssembler a(config);
+  auto clips = feed(a, 24);
+  ASSERT_EQ(clips.size(), 2u);
+  EXPECT_EQ(frame_values(*clips[0].second), (std::vector<int>{0, 3, 6, 9}));
+  EXPECT_EQ(clips[0].first, 9);
+  EXPECT_EQ(frame_values(*clips[1].second), (std::vector<int>{12, 15, 18, 21}));
+}
+
+TEST(ClipAssembler, SubsampleAndOverlapCombine) {
+  auto config = small_config();
+  config.frame_subsample = 2;
+  config.clip_stride = 1;
+  hesp::ClipAssembler a(config);
+  auto clips = feed(a, 12);  // sampled 0,2,4,6,8,10 -> clips start at each sampled frame
+  ASSERT_EQ(clips.size(), 3u);
+  EXPECT_EQ(frame_values(*clips[2].second), (std::vector<int>{4, 6, 8, 10}));
+}
+
+TEST(ClipAssembler, FinishPadsPartialClipWithLastFrame) {
+  hesp::ClipAssembler a(small_config());
+  feed(a, 6);  // one full clip, then frames 4 and 5 wait
+  auto clip = a.finish(7);
+  ASSERT_NE(clip, nullptr);
+  EXPECT_EQ(clip->n_real_frames, 2);
+  EXPECT_EQ(frame_values(*clip), (std::vector<int>{4, 5, 5, 5}));
+  EXPECT_EQ(clip->pts[3], clip->pts[1]);
+  EXPECT_EQ(a.buffered_tracks(), 0u);
+}
+
+TEST(ClipAssembler, FinishDropsClipsShorterThanMinFrames) {
+  hesp::ClipAssembler a(small_config());
+  feed(a, 5);  // frame 4 alone after the first clip
+  EXPECT_EQ(a.finish(7), nullptr);
+  EXPECT_EQ(a.finish(99), nullptr);  // unknown track
+}
+
+TEST(ClipAssembler, FinishAllAtEndOfStream) {
+  hesp::ClipAssembler a(small_config());
+  for (int f = 0; f < 3; ++f) {
+    a.begin_frame();
+    for (std::uint32_t t : {3u, 1u}) {
+      ASSERT_TRUE(a.wants_frame(t));
+      EXPECT_EQ(a.add(t, f, crop_of(8, static_cast<std::uint8_t>(f))), nullptr);
+    }
+    EXPECT_TRUE(a.end_frame().empty());
+  }
+  auto clips = a.finish_all();
+  ASSERT_EQ(clips.size(), 2u);
+  EXPECT_EQ(clips[0]->track_id, 1u);
+  EXPECT_EQ(clips[1]->track_id, 3u);
+  EXPECT_EQ(clips[0]->n_real_frames, 3);
+}
+
+TEST(ClipAssembler, AbsentTrackIsFinishedAfterTimeout) {
+  auto config = small_config();
+  config.track_timeout = 2;
+  hesp::ClipAssembler a(config);
+  feed(a, 3, 5);
+  // Track 5 vanishes: frames with no faces.
+  std::vector<std::unique_ptr<hesp::Clip>> ended;
+  int ended_on = -1;
+  for (int f = 0; f < 5 && ended.empty(); ++f) {
+    a.begin_frame();
+    ended = a.end_frame();
+    ended_on = f;
+  }
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended_on, 2);  // absent for 3 frames > timeout 2
+  EXPECT_EQ(ended[0]->track_id, 5u);
+  EXPECT_EQ(ended[0]->n_real_frames, 3);
+}
+
+TEST(ClipAssembler, MaxTracksEvictsLeastRecentlySeen) {
+  auto config = small_config();
+  config.max_tracks = 2;
+  hesp::ClipAssembler a(config);
+  a.begin_frame();
+  a.wants_frame(1);
+  a.begin_frame();
+  a.wants_frame(2);
+  a.begin_frame();
+  a.wants_frame(3);  // evicts track 1
+  EXPECT_EQ(a.buffered_tracks(), 2u);
+  EXPECT_EQ(a.finish(1), nullptr);
+}
+
+TEST(ClipAssembler, ResetDropsEverything) {
+  hesp::ClipAssembler a(small_config());
+  feed(a, 3);
+  a.reset();
+  EXPECT_EQ(a.buffered_tracks(), 0u);
+  EXPECT_TRUE(a.finish_all().empty());
+}
+
+TEST(ClipAssembler, RejectsBadSettingsAndCrops) {
+  auto config = small_config();
+  config.min_frames = 5;  // > clip_length
+  EXPECT_THROW(hesp::ClipAssembler{config}, hesp::SettingsError);
+  config = small_config();
+  config.clip_stride = 0;
+  EXPECT_THROW(hesp::ClipAssembler{config}, hesp::SettingsError);
+  hesp::ClipAssembler a(small_config());
+  a.begin_frame();
+  a.wants_frame(1);
+  EXPECT_THROW(a.add(1, 0, crop_of(16, 0)), hesp::InputError);
+}
+
+}  // namespace
