@@ -4,11 +4,15 @@
 
 #include "clipbatch/gsthespclipbatch.h"
 #include "facecrop/gsthespfacecrop.h"
+#include "metaconvert/gsthespmetaconvert.h"
+#include "overlay/gsthespoverlay.h"
 
 static gboolean plugin_init(GstPlugin* plugin) {
   gboolean ok = FALSE;
   ok |= GST_ELEMENT_REGISTER(hespfacecrop, plugin);
   ok |= GST_ELEMENT_REGISTER(hespclipbatch, plugin);
+  ok |= GST_ELEMENT_REGISTER(hespoverlay, plugin);
+  ok |= GST_ELEMENT_REGISTER(hespmetaconvert, plugin);
   return ok;
 }
 

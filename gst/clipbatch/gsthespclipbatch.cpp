@@ -270,8 +270,9 @@ static void gst_hesp_clip_batch_class_init(GstHespClipBatchClass* klass) {
       gobject_class, PROP_MIN_FRAMES,
       g_param_spec_uint("min-frames", "Minimum frames",
                         "A track's partial clip at its end or at EOS is padded when it holds at "
-                        "least this many frames, else dropped (must not exceed clip-length)",
-                        1, 256, kDefaults.min_frames, flags));
+                        "least this many frames, else dropped (0 = half of clip-length; must not "
+                        "exceed clip-length)",
+                        0, 256, kDefaults.min_frames, flags));
   g_object_class_install_property(
       gobject_class, PROP_CROP_SIZE,
       g_param_spec_uint("crop-size", "Crop size", "Side of the square RGB face crops, pixels", 8,

@@ -18,6 +18,9 @@ GstVideoRegionOfInterestMeta* add_face_roi(GstBuffer* buffer, const Box& box, do
   const guint h = std::max(1u, static_cast<guint>(b.height + 0.5f));
   GstVideoRegionOfInterestMeta* meta =
       gst_buffer_add_video_region_of_interest_meta_id(buffer, face_roi_type(), x, y, w, h);
+  // The ROI id is the track id: unique among the faces of a frame and stable across frames, so
+  // metas that point at a face ROI (clip metas, application data) stay meaningful.
+  meta->id = static_cast<gint>(track_id);
   const double fw = std::max(1, frame_width), fh = std::max(1, frame_height);
   GstStructure* detection = gst_structure_new(
       "detection", "x_min", G_TYPE_DOUBLE, b.x / fw, "y_min", G_TYPE_DOUBLE, b.y / fh, "x_max",

@@ -284,6 +284,7 @@ static GstFlowReturn gst_hesp_face_crop_transform_frame_ip(GstVideoFilter* filte
         if (roi.box.x == t.box.x && roi.box.y == t.box.y && roi.box.width == t.box.width &&
             roi.box.height == t.box.height && roi.track_id < 0) {
           roi.track_id = static_cast<gint>(t.id);
+          roi.meta->id = roi.track_id;
           gst_video_region_of_interest_meta_add_param(
               roi.meta, gst_structure_new("object_id", "id", G_TYPE_INT, roi.track_id, nullptr));
           if (!gst_video_region_of_interest_meta_get_param(roi.meta, "detection")) {

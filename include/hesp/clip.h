@@ -38,7 +38,9 @@ struct ClipConfig {
   int clip_length = 8;     // T frames per clip
   int frame_subsample = 1; // take every n-th frame of a track
   int clip_stride = 8;     // sampled frames between the starts of consecutive clips
-  int min_frames = 4;      // a partial clip with at least this many frames is padded, else dropped
+  // A partial clip with at least this many frames is padded, else dropped; 0 = half the clip
+  // length, rounded up.
+  int min_frames = 0;
   int max_tracks = 32;     // tracks buffered at most; the least recently seen is evicted first
   int track_timeout = 15;  // frames a track may be absent before its partial clip is finished
   int crop_size = 224;

@@ -15,8 +15,8 @@ void validate(const ClipConfig& c) {
   require(c.clip_length >= 1, "clip-length must be at least 1");
   require(c.frame_subsample >= 1, "frame-subsample must be at least 1");
   require(c.clip_stride >= 1, "clip-stride must be at least 1");
-  require(c.min_frames >= 1 && c.min_frames <= c.clip_length,
-          "min-frames must lie in 1..clip-length (" + std::to_string(c.clip_length) + "), got " +
+  require(c.min_frames >= 0 && c.min_frames <= c.clip_length,
+          "min-frames must lie in 0..clip-length (" + std::to_string(c.clip_length) + "), got " +
               std::to_string(c.min_frames));
   require(c.max_tracks >= 1, "max-tracks must be at least 1");
   require(c.track_timeout >= 0, "track-timeout must not be negative");
@@ -24,7 +24,10 @@ void validate(const ClipConfig& c) {
   require(c.margin >= 0.f && c.margin <= 2.f, "margin must lie in 0..2");
 }
 
-ClipAssembler::ClipAssembler(ClipConfig config) : config_(config) { validate(config_); }
+ClipAssembler::ClipAssembler(ClipConfig config) : config_(config) {
+  validate(config_);
+  if (config_.min_frames == 0) config_.min_frames = (config_.clip_length + 1) / 2;
+}
 
 bool ClipAssembler::wants_frame(std::uint32_t track_id) {
   auto it = tracks_.find(track_id);

@@ -40,6 +40,15 @@ std::vector<std::uint32_t> IouTracker::update(const std::vector<Detection>& dete
   }
   for (size_t di = 0; di < detections.size(); ++di) {
     if (det_taken[di]) continue;
+    // A second box on a face that is already tracked (detectors sometimes report a face twice at
+    // neighbouring scales) must not start a track of its own.
+    const Box& b = detections[di].box;
+    const bool duplicate = std::any_of(tracks_.begin(), tracks_.end(), [&](const Track& t) {
+      const bool centre_inside = b.center_x() > t.box.x && b.center_x() < t.box.x + t.box.width &&
+                                 b.center_y() > t.box.y && b.center_y() < t.box.y + t.box.height;
+      return t.frames_since_seen == 0 && (centre_inside || iou(t.box, b) >= config_.iou_threshold);
+    });
+    if (duplicate) continue;
     Track t;
     t.id = next_id_++;
     t.box = detections[di].box;

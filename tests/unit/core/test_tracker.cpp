@@ -134,3 +134,13 @@ TEST(BoxGeometry, IouAndSquare) {
 }
 
 }  // namespace
+
+namespace {
+TEST(IouTracker, DuplicateBoxOnTrackedFaceStartsNoTrack) {
+  hesp::IouTracker tracker;
+  tracker.update({det(100, 100, 60)});
+  // Same face reported twice, the second box shifted by half a face.
+  tracker.update({det(102, 100, 60), det(130, 100, 60)});
+  EXPECT_EQ(tracker.tracks().size(), 1u);
+}
+}  // namespace

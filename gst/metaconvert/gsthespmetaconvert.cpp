@@ -1,0 +1,554 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/**
+ * SECTION:element-hespmetaconvert
+ * @title: hespmetaconvert
+ *
+ * Serialises the faces of each frame (every GstVideoRegionOfInterestMeta with roi_type "face",
+ * with its `detection`, `object_id` and `expression` params) to one JSON object per frame, in the
+ * layout of Intel DL Streamer's gvametaconvert:
+ *
+ * |[
+ * {"objects":[{"detection":{"bounding_box":{"x_max":0.5,"x_min":0.25,"y_max":0.5,
+ *   "y_min":0.25},"confidence":0.9,"label":"face","label_id":0},"expression":{"confidence":
+ *   0.87,"is_unknown":false,"label":"happy","label_id":1,"model":{"name":"faceapi"},
+ *   "open_set_score":3.2,"scores":{"happy":0.87,"sad":0.13},"unknown_threshold":1.5},"h":60,
+ *   "id":3,"roi_type":"face","w":80,"x":80,"y":60}],"resolution":{"height":240,
+ *   "width":320},"source":"file:///videos/movie.avi","tags":{},"timestamp":40000000}
+ * ]|
+ *
+ * The video passes through untouched. With `method=file` (default) each object is written as one
+ * line (JSON Lines) to `file-path`, standard output when it is "-" (default); each line is
+ * flushed as it is written so a reader following the file sees frames as they pass. With
+ * `method=message` each object is posted on the bus as an element message named "hesp-json"
+ * with the fields `json` (string), `timestamp` and `running-time` (guint64, ns); `method=both`
+ * does both. Frames without faces are skipped unless `add-empty-results` is true.
+ *
+ * `source` defaults to the URI of the upstream source (asked with a URI query, or taken from a
+ * `location` tag) and `tags` is a JSON object copied into every frame's object.
+ *
+ * ## Example launch lines
+ * |[
+ * gst-launch-1.0 -q filesrc location=movie.avi ! decodebin ! videoconvert ! hespfacecrop ! \
+ *     hespmetaconvert ! fakesink
+ * ]| Faces and track ids as JSON lines on standard output.
+ * |[
+ * gst-launch-1.0 filesrc location=movie.avi ! decodebin ! videoconvert ! hespfacecrop ! \
+ *     hespclipbatch ! hespinfer ! hespmetaconvert file-path=faces.jsonl \
+ *     tags='{"camera":"hall"}' ! fakesink
+ * ]| Faces with their expressions into a file.
+ */
+#include "metaconvert/gsthespmetaconvert.h"
+
+#include <gst/video/video.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/expression_params.h"
+#include "common/face_roi.h"
+#include "common/guard.h"
+
+GST_DEBUG_CATEGORY_STATIC(gst_hesp_meta_convert_debug);
+#define GST_CAT_DEFAULT gst_hesp_meta_convert_debug
+
+namespace {
+
+using nlohmann::json;
+
+enum class Method { kFile = 0, kMessage = 1, kBoth = 2 };
+
+constexpr Method kDefaultMethod = Method::kFile;
+constexpr const char* kDefaultFilePath = "-";
+constexpr const char* kDefaultTags = "{}";
+constexpr gboolean kDefaultAddEmptyResults = FALSE;
+constexpr gint kDefaultJsonIndent = -1;
+constexpr const char* kMessageName = "hesp-json";
+
+struct Settings {
+  Method method = kDefaultMethod;
+  std::string file_path = kDefaultFilePath;
+  std::string source;
+  std::string tags = kDefaultTags;
+  bool add_empty_results = kDefaultAddEmptyResults;
+  gint json_indent = kDefaultJsonIndent;
+};
+
+// Runtime state, built in start() and dropped in stop().
+struct State {
+  std::FILE* file = nullptr;  // null when method=message
+  bool owns_file = false;     // false for stdout, which is flushed but never closed
+  std::string file_path;
+  bool post_messages = false;
+  json tags = json::object();
+  std::string source;  // the `source` property, else what upstream told
+  bool source_queried = false;
+  bool source_from_property = false;
+  gint width = 0;
+  gint height = 0;
+  bool failed = false;
+};
+
+struct Private {
+  std::mutex settings_lock;
+  Settings settings;
+  std::mutex state_lock;
+  State state;
+};
+
+bool writes_file(Method m) { return m == Method::kFile || m == Method::kBoth; }
+bool posts_messages(Method m) { return m == Method::kMessage || m == Method::kBoth; }
+
+json bounding_box(GstVideoRegionOfInterestMeta* roi, const GstStructure* detection, int width,
+                  int height) {
+  gdouble x_min, y_min, x_max, y_max;
+  if (detection && gst_structure_get_double(detection, "x_min", &x_min) &&
+      gst_structure_get_double(detection, "y_min", &y_min) &&
+      gst_structure_get_double(detection, "x_max", &x_max) &&
+      gst_structure_get_double(detection, "y_max", &y_max))
+    return {{"x_min", x_min}, {"y_min", y_min}, {"x_max", x_max}, {"y_max", y_max}};
+  // ROIs from other elements may carry no detection params: derive the box from the pixels.
+  const double w = std::max(1, width), h = std::max(1, height);
+  return {{"x_min", roi->x / w},
+          {"y_min", roi->y / h},
+          {"x_max", (roi->x + roi->w) / w},
+          {"y_max", (roi->y + roi->h) / h}};
+}
+
+json expression_json(const hesp::gst::ExpressionParams& e) {
+  json out = {{"label", e.label},
+              {"label_id", e.label_id},
+              {"confidence", e.confidence},
+              {"is_unknown", e.is_unknown},
+              {"open_set_score", e.open_set_score},
+              {"unknown_threshold", e.unknown_threshold},
+              {"model", {{"name", e.model_name}}}};
+  if (GST_CLOCK_TIME_IS_VALID(e.clip_start)) out["clip_start"] = e.clip_start;
+  if (GST_CLOCK_TIME_IS_VALID(e.clip_end)) out["clip_end"] = e.clip_end;
+  if (!e.class_labels.empty() && e.class_labels.size() == e.class_scores.size()) {
+    json scores = json::object();
+    for (std::size_t i = 0; i < e.class_labels.size(); ++i)
+      scores[e.class_labels[i]] = e.class_scores[i];
+    out["scores"] = std::move(scores);
+  }
+  return out;
+}
+
+json object_json(const hesp::gst::FaceRoi& face, int width, int height) {
+  GstVideoRegionOfInterestMeta* roi = face.meta;
+  const GstStructure* detection = gst_video_region_of_interest_meta_get_param(roi, "detection");
+  json det = {{"bounding_box", bounding_box(roi, detection, width, height)}};
+  gdouble confidence;
+  gint label_id;
+  const gchar* label = detection ? gst_structure_get_string(detection, "label") : nullptr;
+  det["label"] = label ? label : g_quark_to_string(roi->roi_type);
+  if (detection && gst_structure_get_double(detection, "confidence", &confidence))
+    det["confidence"] = confidence;
+  if (detection && gst_structure_get_int(detection, "label_id", &label_id))
+    det["label_id"] = label_id;
+
+  json o = {{"x", roi->x},
+            {"y", roi->y},
+            {"w", roi->w},
+            {"h", roi->h},
+            {"roi_type", g_quark_to_string(roi->roi_type)},
+            {"detection", std::move(det)}};
+  if (face.track_id >= 0) o["id"] = face.track_id;
+  hesp::gst::ExpressionParams expression;
+  if (hesp::gst::get_expression(roi, &expression)) o["expression"] = expression_json(expression);
+  return o;
+}
+
+std::string upstream_uri(GstBaseTransform* trans) {
+  std::string uri;
+  GstQuery* query = gst_query_new_uri();
+  if (gst_pad_peer_query(GST_BASE_TRANSFORM_SINK_PAD(trans), query)) {
+    gchar* value = nullptr;
+    gst_query_parse_uri(query, &value);
+    if (value) uri = value;
+    g_free(value);
+  }
+  gst_query_unref(query);
+  return uri;
+}
+
+}  // namespace
+
+struct _GstHespMetaConvert {
+  GstBaseTransform parent;
+  Private* priv;
+};
+
+enum {
+  PROP_0,
+  PROP_METHOD,
+  PROP_FILE_PATH,
+  PROP_SOURCE,
+  PROP_TAGS,
+  PROP_ADD_EMPTY_RESULTS,
+  PROP_JSON_INDENT,
+};
+
+GType gst_hesp_meta_convert_method_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {static_cast<gint>(Method::kFile), "JSON lines to file-path (\"-\" = standard output)",
+       "file"},
+      {static_cast<gint>(Method::kMessage), "Element messages \"hesp-json\" on the bus", "message"},
+      {static_cast<gint>(Method::kBoth), "Both file and messages", "both"},
+      {0, nullptr, nullptr}};
+  if (g_once_init_enter(&type)) {
+    GType t = g_enum_register_static("GstHespMetaConvertMethod", values);
+    g_once_init_leave(&type, t);
+  }
+  return type;
+}
+
+#define gst_hesp_meta_convert_parent_class parent_class
+G_DEFINE_TYPE(GstHespMetaConvert, gst_hesp_meta_convert, GST_TYPE_BASE_TRANSFORM);
+GST_ELEMENT_REGISTER_DEFINE(hespmetaconvert, "hespmetaconvert", GST_RANK_NONE,
+                            GST_TYPE_HESP_META_CONVERT);
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-raw(ANY)"));
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-raw(ANY)"));
+
+static void set_string(std::string* out, const GValue* value) {
+  const gchar* v = g_value_get_string(value);
+  *out = v ? v : "";
+}
+
+static void gst_hesp_meta_convert_set_property(GObject* object, guint prop_id, const GValue* value,
+                                               GParamSpec* pspec) {
+  auto* self = GST_HESP_META_CONVERT(object);
+  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+  Settings& s = self->priv->settings;
+  switch (prop_id) {
+    case PROP_METHOD:
+      s.method = static_cast<Method>(g_value_get_enum(value));
+      break;
+    case PROP_FILE_PATH:
+      set_string(&s.file_path, value);
+      if (s.file_path.empty()) s.file_path = kDefaultFilePath;
+      break;
+    case PROP_SOURCE:
+      set_string(&s.source, value);
+      break;
+    case PROP_TAGS:
+      set_string(&s.tags, value);
+      if (s.tags.empty()) s.tags = kDefaultTags;
+      break;
+    case PROP_ADD_EMPTY_RESULTS:
+      s.add_empty_results = g_value_get_boolean(value);
+      break;
+    case PROP_JSON_INDENT:
+      s.json_indent = g_value_get_int(value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+}
+
+static void gst_hesp_meta_convert_get_property(GObject* object, guint prop_id, GValue* value,
+                                               GParamSpec* pspec) {
+  auto* self = GST_HESP_META_CONVERT(object);
+  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+  const Settings& s = self->priv->settings;
+  switch (prop_id) {
+    case PROP_METHOD:
+      g_value_set_enum(value, static_cast<gint>(s.method));
+      break;
+    case PROP_FILE_PATH:
+      g_value_set_string(value, s.file_path.c_str());
+      break;
+    case PROP_SOURCE:
+      g_value_set_string(value, s.source.c_str());
+      break;
+    case PROP_TAGS:
+      g_value_set_string(value, s.tags.c_str());
+      break;
+    case PROP_ADD_EMPTY_RESULTS:
+      g_value_set_boolean(value, s.add_empty_results);
+      break;
+    case PROP_JSON_INDENT:
+      g_value_set_int(value, s.json_indent);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+}
+
+static void close_file(GstHespMetaConvert* self, State& st) {
+  if (!st.file) return;
+  if (std::fflush(st.file) != 0)
+    GST_WARNING_OBJECT(self, "flushing \"%s\" failed: %s", st.file_path.c_str(), g_strerror(errno));
+  if (st.owns_file && std::fclose(st.file) != 0)
+    GST_WARNING_OBJECT(self, "closing \"%s\" failed: %s", st.file_path.c_str(), g_strerror(errno));
+  st.file = nullptr;
+}
+
+static gboolean gst_hesp_meta_convert_start(GstBaseTransform* trans) {
+  auto* self = GST_HESP_META_CONVERT(trans);
+  Settings s;
+  {
+    std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+    s = self->priv->settings;
+  }
+  State fresh;
+  try {
+    fresh.tags = json::parse(s.tags);
+  } catch (const json::parse_error& e) {
+    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
+                      ("The 'tags' property is not valid JSON: %s", s.tags.c_str()),
+                      ("%s", e.what()));
+    return FALSE;
+  }
+  if (!fresh.tags.is_object()) {
+    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
+                      ("The 'tags' property must be a JSON object like {\"camera\":\"hall\"}, "
+                       "got: %s",
+                       s.tags.c_str()),
+                      (nullptr));
+    return FALSE;
+  }
+  fresh.source = s.source;
+  fresh.source_from_property = !s.source.empty();
+  fresh.post_messages = posts_messages(s.method);
+  if (writes_file(s.method)) {
+    fresh.file_path = s.file_path;
+    if (s.file_path == "-") {
+      fresh.file = stdout;
+    } else {
+      fresh.file = std::fopen(s.file_path.c_str(), "w");
+      if (!fresh.file) {
+        GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE,
+                          ("Could not open file \"%s\" for writing.", s.file_path.c_str()),
+                          GST_ERROR_SYSTEM);
+        return FALSE;
+      }
+      fresh.owns_file = true;
+    }
+  }
+  std::lock_guard<std::mutex> lock(self->priv->state_lock);
+  self->priv->state = std::move(fresh);
+  return TRUE;
+}
+
+static gboolean gst_hesp_meta_convert_stop(GstBaseTransform* trans) {
+  auto* self = GST_HESP_META_CONVERT(trans);
+  std::lock_guard<std::mutex> lock(self->priv->state_lock);
+  close_file(self, self->priv->state);
+  self->priv->state = State{};
+  return TRUE;
+}
+
+static gboolean gst_hesp_meta_convert_set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps*) {
+  auto* self = GST_HESP_META_CONVERT(trans);
+  const GstStructure* s = gst_caps_get_structure(incaps, 0);
+  gint width = 0, height = 0;
+  // Read the size from the caps directly: memory-specific caps (DMABuf, GL) may not parse as a
+  // GstVideoInfo, and the size is all this element needs.
+  if (!gst_structure_get_int(s, "width", &width) || !gst_structure_get_int(s, "height", &height)) {
+    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Video caps without a fixed width and height."),
+                      ("caps: %" GST_PTR_FORMAT, incaps));
+    return FALSE;
+  }
+  std::lock_guard<std::mutex> lock(self->priv->state_lock);
+  self->priv->state.width = width;
+  self->priv->state.height = height;
+  return TRUE;
+}
+
+static gboolean gst_hesp_meta_convert_sink_event(GstBaseTransform* trans, GstEvent* event) {
+  auto* self = GST_HESP_META_CONVERT(trans);
+  switch (GST_EVENT_TYPE(event)) {
+    case GST_EVENT_STREAM_START: {
+      // A new stream may come from another source (concat, playlists): ask again.
+      std::lock_guard<std::mutex> lock(self->priv->state_lock);
+      State& st = self->priv->state;
+      if (!st.source_from_property) {
+        st.source.clear();
+        st.source_queried = false;
+      }
+      break;
+    }
+    case GST_EVENT_TAG: {
+      GstTagList* tags = nullptr;
+      gst_event_parse_tag(event, &tags);
+      gchar* location = nullptr;
+      if (tags && gst_tag_list_get_string(tags, GST_TAG_LOCATION, &location)) {
+        std::lock_guard<std::mutex> lock(self->priv->state_lock);
+        State& st = self->priv->state;
+        if (st.source.empty()) st.source = location;
+      }
+      g_free(location);
+      break;
+    }
+    case GST_EVENT_EOS: {
+      std::lock_guard<std::mutex> lock(self->priv->state_lock);
+      State& st = self->priv->state;
+      if (st.file && std::fflush(st.file) != 0)
+        GST_WARNING_OBJECT(self, "flushing \"%s\" failed: %s", st.file_path.c_str(),
+                           g_strerror(errno));
+      break;
+    }
+    default:
+      break;
+  }
+  return GST_BASE_TRANSFORM_CLASS(parent_class)->sink_event(trans, event);
+}
+
+static GstFlowReturn gst_hesp_meta_convert_transform_ip(GstBaseTransform* trans,
+                                                        GstBuffer* buffer) {
+  auto* self = GST_HESP_META_CONVERT(trans);
+  bool add_empty;
+  gint indent;
+  {
+    std::lock_guard<std::mutex> lock(self->priv->settings_lock);
+    add_empty = self->priv->settings.add_empty_results;
+    indent = self->priv->settings.json_indent;
+  }
+  bool post = false;
+  std::string text;
+  {
+    std::lock_guard<std::mutex> lock(self->priv->state_lock);
+    State& st = self->priv->state;
+    if (st.failed) return GST_FLOW_ERROR;
+    const auto faces = hesp::gst::face_rois(buffer);
+    if (faces.empty() && !add_empty) return GST_FLOW_OK;
+    if (!st.source_queried && st.source.empty()) {
+      st.source = upstream_uri(trans);
+      GST_DEBUG_OBJECT(self, "source: \"%s\"", st.source.c_str());
+    }
+    st.source_queried = true;
+    const bool ok = HESP_GUARD(self, "Converting the frame's faces to JSON failed", [&] {
+      json frame = {{"resolution", {{"width", st.width}, {"height", st.height}}},
+                    {"source", st.source},
+                    {"tags", st.tags}};
+      frame["timestamp"] =
+          GST_BUFFER_PTS_IS_VALID(buffer) ? json(GST_BUFFER_PTS(buffer)) : json(nullptr);
+      json objects = json::array();
+      for (const auto& face : faces) objects.push_back(object_json(face, st.width, st.height));
+      frame["objects"] = std::move(objects);
+      // Labels come from model packs and user prompts: replace bytes that are not UTF-8 rather
+      // than fail the stream.
+      text = frame.dump(indent, ' ', false, json::error_handler_t::replace);
+    });
+    if (!ok) {
+      st.failed = true;
+      return GST_FLOW_ERROR;
+    }
+    if (st.file) {
+      errno = 0;
+      const bool written = std::fwrite(text.data(), 1, text.size(), st.file) == text.size() &&
+                           std::fputc('\n', st.file) != EOF && std::fflush(st.file) == 0;
+      if (!written) {
+        GST_ELEMENT_ERROR(self, RESOURCE, WRITE,
+                          ("Could not write to file \"%s\".", st.file_path.c_str()),
+                          GST_ERROR_SYSTEM);
+        st.failed = true;
+        return GST_FLOW_ERROR;
+      }
+    }
+    post = st.post_messages;
+  }
+  // Posted without the state lock: sync bus handlers run in this thread and may call back.
+  if (post) {
+    const GstClockTime pts = GST_BUFFER_PTS(buffer);
+    const GstClockTime running_time =
+        gst_segment_to_running_time(&trans->segment, GST_FORMAT_TIME, pts);
+    GstStructure* s =
+        gst_structure_new(kMessageName, "json", G_TYPE_STRING, text.c_str(), "timestamp",
+                          G_TYPE_UINT64, pts, "running-time", G_TYPE_UINT64, running_time, nullptr);
+    gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+  }
+  return GST_FLOW_OK;
+}
+
+static void gst_hesp_meta_convert_finalize(GObject* object) {
+  delete GST_HESP_META_CONVERT(object)->priv;
+  G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
+static void gst_hesp_meta_convert_class_init(GstHespMetaConvertClass* klass) {
+  auto* gobject_class = G_OBJECT_CLASS(klass);
+  auto* element_class = GST_ELEMENT_CLASS(klass);
+  auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
+
+  gobject_class->set_property = gst_hesp_meta_convert_set_property;
+  gobject_class->get_property = gst_hesp_meta_convert_get_property;
+  gobject_class->finalize = gst_hesp_meta_convert_finalize;
+
+  const auto ready = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                              GST_PARAM_MUTABLE_READY);
+  const auto playing = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                                GST_PARAM_MUTABLE_PLAYING);
+  g_object_class_install_property(
+      gobject_class, PROP_METHOD,
+      g_param_spec_enum("method", "Method",
+                        "Where the JSON goes: a file of JSON lines, element messages, or both",
+                        GST_TYPE_HESP_META_CONVERT_METHOD, static_cast<gint>(kDefaultMethod),
+                        ready));
+  g_object_class_install_property(
+      gobject_class, PROP_FILE_PATH,
+      g_param_spec_string("file-path", "File path",
+                          "File the JSON lines are written to (truncated at start); \"-\" = "
+                          "standard output",
+                          kDefaultFilePath, ready));
+  g_object_class_install_property(
+      gobject_class, PROP_SOURCE,
+      g_param_spec_string("source", "Source",
+                          "Value of the 'source' field; empty = the upstream source's URI when "
+                          "it tells one, else empty",
+                          "", ready));
+  g_object_class_install_property(
+      gobject_class, PROP_TAGS,
+      g_param_spec_string("tags", "Tags",
+                          "JSON object copied into every frame's 'tags' field, e.g. "
+                          "{\"camera\":\"hall\"}",
+                          kDefaultTags, ready));
+  g_object_class_install_property(
+      gobject_class, PROP_ADD_EMPTY_RESULTS,
+      g_param_spec_boolean("add-empty-results", "Add empty results",
+                           "Also write frames without faces (with an empty 'objects' array)",
+                           kDefaultAddEmptyResults, playing));
+  g_object_class_install_property(
+      gobject_class, PROP_JSON_INDENT,
+      g_param_spec_int("json-indent", "JSON indent",
+                       "Spaces per indentation level; -1 = one compact line per frame (JSON "
+                       "Lines), other values spread each frame over several lines",
+                       -1, 10, kDefaultJsonIndent, playing));
+
+  gst_element_class_set_static_metadata(
+      element_class, "HESP metadata to JSON", "Filter/Video",
+      "Writes each frame's faces and expressions as DL Streamer-style JSON (JSON lines to a file "
+      "or standard output, or element messages); the video passes through. Example: "
+      "gst-launch-1.0 filesrc location=movie.avi ! decodebin ! videoconvert ! hespfacecrop ! "
+      "hespclipbatch ! hespinfer ! hespmetaconvert file-path=faces.jsonl ! fakesink",
+      "hesp developers");
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+
+  trans_class->start = GST_DEBUG_FUNCPTR(gst_hesp_meta_convert_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR(gst_hesp_meta_convert_stop);
+  trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_hesp_meta_convert_set_caps);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_hesp_meta_convert_sink_event);
+  trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_hesp_meta_convert_transform_ip);
+  trans_class->transform_ip_on_passthrough = TRUE;
+
+  GST_DEBUG_CATEGORY_INIT(gst_hesp_meta_convert_debug, "hespmetaconvert", 0,
+                          "HESP metadata to JSON");
+  gst_type_mark_as_plugin_api(GST_TYPE_HESP_META_CONVERT_METHOD, static_cast<GstPluginAPIFlags>(0));
+}
+
+static void gst_hesp_meta_convert_init(GstHespMetaConvert* self) {
+  self->priv = new Private();
+  gst_base_transform_set_passthrough(GST_BASE_TRANSFORM(self), TRUE);
+  gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
+}

@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// hespclipbatch: clip metas (length, order, track, crop size), stride arithmetic, partial clips at
+// track end and EOS, resets, settings errors, and the real face video end to end.
+#include <gst/check/gstharness.h>
+#include <gst/video/video.h>
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "common/face_roi.h"
+#include "gsthespclipmeta.h"
+#include "pipeline_runner.h"
+#include "test_data.h"
+
+namespace {
+
+constexpr int kW = 160, kH = 120;
+
+// A frame whose pixels encode its index (so crops can be traced back to frames), with one face ROI
+// per given track id.
+GstBuffer* frame_with_faces(int index, const std::vector<guint>& tracks) {
+  std::vector<std::uint8_t> rgb(kW * kH * 3, static_cast<std::uint8_t>(index * 3));
+  GstBuffer* buffer = gst_buffer_new_memdup(rgb.data(), rgb.size());
+  GST_BUFFER_PTS(buffer) = index * GST_SECOND / 25;
+  int x = 10;
+  for (guint t : tracks) {
+    hesp::gst::add_face_roi(buffer, hesp::Box{float(x), 30.f, 40.f, 40.f}, 0.9, t, kW, kH);
+    x += 50;
+  }
+  return buffer;
+}
+
+GstHarness* make_harness(const char* launch) {
+  GstHarness* h = gst_harness_new_parse(launch);
+  gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=160,height=120,framerate=25/1");
+  return h;
+}
+
+std::vector<hesp::test::ClipRecord> push(GstHarness* h, int index,
+                                         const std::vector<guint>& tracks) {
+  GstBuffer* out = gst_harness_push_and_pull(h, frame_with_faces(index, tracks));
+  auto clips = hesp::test::clips_of(out);
+  gst_buffer_unref(out);
+  return clips;
+}
+
+TEST(HespClipBatch, ClipsHaveTFramesInPtsOrderWithTrackAndCropSize) {
+  GstHarness* h = make_harness("hespclipbatch clip-length=4 clip-stride=4 crop-size=32");
+  std::vector<std::pair<int, hesp::test::ClipRecord>> got;
+  for (int i = 0; i < 12; ++i)
+    for (auto& c : push(h, i, {5})) got.emplace_back(i, c);
+  gst_harness_teardown(h);
+  ASSERT_EQ(got.size(), 3u);
+  for (size_t k = 0; k < got.size(); ++k) {
+    const auto& [frame, c] = got[k];
+    EXPECT_EQ(frame, static_cast<int>(4 * k + 3)) << "a clip rides on the buffer completing it";
+    EXPECT_EQ(c.track_id, 5u);
+    EXPECT_EQ(c.roi_id, 5) << "the clip points at the face ROI (id = track id)";
+    EXPECT_EQ(c.n_frames, 4u);
+    EXPECT_EQ(c.n_real_frames, 4u);
+    EXPECT_EQ(c.crop_size, 32u);
+    EXPECT_EQ(c.bytes, 4u * 32 * 32 * 3);
+    for (guint i = 0; i < c.n_frames; ++i)
+      EXPECT_EQ(c.pts[i], (4 * k + i) * GST_SECOND / 25);
+  }
+}
+
+TEST(HespClipBatch, SubsampleAndStrideArithmetic) {
+  // Every 2nd frame sampled, clips of 3 starting every 2 sampled frames:
+  // sampled 0,2,4,6,8,10,12 -> clips (0,2,4) (4,6,8) (8,10,12).
+  GstHarness* h =
+      make_harness("hespclipbatch clip-length=3 frame-subsample=2 clip-stride=2 crop-size=16 "
+                   "min-frames=1");
+  std::vector<hesp::test::ClipRecord> got;
+  for (int i = 0; i < 13; ++i)
+    for (auto& c : push(h, i, {1})) got.push_back(c);
+  gst_harness_teardown(h);
+  ASSERT_EQ(got.size(), 3u);
+  const GstClockTime f = GST_SECOND / 25;
+  EXPECT_EQ(got[0].pts, (std::vector<GstClockTime>{0, 2 * f, 4 * f}));
+  EXPECT_EQ(got[1].pts, (std::vector<GstClockTime>{4 * f, 6 * f, 8 * f}));
+  EXPECT_EQ(got[2].pts, (std::vector<GstClockTime>{8 * f, 10 * f, 12 * f}));
+}
+
+TEST(HespClipBatch, TwoTracksGetTheirOwnClips) {
+  GstHarness* h = make_harness("hespclipbatch clip-length=2 clip-stride=2 crop-size=16");
+  std::multiset<guint> tracks;
+  for (int i = 0; i < 4; ++i)
+    for (auto& c : push(h, i, {3, 9})) tracks.insert(c.track_id);
+  gst_harness_teardown(h);
+  EXPECT_EQ(tracks.count(3), 2u);
+  EXPECT_EQ(tracks.count(9), 2u);
+}
+
+TEST(HespClipBatch, EndedTrackGetsPaddedPartialClip) {
+  GstHarness* h =
+      make_harness("hespclipbatch clip-length=8 crop-size=16 min-frames=3 track-timeout=2");
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(push(h, i, {4}).empty());
+  // The face is gone: after track-timeout frames its partial clip is finished and padded.
+  std::vector<hesp::test::ClipRecord> got;
+  int on_frame = -1;
+  for (int i = 5; i < 10 && got.empty(); ++i) {
+    got = push(h, i, {});
+    on_frame = i;
+  }
+  gst_harness_teardown(h);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(on_frame, 7);
+  EXPECT_EQ(got[0].track_id, 4u);
+  EXPECT_EQ(got[0].roi_id, -1) << "the face has no ROI on the buffer any more";
+  EXPECT_EQ(got[0].n_frames, 8u);
+  EXPECT_EQ(got[0].n_real_frames, 5u);
+  EXPECT_EQ(got[0].pts[7], got[0].pts[4]);
+}
+
+TEST(HespClipBatch, TooShortTrackIsDropped) {
+  GstHarness* h =
+      make_harness("hespclipbatch clip-length=8 crop-size=16 min-frames=4 track-timeout=1");
+  for (int i = 0; i < 3; ++i) push(h, i, {4});
+  size_t clips = 0;
+  for (int i = 3; i < 10; ++i) clips += push(h, i, {}).size();
+  gst_harness_teardown(h);
+  EXPECT_EQ(clips, 0u);
+}
+
+TEST(HespClipBatch, PartialClipsTravelInAnEventAtEos) {
+  GstHarness* h = make_harness("hespclipbatch clip-length=8 crop-size=16 min-frames=2");
+  for (int i = 0; i < 3; ++i) push(h, i, {2, 6});
+  ASSERT_TRUE(gst_harness_push_event(h, gst_event_new_eos()));
+  std::vector<guint> tracks;
+  bool saw_eos = false;
+  while (GstEvent* ev = gst_harness_try_pull_event(h)) {
+    if (gst_hesp_clip_event_is_clip(ev)) {
+      EXPECT_FALSE(saw_eos) << "clip events must come before EOS";
+      guint track = 0, n = 0, real = 0, size = 0;
+      GBytes* frames = nullptr;
+      GstClockTime* pts = nullptr;
+      ASSERT_TRUE(gst_hesp_clip_event_parse(ev, &track, &n, &real, &size, &frames, &pts));
+      EXPECT_EQ(n, 8u);
+      EXPECT_EQ(real, 3u);
+      EXPECT_EQ(size, 16u);
+      EXPECT_EQ(g_bytes_get_size(frames), 8u * 16 * 16 * 3);
+      EXPECT_EQ(pts[2], 2 * GST_SECOND / 25);
+      tracks.push_back(track);
+      g_bytes_unref(frames);
+      g_free(pts);
+    } else if (GST_EVENT_TYPE(ev) == GST_EVENT_EOS) {
+      saw_eos = true;
+    }
+    gst_event_unref(ev);
+  }
+  gst_harness_teardown(h);
+  EXPECT_TRUE(saw_eos);
+  EXPECT_EQ(tracks, (std::vector<guint>{2, 6}));
+}
+
+TEST(HespClipBatch, FlushDropsBufferedFrames) {
+  GstHarness* h = make_harness("hespclipbatch clip-length=4 clip-stride=4 crop-size=16");
+  for (int i = 0; i < 3; ++i) push(h, i, {1});
+  ASSERT_TRUE(gst_harness_push_event(h, gst_event_new_flush_start()));
+  ASSERT_TRUE(gst_harness_push_event(h, gst_event_new_flush_stop(TRUE)));
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  ASSERT_TRUE(gst_harness_push_event(h, gst_event_new_segment(&segment)));
+  // Without the flush, the 4th frame would complete a clip.
+  EXPECT_TRUE(push(h, 3, {1}).empty());
+  EXPECT_TRUE(push(h, 4, {1}).empty());
+  EXPECT_TRUE(push(h, 5, {1}).empty());
+  EXPECT_EQ(push(h, 6, {1}).size(), 1u);
+  gst_harness_teardown(h);
+}
+
+TEST(HespClipBatch, CapsChangeDropsBufferedFrames) {
+  GstHarness* h = make_harness("hespclipbatch clip-length=4 clip-stride=4 crop-size=16");
+  for (int i = 0; i < 3; ++i) push(h, i, {1});
+  gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=160,height=120,framerate=30/1");
+  size_t clips = 0;
+  for (int i = 3; i < 6; ++i) clips += push(h, i, {1}).size();
+  EXPECT_EQ(clips, 0u);
+  EXPECT_EQ(push(h, 6, {1}).size(), 1u);
+  gst_harness_teardown(h);
+}
+
+TEST(HespClipBatch, MetaSurvivesBufferCopyWithoutCopyingPixels) {
+  GstHarness* h = make_harness("hespclipbatch clip-length=1 clip-stride=1 min-frames=1 crop-size=16");
+  GstBuffer* out = gst_harness_push_and_pull(h, frame_with_faces(0, {1}));
+  gst_harness_teardown(h);
+  gpointer state = nullptr;
+  GstHespClipMeta* meta = gst_buffer_iterate_hesp_clip_meta(out, &state);
+  ASSERT_NE(meta, nullptr);
+  GstBuffer* copy = gst_buffer_copy(out);
+  state = nullptr;
+  GstHespClipMeta* copied = gst_buffer_iterate_hesp_clip_meta(copy, &state);
+  ASSERT_NE(copied, nullptr);
+  EXPECT_EQ(g_bytes_get_data(copied->frames, nullptr), g_bytes_get_data(meta->frames, nullptr));
+  EXPECT_EQ(copied->track_id, 1u);
+  gst_buffer_unref(copy);
+  gst_buffer_unref(out);
+}
+
+TEST(HespClipBatch, MinFramesAboveClipLengthIsASettingsError) {
+  auto run = hesp::test::run_pipeline(
+      "videotestsrc num-buffers=2 ! video/x-raw,format=RGB,width=64,height=48 ! "
+      "hespclipbatch clip-length=4 min-frames=6 ! fakesink");
+  EXPECT_NE(run.error.find("min-frames"), std::string::npos) << run.error;
+  EXPECT_EQ(run.error_domain, GST_LIBRARY_ERROR);
+}
+
+TEST(HespClipBatch, RealVideoEndToEnd) {
+  const std::string movie = hesp::test::kphotoalbum_movie();
+  HESP_REQUIRE_FILE(movie);
+  auto run = hesp::test::run_pipeline(
+      "filesrc location=\"" + movie +
+      "\" ! decodebin ! videoconvert ! hespfacecrop ! hespclipbatch clip-length=8 crop-size=112 "
+      "! appsink name=sink");
+  ASSERT_EQ(run.error, "");
+  size_t clips = 0;
+  for (const auto& f : run.frames) {
+    for (const auto& c : f.clips) {
+      ++clips;
+      EXPECT_EQ(c.n_frames, 8u);
+      EXPECT_EQ(c.crop_size, 112u);
+      EXPECT_EQ(c.bytes, 8u * 112 * 112 * 3);
+      for (size_t i = 1; i < c.pts.size(); ++i) EXPECT_LT(c.pts[i - 1], c.pts[i]);
+      EXPECT_EQ(c.pts.back(), f.pts) << "the clip completes on the buffer that carries it";
+    }
+  }
+  EXPECT_GE(clips, run.frames.size() / 8 - 1);
+}
+
+}  // namespace

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Runs a gst-launch style pipeline to EOS in a test and collects what reached an appsink named
+// "sink" (its buffers' face ROIs and clip metas) and the first error message.
+#pragma once
+
+#include <gst/app/gstappsink.h>
+#include <gst/gst.h>
+#include <gst/video/video.h>
+
+#include <string>
+#include <vector>
+
+#include "gsthespclipmeta.h"
+
+namespace hesp::test {
+
+struct RoiRecord {
+  int id = -1;  // object_id.id
+  int x = 0, y = 0, w = 0, h = 0;
+};
+
+struct ClipRecord {
+  guint track_id = 0;
+  gint roi_id = -1;
+  guint n_frames = 0, n_real_frames = 0, crop_size = 0;
+  gsize bytes = 0;
+  std::vector<GstClockTime> pts;
+};
+
+struct FrameRecord {
+  GstClockTime pts = GST_CLOCK_TIME_NONE;
+  std::vector<RoiRecord> faces;
+  std::vector<ClipRecord> clips;
+};
+
+struct RunResult {
+  std::vector<FrameRecord> frames;
+  std::string error;         // empty when the pipeline reached EOS
+  std::string error_debug;   // the error's debug text
+  GQuark error_domain = 0;
+  gint error_code = 0;
+};
+
+inline std::vector<RoiRecord> rois_of(GstBuffer* buffer) {
+  std::vector<RoiRecord> out;
+  gpointer state = nullptr;
+  GstMeta* m;
+  while ((m = gst_buffer_iterate_meta_filtered(buffer, &state,
+                                               GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+    auto* roi = reinterpret_cast<GstVideoRegionOfInterestMeta*>(m);
+    RoiRecord r;
+    if (GstStructure* s = gst_video_region_of_interest_meta_get_param(roi, "object_id"))
+      gst_structure_get_int(s, "id", &r.id);
+    r.x = roi->x;
+    r.y = roi->y;
+    r.w = roi->w;
+    r.h = roi->h;
+    out.push_back(r);
+  }
+  return out;
+}
+
+inline std::vector<ClipRecord> clips_of(GstBuffer* buffer) {
+  std::vector<ClipRecord> out;
+  gpointer state = nullptr;
+  while (GstHespClipMeta* c = gst_buffer_iterate_hesp_clip_meta(buffer, &state)) {
+    ClipRecord r;
+    r.track_id = c->track_id;
+    r.roi_id = c->roi_id;
+    r.n_frames = c->n_frames;
+    r.n_real_frames = c->n_real_frames;
+    r.crop_size = c->crop_size;
+    r.bytes = g_bytes_get_size(c->frames);
+    r.pts.assign(c->pts, c->pts + c->n_frames);
+    out.push_back(r);
+  }
+  return out;
+}
+
+inline RunResult run_pipeline(const std::string& description) {
+  RunResult result;
+  GError* err = nullptr;
+  GstElement* pipeline = gst_parse_launch(description.c_str(), &err);
+  if (!pipeline) {
+    result.error = err ? err->message : "parse failed";
+    g_clear_error(&err);
+    return result;
+  }
+  if (err) {  // a recoverable parse warning (e.g. unknown property) is a test bug
+    result.error = err->message;
+    g_clear_error(&err);
+  }
+  GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+  if (sink) {
+    g_object_set(sink, "sync", FALSE, "emit-signals", FALSE, nullptr);
+    GstAppSinkCallbacks callbacks{};
+    callbacks.new_sample = [](GstAppSink* s, gpointer data) -> GstFlowReturn {
+      GstSample* sample = gst_app_sink_pull_sample(s);
+      GstBuffer* buffer = gst_sample_get_buffer(sample);
+      FrameRecord f;
+      f.pts = GST_BUFFER_PTS(buffer);
+      f.faces = rois_of(buffer);
+      f.clips = clips_of(buffer);
+      static_cast<RunResult*>(data)->frames.push_back(std::move(f));
+      gst_sample_unref(sample);
+      return GST_FLOW_OK;
+    };
+    gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, &result, nullptr);
+    gst_object_unref(sink);
+  }
+  GstBus* bus = gst_element_get_bus(pipeline);
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  GstMessage* msg = gst_bus_timed_pop_filtered(
+      bus, 600 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  if (!msg) {
+    result.error = "timeout";
+  } else {
+    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+      GError* e = nullptr;
+      gchar* debug = nullptr;
+      gst_message_parse_error(msg, &e, &debug);
+      result.error = e->message;
+      result.error_domain = e->domain;
+      result.error_code = e->code;
+      result.error_debug = debug ? debug : "";
+      g_clear_error(&e);
+      g_free(debug);
+    }
+    gst_message_unref(msg);
+  }
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(bus);
+  gst_object_unref(pipeline);
+  return result;
+}
+
+}  // namespace hesp::test
