@@ -11,5 +11,6 @@ namespace hesp::cli {
 // exit status 1.
 void add_faces_command(CLI::App& app);
 void add_demo_video_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
 
 }  // namespace hesp::cli

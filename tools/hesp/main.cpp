@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", HESP_VERSION);
   hesp::cli::add_faces_command(app);
   hesp::cli::add_demo_video_command(app);
+  hesp::cli::add_bench_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
