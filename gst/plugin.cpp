@@ -4,6 +4,7 @@
 
 #include "clipbatch/gsthespclipbatch.h"
 #include "facecrop/gsthespfacecrop.h"
+#include "infer/gsthespinfer.h"
 #include "metaconvert/gsthespmetaconvert.h"
 #include "overlay/gsthespoverlay.h"
 
@@ -11,6 +12,7 @@ static gboolean plugin_init(GstPlugin* plugin) {
   gboolean ok = FALSE;
   ok |= GST_ELEMENT_REGISTER(hespfacecrop, plugin);
   ok |= GST_ELEMENT_REGISTER(hespclipbatch, plugin);
+  ok |= GST_ELEMENT_REGISTER(hespinfer, plugin);
   ok |= GST_ELEMENT_REGISTER(hespoverlay, plugin);
   ok |= GST_ELEMENT_REGISTER(hespmetaconvert, plugin);
   return ok;

@@ -87,6 +87,19 @@ else
 fi
 ninja -C "$build"
 
+step "Default model pack: face-api expression network converted to LibTorch"
+pack="$cache/models/faceapi-expression.safetensors"
+if [ ! -s "$pack" ]; then
+  "$build/tools/hesp/hesp" convert faceapi --package "$faceapi_dir" -o "$pack"
+fi
+echo "ok: $pack"
+
+step "TensorFlow.js runtime (the reference the tests compare the LibTorch ports against)"
+if [ ! -d "$cache/npm/tfjs-reference/node_modules/@vladmandic/face-api" ]; then
+  sh "$repo/tests/reference/install_tfjs.sh" "$cache/npm/tfjs-reference"
+fi
+echo "ok: $cache/npm/tfjs-reference"
+
 step "Demo video (virtual camera over the package's group photos)"
 if [ ! -s "$cache/demo/demo.mp4" ]; then
   "$build/tools/hesp/hesp" demo-video --photos "$faceapi_dir/demo" -o "$cache/demo/demo.mp4.partial.mp4"

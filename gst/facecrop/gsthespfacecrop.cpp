@@ -37,7 +37,7 @@ GST_DEBUG_CATEGORY_STATIC(gst_hesp_face_crop_debug);
 
 namespace {
 
-enum class Source { kHaar = 0, kYuNet = 1, kUpstream = 2 };
+enum class Source { kHaar = 0, kYuNet = 1, kUpstream = 2, kFaceApi = 3 };
 
 constexpr guint kDefaultInterval = 1;
 constexpr guint kDefaultMinFaceSize = 30;
@@ -109,6 +109,10 @@ GType gst_hesp_detector_get_type(void) {
        "yunet"},
       {static_cast<gint>(Source::kUpstream), "Face ROIs attached upstream (only track them)",
        "upstream"},
+      {static_cast<gint>(Source::kFaceApi),
+       "face-api.js TinyFaceDetector CNN (detector-model = its weights manifest, empty = the "
+       "copy downloaded by setup)",
+       "faceapi"},
       {0, nullptr, nullptr}};
   if (g_once_init_enter(&type)) {
     GType t = g_enum_register_static("GstHespDetector", values);
@@ -179,8 +183,9 @@ static gboolean gst_hesp_face_crop_start(GstBaseTransform* trans) {
   const bool ok = HESP_GUARD(self, "Could not load the face detector", [&] {
     if (s.source != Source::kUpstream) {
       hesp::DetectorConfig config;
-      config.kind = s.source == Source::kYuNet ? hesp::DetectorKind::kYuNet
-                                               : hesp::DetectorKind::kHaar;
+      config.kind = s.source == Source::kYuNet     ? hesp::DetectorKind::kYuNet
+                    : s.source == Source::kFaceApi ? hesp::DetectorKind::kFaceApiTiny
+                                                   : hesp::DetectorKind::kHaar;
       config.model_path = s.model;
       config.min_face_size = static_cast<int>(s.min_face_size);
       config.input_scale = s.detection_scale;
@@ -305,7 +310,12 @@ static GstFlowReturn gst_hesp_face_crop_transform_frame_ip(GstVideoFilter* filte
     return GST_FLOW_OK;
   }
 
+  // A track stays alive (and keeps its id) for track-timeout frames, but its box is only shown
+  // while it is fresh: carried over the frames between two detections and through one missed
+  // detection, not for the whole timeout, where it would hang over a face that is gone.
+  const int visible_frames = 2 * static_cast<int>(std::max(1u, s.interval)) + 1;
   for (const auto& t : st.tracker->tracks()) {
+    if (t.frames_since_seen >= visible_frames) continue;
     hesp::Box box = t.box;
     if (s.margin > 0.0) {
       const float dx = box.width * static_cast<float>(s.margin);
@@ -346,7 +356,8 @@ static void gst_hesp_face_crop_class_init(GstHespFaceCropClass* klass) {
       gobject_class, PROP_DETECTOR_MODEL,
       g_param_spec_string("detector-model", "Detector model",
                           "Haar cascade XML (detector=haar; empty = opencv-data's "
-                          "haarcascade_frontalface_default.xml) or ONNX file (detector=yunet)",
+                          "haarcascade_frontalface_default.xml), ONNX file (detector=yunet) or "
+                          "weights manifest JSON (detector=faceapi)",
                           "", flags));
   g_object_class_install_property(
       gobject_class, PROP_DETECTION_INTERVAL,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Face detectors: OpenCV's Haar cascade (default, ships with Debian's opencv-data) and OpenCV's DNN
-// FaceDetectorYN for a user-supplied ONNX model (YuNet).
+// Face detectors: OpenCV's Haar cascade (default, ships with Debian's opencv-data), OpenCV's DNN
+// FaceDetectorYN for a user-supplied ONNX model (YuNet), and face-api.js's TinyFaceDetector run by
+// LibTorch from its published TensorFlow.js weights.
 #pragma once
 
 #include <memory>
@@ -16,24 +17,31 @@ struct Detection {
   float confidence = 0.f;  // 0..1
 };
 
-enum class DetectorKind { kHaar, kYuNet };
+enum class DetectorKind { kHaar, kYuNet, kFaceApiTiny };
 
 struct DetectorConfig {
   DetectorKind kind = DetectorKind::kHaar;
   // Haar: a cascade XML file; empty = the frontal-face cascade found in opencv-data.
   // YuNet: the ONNX model file (required).
+  // FaceApiTiny: tiny_face_detector_model-weights_manifest.json or the folder holding it (with its
+  // .bin); empty = the copy unpacked from the npm package @vladmandic/face-api in the hesp cache.
   std::string model_path;
   int min_face_size = 30;  // pixels, smallest face side searched for
   // Haar: the scale step of the image pyramid (as in OpenCV's detectMultiScale).
   double scale_factor = 1.1;
   // Sensitivity in 0..1, higher finds more (and more false) faces. Haar maps it onto
-  // minNeighbors, YuNet onto its score threshold.
+  // minNeighbors, YuNet onto its score threshold, FaceApiTiny onto its score threshold as
+  // 1 - sensitivity (0.5 = face-api's default).
   double sensitivity = 0.5;
   // The detector runs on the frame scaled by this factor (0.1..1), which is much faster on large
   // frames; boxes and min_face_size stay in frame pixels.
   double input_scale = 1.0;
   // Only the largest max_faces detections are kept; 0 = no limit.
   int max_faces = 0;
+  // FaceApiTiny: side in pixels of the square the frame is fitted into for the network (a multiple
+  // of 32, 32..2048; face-api's default is 416). Larger finds smaller faces, at a cost that grows
+  // with its square.
+  int input_size = 416;
 };
 
 class FaceDetector {
@@ -47,6 +55,9 @@ class FaceDetector {
 // Loads the model named by the config. Throws FileNotFoundError / CorruptFileError naming the file,
 // SettingsError for bad values.
 std::unique_ptr<FaceDetector> make_face_detector(const DetectorConfig& config);
+
+// The default weights manifest of the FaceApiTiny detector (in the hesp cache folder).
+std::string default_faceapi_tiny_manifest_path();
 
 // Where the default Haar cascade lives on this machine (searched in the usual opencv-data folders);
 // throws FileNotFoundError naming the folders searched when it is not installed.

@@ -3,9 +3,11 @@
 
 #include <sys/stat.h>
 
+#include "face/faceapi_tiny_detector.h"
 #include "face/haar_detector.h"
 #include "face/yunet_detector.h"
 #include "hesp/error.h"
+#include "hesp_config.h"
 
 namespace hesp {
 
@@ -13,6 +15,11 @@ namespace {
 bool is_regular_file(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool is_directory(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 constexpr const char* kCascadeName = "haarcascade_frontalface_default.xml";
@@ -32,6 +39,10 @@ std::string default_haar_cascade_path() {
   }
   throw FileNotFoundError(std::string("default face cascade ") + kCascadeName +
                           " not found in " + searched + " (install Debian's opencv-data)");
+}
+
+std::string default_faceapi_tiny_manifest_path() {
+  return std::string(HESP_CACHE_DIR) + "/npm/face-api-1.7.15/model/" + kFaceApiTinyManifestName;
 }
 
 std::unique_ptr<FaceDetector> make_face_detector(const DetectorConfig& config) {
@@ -55,6 +66,19 @@ std::unique_ptr<FaceDetector> make_face_detector(const DetectorConfig& config) {
       if (!is_regular_file(config.model_path))
         throw FileNotFoundError("face detector model '" + config.model_path + "' not found");
       return std::make_unique<YuNetDetector>(config);
+    }
+    case DetectorKind::kFaceApiTiny: {
+      if (config.input_size < 32 || config.input_size > 2048 || config.input_size % 32 != 0)
+        throw SettingsError(
+            "the faceapi detector's input size must be a multiple of 32 in 32..2048");
+      std::string path =
+          config.model_path.empty() ? default_faceapi_tiny_manifest_path() : config.model_path;
+      if (is_directory(path)) path += std::string("/") + kFaceApiTinyManifestName;
+      if (!is_regular_file(path))
+        throw FileNotFoundError(
+            "face-api tiny face detector weights manifest '" + path + "' not found" +
+            (config.model_path.empty() ? " (scripts/setup.sh unpacks it there)" : ""));
+      return std::make_unique<FaceApiTinyDetector>(config, path);
     }
   }
   throw SettingsError("unknown detector kind");

@@ -17,6 +17,13 @@ namespace hesp::test {
 struct RoiRecord {
   int id = -1;  // object_id.id
   int x = 0, y = 0, w = 0, h = 0;
+  // The expression params, when present.
+  bool has_expression = false;
+  std::string label;
+  int label_id = -1;
+  double confidence = 0.0, open_set_score = 0.0;
+  gboolean is_unknown = FALSE;
+  guint64 clip_end = 0;
 };
 
 struct ClipRecord {
@@ -35,6 +42,7 @@ struct FrameRecord {
 
 struct RunResult {
   std::vector<FrameRecord> frames;
+  std::vector<std::string> element_messages;  // serialized structures, in order
   std::string error;         // empty when the pipeline reached EOS
   std::string error_debug;   // the error's debug text
   GQuark error_domain = 0;
@@ -51,6 +59,15 @@ inline std::vector<RoiRecord> rois_of(GstBuffer* buffer) {
     RoiRecord r;
     if (GstStructure* s = gst_video_region_of_interest_meta_get_param(roi, "object_id"))
       gst_structure_get_int(s, "id", &r.id);
+    if (GstStructure* s = gst_video_region_of_interest_meta_get_param(roi, "expression")) {
+      r.has_expression = true;
+      if (const gchar* label = gst_structure_get_string(s, "label")) r.label = label;
+      gst_structure_get_int(s, "label_id", &r.label_id);
+      gst_structure_get_double(s, "confidence", &r.confidence);
+      gst_structure_get_double(s, "open_set_score", &r.open_set_score);
+      gst_structure_get_boolean(s, "is_unknown", &r.is_unknown);
+      gst_structure_get_uint64(s, "clip_end", &r.clip_end);
+    }
     r.x = roi->x;
     r.y = roi->y;
     r.w = roi->w;
@@ -110,8 +127,17 @@ inline RunResult run_pipeline(const std::string& description) {
   }
   GstBus* bus = gst_element_get_bus(pipeline);
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
-  GstMessage* msg = gst_bus_timed_pop_filtered(
-      bus, 600 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  GstMessage* msg = nullptr;
+  for (;;) {
+    msg = gst_bus_timed_pop_filtered(bus, 600 * GST_SECOND,
+                                     static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR |
+                                                                 GST_MESSAGE_ELEMENT));
+    if (!msg || GST_MESSAGE_TYPE(msg) != GST_MESSAGE_ELEMENT) break;
+    gchar* text = gst_structure_to_string(gst_message_get_structure(msg));
+    result.element_messages.emplace_back(text);
+    g_free(text);
+    gst_message_unref(msg);
+  }
   if (!msg) {
     result.error = "timeout";
   } else {

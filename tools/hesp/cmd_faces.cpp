@@ -97,15 +97,10 @@ void run_faces(const FacesOptions& opt) {
   gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, &ctx, nullptr);
   gst_object_unref(sink);
 
-  run_to_eos(pipeline, [&](gint64 pos, gint64 dur) {
-    if (opt.quiet || pos < 0) return;
-    if (dur > 0)
-      std::fprintf(stderr, "\r%5.1f%%  %.1f s", 100.0 * pos / dur, pos / 1e9);
-    else
-      std::fprintf(stderr, "\r%.1f s", pos / 1e9);
-  });
+  ProgressLine progress(!opt.quiet);
+  run_to_eos(pipeline, [&](gint64 pos, gint64 dur) { progress.update(pos, dur); });
   out.flush();
-  if (!opt.quiet) std::fprintf(stderr, "\rdone: %llu frames\n", static_cast<unsigned long long>(ctx.frames));
+  progress.finish(std::to_string(ctx.frames) + " frames");
   if (ctx.frames == 0) throw InputError("'" + opt.input + "' holds no video frames");
 }
 

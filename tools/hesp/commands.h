@@ -12,5 +12,10 @@ namespace hesp::cli {
 void add_faces_command(CLI::App& app);
 void add_demo_video_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_run_command(CLI::App& app);
+void add_convert_command(CLI::App& app);
+void add_info_command(CLI::App& app);
+void add_tokenize_command(CLI::App& app);
+void add_embed_command(CLI::App& app);
 
 }  // namespace hesp::cli

@@ -2,6 +2,9 @@
 #include "gst_session.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include "hesp/error.h"
 #include "hesp_config.h"
@@ -45,6 +48,35 @@ std::string to_uri(const std::string& path_or_uri) {
   std::string out(uri);
   g_free(uri);
   return out;
+}
+
+ProgressLine::ProgressLine(bool enabled)
+    : enabled_(enabled), tty_(isatty(STDERR_FILENO) != 0), start_us_(g_get_monotonic_time()) {}
+
+void ProgressLine::update(gint64 pos, gint64 dur) {
+  if (!enabled_ || pos < 0) return;
+  const double wall = (g_get_monotonic_time() - start_us_) / 1e6;
+  const double speed = wall > 0 ? pos / 1e9 / wall : 0.0;
+  if (tty_) {
+    if (dur > 0)
+      std::fprintf(stderr, "\r%5.1f%%  %.1f s of %.1f s  (%.2fx real time)   ", 100.0 * pos / dur,
+                   pos / 1e9, dur / 1e9, speed);
+    else
+      std::fprintf(stderr, "\r%.1f s  (%.2fx real time)   ", pos / 1e9, speed);
+    return;
+  }
+  if (dur <= 0) return;
+  const int decile = static_cast<int>(10.0 * pos / dur);
+  if (decile <= last_decile_) return;
+  last_decile_ = decile;
+  std::fprintf(stderr, "%3d%%  %.1f s of %.1f s  (%.2fx real time)\n", decile * 10, pos / 1e9,
+               dur / 1e9, speed);
+}
+
+void ProgressLine::finish(const std::string& text) {
+  if (!enabled_) return;
+  const double wall = (g_get_monotonic_time() - start_us_) / 1e6;
+  std::fprintf(stderr, "%sdone in %.1f s: %s\n", tty_ ? "\r" : "", wall, text.c_str());
 }
 
 void run_to_eos(GstElement* pipeline, const std::function<void(gint64, gint64)>& on_progress) {

@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Model pack reading and writing (safetensors layout). No torch here: the loaders in this folder
+// turn TensorInfo views into tensors themselves.
+#include "hesp/model_pack.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "hesp/error.h"
+
+namespace hesp {
+
+namespace {
+
+// A header this large is not a model pack: even CLIP ViT-L has a few hundred tensors, a few kB of
+// header. The bound keeps a corrupt length from making us parse gigabytes.
+constexpr std::uint64_t kMaxHeaderBytes = 64ull << 20;
+
+struct DTypeEntry {
+  DType dtype;
+  const char* name;
+  std::size_t size;
+};
+
+constexpr DTypeEntry kDTypes[] = {
+    {DType::kF64, "F64", 8},   {DType::kF32, "F32", 4}, {DType::kF16, "F16", 2},
+    {DType::kBF16, "BF16", 2}, {DType::kI64, "I64", 8}, {DType::kI32, "I32", 4},
+    {DType::kI16, "I16", 2},   {DType::kI8, "I8", 1},   {DType::kU8, "U8", 1},
+    {DType::kBool, "BOOL", 1},
+};
+
+const DTypeEntry& entry(DType dtype) {
+  for (const auto& e : kDTypes)
+    if (e.dtype == dtype) return e;
+  return kDTypes[1];  // unreachable for valid enum values
+}
+
+bool host_is_little_endian() {
+  const std::uint16_t probe = 1;
+  std::uint8_t first;
+  std::memcpy(&first, &probe, 1);
+  return first == 1;
+}
+
+// numel * element size, or false on overflow or negative dimensions.
+bool byte_count(const std::vector<std::int64_t>& shape, std::size_t elem, std::uint64_t* out) {
+  std::uint64_t n = elem;
+  for (std::int64_t d : shape) {
+    if (d < 0) return false;
+    if (d != 0 && n > std::numeric_limits<std::uint64_t>::max() / static_cast<std::uint64_t>(d))
+      return false;
+    n *= static_cast<std::uint64_t>(d);
+  }
+  *out = n;
+  return true;
+}
+
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+[[noreturn]] void corrupt(const std::string& path, const std::string& what) {
+  throw CorruptFileError("model pack '" + path + "': " + what);
+}
+
+bool is_nonempty_string(const nlohmann::json& j) {
+  return j.is_string() && !j.get_ref<const std::string&>().empty();
+}
+
+}  // namespace
+
+const char* dtype_name(DType dtype) { return entry(dtype).name; }
+std::size_t dtype_size(DType dtype) { return entry(dtype).size; }
+
+bool parse_dtype(const std::string& name, DType* dtype) {
+  for (const auto& e : kDTypes) {
+    if (name == e.name) {
+      *dtype = e.dtype;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::int64_t TensorInfo::numel() const {
+  std::int64_t n = 1;
+  for (std::int64_t d : shape) n *= d;
+  return n;
+}
+
+std::string manifest_problem(const nlohmann::json& m) {
+  if (!m.is_object()) return "the manifest is not a JSON object";
+  if (!m.contains("format_version") || !m["format_version"].is_number_integer())
+    return "manifest field 'format_version' (integer) is missing";
+  const auto version = m["format_version"].get<std::int64_t>();
+  if (version < 1) return "manifest 'format_version' must be at least 1";
+  if (version > kModelPackFormatVersion)
+    return "manifest format_version " + std::to_string(version) +
+           " is newer than this build of hesp reads (" + std::to_string(kModelPackFormatVersion) +
+           ")";
+  for (const char* key : {"kind", "name"}) {
+    if (!m.contains(key) || !is_nonempty_string(m[key]))
+      return std::string("manifest field '") + key + "' (non-empty string) is missing";
+  }
+  if (!m.contains("classes") || !m["classes"].is_array() || m["classes"].empty())
+    return "manifest field 'classes' (non-empty array of class names) is missing";
+  std::set<std::string> seen;
+  for (const auto& c : m["classes"]) {
+    if (!is_nonempty_string(c)) return "manifest 'classes' holds something that is not a name";
+    if (!seen.insert(c.get<std::string>()).second)
+      return "manifest 'classes' names '" + c.get<std::string>() + "' twice";
+  }
+  if (!m.contains("architecture") || !m["architecture"].is_object())
+    return "manifest field 'architecture' (object) is missing";
+  if (!m.contains("input") || !m["input"].is_object() || !m["input"].contains("size") ||
+      !m["input"]["size"].is_number_integer() || m["input"]["size"].get<std::int64_t>() <= 0)
+    return "manifest field 'input.size' (positive integer) is missing";
+  if (!m.contains("frames_per_clip") || !m["frames_per_clip"].is_number_integer() ||
+      m["frames_per_clip"].get<std::int64_t>() < 1)
+    return "manifest field 'frames_per_clip' (integer >= 1) is missing";
+  if (!m.contains("open_set") || !m["open_set"].is_object())
+    return "manifest field 'open_set' (object) is missing";
+  const auto& os = m["open_set"];
+  if (!os.contains("score") || !is_nonempty_string(os["score"]))
+    return "manifest field 'open_set.score' (name of the score rule) is missing";
+  if (!os.contains("unknown_threshold") || !os["unknown_threshold"].is_number() ||
+      !std::isfinite(os["unknown_threshold"].get<double>()))
+    return "manifest field 'open_set.unknown_threshold' (finite number) is missing";
+  if (!m.contains("provenance") || !m["provenance"].is_object())
+    return "manifest field 'provenance' (object) is missing";
+  return {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+struct ModelPack::Impl {
+  std::string path;
+  void* map = nullptr;
+  std::size_t size = 0;
+  nlohmann::json manifest;
+  std::map<std::string, std::string> metadata;
+  std::vector<TensorInfo> tensors;
+
+  ~Impl() {
+    if (map && map != MAP_FAILED) ::munmap(map, size);
+  }
+};
+
+ModelPack::ModelPack(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ModelPack::ModelPack(ModelPack&&) noexcept = default;
+ModelPack& ModelPack::operator=(ModelPack&&) noexcept = default;
+ModelPack::~ModelPack() = default;
+
+const std::string& ModelPack::path() const { return impl_->path; }
+const nlohmann::json& ModelPack::manifest() const { return impl_->manifest; }
+const std::map<std::string, std::string>& ModelPack::metadata() const { return impl_->metadata; }
+const std::vector<TensorInfo>& ModelPack::tensors() const { return impl_->tensors; }
+std::size_t ModelPack::file_size() const { return impl_->size; }
+std::string ModelPack::kind() const { return impl_->manifest["kind"].get<std::string>(); }
+std::string ModelPack::name() const { return impl_->manifest["name"].get<std::string>(); }
+
+const TensorInfo* ModelPack::find(const std::string& name) const {
+  for (const auto& t : impl_->tensors)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+const TensorInfo& ModelPack::tensor(const std::string& name) const {
+  if (const TensorInfo* t = find(name)) return *t;
+  corrupt(impl_->path, "tensor '" + name + "' is missing");
+}
+
+ModelPack ModelPack::open(const std::string& path) {
+  if (!host_is_little_endian())
+    throw Error("model packs are little-endian and this host is not; reading them is unsupported");
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR)
+      throw FileNotFoundError("model pack '" + path + "' does not exist");
+    corrupt(path, std::string("cannot be read: ") + std::strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) corrupt(path, "is a folder, not a .safetensors file");
+
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) corrupt(path, std::string("cannot be opened: ") + std::strerror(errno));
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    corrupt(path, std::string("cannot be read: ") + std::strerror(err));
+  }
+  impl->size = static_cast<std::size_t>(st.st_size);
+  if (impl->size < 8) {
+    ::close(fd);
+    corrupt(path, "is " + std::to_string(impl->size) +
+                      " bytes long, too short for a safetensors file (8-byte header length first)");
+  }
+  impl->map = ::mmap(nullptr, impl->size, PROT_READ, MAP_PRIVATE, fd, 0);
+  const int map_err = errno;
+  ::close(fd);  // the mapping keeps the file alive
+  if (impl->map == MAP_FAILED) {
+    impl->map = nullptr;
+    corrupt(path, std::string("cannot be mapped: ") + std::strerror(map_err));
+  }
+  const auto* bytes = static_cast<const std::uint8_t*>(impl->map);
+
+  std::uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | bytes[i];
+  const std::uint64_t available = impl->size - 8;
+  if (header_len > available)
+    corrupt(path, "header length " + std::to_string(header_len) +
+                      " runs past the end of the file (" + std::to_string(impl->size) +
+                      " bytes); the file is truncated or not a pack");
+  if (header_len > kMaxHeaderBytes)
+    corrupt(path, "header length " + std::to_string(header_len) + " is implausibly large");
+  if (header_len < 2) corrupt(path, "header is empty");
+
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(bytes + 8, bytes + 8 + header_len);
+  } catch (const nlohmann::json::exception& e) {
+    corrupt(path, std::string("header is not valid JSON (") + e.what() + ")");
+  }
+  if (!header.is_object()) corrupt(path, "header is not a JSON object");
+
+  const std::uint64_t data_size = available - header_len;
+  const std::uint8_t* data = bytes + 8 + header_len;
+  struct Span {
+    std::uint64_t begin, end;
+    std::size_t index;
+  };
+  std::vector<Span> spans;
+
+  for (const auto& [key, value] : header.items()) {
+    if (key == "__metadata__") {
+      if (!value.is_object()) corrupt(path, "'__metadata__' is not a JSON object");
+      for (const auto& [mk, mv] : value.items()) {
+        if (!mv.is_string())
+          corrupt(path,
+                  "metadata entry '" + mk + "' is not a string (safetensors requires strings)");
+        impl->metadata[mk] = mv.get<std::string>();
+      }
+      continue;
+    }
+    const std::string where = "tensor '" + key + "'";
+    if (key.empty()) corrupt(path, "a tensor has an empty name");
+    if (!value.is_object()) corrupt(path, where + ": entry is not a JSON object");
+    TensorInfo info;
+    info.name = key;
+    if (!value.contains("dtype") || !value["dtype"].is_string())
+      corrupt(path, where + ": 'dtype' is missing");
+    if (!parse_dtype(value["dtype"].get<std::string>(), &info.dtype))
+      corrupt(path, where + ": unknown dtype '" + value["dtype"].get<std::string>() +
+                        "' (expected F64, F32, F16, BF16, I64, I32, I16, I8, U8 or BOOL)");
+    if (!value.contains("shape") || !value["shape"].is_array())
+      corrupt(path, where + ": 'shape' is missing");
+    for (const auto& d : value["shape"]) {
+      if (!d.is_number_integer() || d.get<std::int64_t>() < 0)
+        corrupt(path, where + ": shape holds something that is not a non-negative integer");
+      info.shape.push_back(d.get<std::int64_t>());
+    }
+    const auto& off = value.contains("data_offsets") ? value["data_offsets"] : nlohmann::json();
+    if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
+        !off[1].is_number_unsigned())
+      corrupt(path, where + ": 'data_offsets' must be two non-negative integers");
+    const auto begin = off[0].get<std::uint64_t>();
+    const auto end = off[1].get<std::uint64_t>();
+    if (begin > end)
+      corrupt(path, where + ": data offsets [" + std::to_string(begin) + ", " +
+                        std::to_string(end) + ") are reversed");
+    if (end > data_size)
+      corrupt(path, where + ": data offsets [" + std::to_string(begin) + ", " +
+                        std::to_string(end) + ") run past the data section (" +
+                        std::to_string(data_size) + " bytes); the file is truncated");
+    std::uint64_t expected = 0;
+    if (!byte_count(info.shape, dtype_size(info.dtype), &expected))
+      corrupt(path, where + ": shape " + shape_text(info.shape) + " is too large");
+    if (expected != end - begin)
+      corrupt(path, where + ": shape " + shape_text(info.shape) + " of " + dtype_name(info.dtype) +
+                        " needs " + std::to_string(expected) + " bytes but its data offsets span " +
+                        std::to_string(end - begin));
+    info.data = data + begin;
+    info.nbytes = static_cast<std::size_t>(end - begin);
+    spans.push_back({begin, end, impl->tensors.size()});
+    impl->tensors.push_back(std::move(info));
+  }
+
+  // Like the reference safetensors reader, the tensors must tile the data section exactly: no
+  // overlap (two tensors aliasing bytes is a corrupt or hostile file) and no unexplained bytes.
+  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
+  std::uint64_t cursor = 0;
+  const Span* prev = nullptr;
+  for (const Span& s : spans) {
+    if (s.begin < cursor && prev)
+      corrupt(path, "tensors '" + impl->tensors[prev->index].name + "' (bytes " +
+                        std::to_string(prev->begin) + ".." + std::to_string(prev->end) + ") and '" +
+                        impl->tensors[s.index].name + "' (bytes " + std::to_string(s.begin) + ".." +
+                        std::to_string(s.end) + ") overlap");
+    if (s.begin > cursor)
+      corrupt(path, "bytes " + std::to_string(cursor) + ".." + std::to_string(s.begin) +
+                        " of the data section belong to no tensor");
+    cursor = s.end;
+    prev = &s;
+  }
+  if (cursor != data_size)
+    corrupt(path, std::to_string(data_size - cursor) +
+                      " bytes at the end of the file belong to no tensor");
+  std::vector<TensorInfo> ordered;
+  ordered.reserve(spans.size());
+  for (const Span& s : spans) ordered.push_back(std::move(impl->tensors[s.index]));
+  impl->tensors = std::move(ordered);
+
+  const auto it = impl->metadata.find(kManifestKey);
+  if (it == impl->metadata.end())
+    corrupt(path, std::string("has no hesp manifest (metadata key '") + kManifestKey +
+                      "'); it is a safetensors file but not a hesp model pack");
+  try {
+    impl->manifest = nlohmann::json::parse(it->second);
+  } catch (const nlohmann::json::exception& e) {
+    corrupt(path, std::string("the manifest is not valid JSON (") + e.what() + ")");
+  }
+  const std::string problem = manifest_problem(impl->manifest);
+  if (!problem.empty()) corrupt(path, problem);
+  return ModelPack(std::move(impl));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+void write_pack(const std::string& path, const nlohmann::json& manifest,
+                const std::vector<TensorInfo>& tensors,
+                const std::map<std::string, std::string>& extra_metadata) {
+  if (!host_is_little_endian())
+    throw Error("model packs are little-endian and this host is not; writing them is unsupported");
+  const std::string problem = manifest_problem(manifest);
+  if (!problem.empty()) throw SettingsError("cannot write model pack '" + path + "': " + problem);
+  if (extra_metadata.count(kManifestKey))
+    throw SettingsError(std::string("cannot write model pack '") + path + "': metadata key '" +
+                        kManifestKey + "' is reserved for the manifest");
+
+  // Largest elements first, then by name: every tensor then starts at a multiple of its element
+  // size (the header is padded to 8 bytes), which is the layout the safetensors library writes.
+  std::vector<const TensorInfo*> order;
+  std::set<std::string> names;
+  for (const auto& t : tensors) {
+    if (t.name.empty() || t.name == "__metadata__")
+      throw SettingsError("cannot write model pack '" + path + "': bad tensor name '" + t.name +
+                          "'");
+    if (!names.insert(t.name).second)
+      throw SettingsError("cannot write model pack '" + path + "': tensor '" + t.name +
+                          "' is given twice");
+    std::uint64_t expected = 0;
+    if (!byte_count(t.shape, dtype_size(t.dtype), &expected) || expected != t.nbytes)
+      throw SettingsError("cannot write model pack '" + path + "': tensor '" + t.name +
+                          "' has shape " + shape_text(t.shape) + " of " + dtype_name(t.dtype) +
+                          " but " + std::to_string(t.nbytes) + " bytes");
+    if (t.nbytes && !t.data)
+      throw SettingsError("cannot write model pack '" + path + "': tensor '" + t.name +
+                          "' has no data");
+    order.push_back(&t);
+  }
+  std::sort(order.begin(), order.end(), [](const TensorInfo* a, const TensorInfo* b) {
+    const auto sa = dtype_size(a->dtype), sb = dtype_size(b->dtype);
+    return sa != sb ? sa > sb : a->name < b->name;
+  });
+
+  nlohmann::json header = nlohmann::json::object();
+  nlohmann::json meta = nlohmann::json::object();
+  for (const auto& [k, v] : extra_metadata) meta[k] = v;
+  meta[kManifestKey] = manifest.dump();
+  header["__metadata__"] = meta;
+  std::uint64_t offset = 0;
+  for (const TensorInfo* t : order) {
+    header[t->name] = {{"dtype", dtype_name(t->dtype)},
+                       {"shape", t->shape},
+                       {"data_offsets", {offset, offset + t->nbytes}}};
+    offset += t->nbytes;
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+
+  std::error_code ec;
+  const std::filesystem::path target(path);
+  if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path(), ec);
+  std::string tmp = path + ".tmp-XXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) throw Error("cannot write model pack '" + path + "': " + std::strerror(errno));
+  FILE* f = ::fdopen(fd, "wb");
+  if (!f) {
+    const int err = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw Error("cannot write model pack '" + path + "': " + std::strerror(err));
+  }
+  std::uint8_t len_bytes[8];
+  std::uint64_t len = text.size();
+  for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<std::uint8_t>(len >> (8 * i));
+  bool ok = std::fwrite(len_bytes, 1, 8, f) == 8;
+  ok = ok && std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  for (const TensorInfo* t : order) {
+    if (!ok) break;
+    if (t->nbytes) ok = std::fwrite(t->data, 1, t->nbytes, f) == t->nbytes;
+  }
+  const int write_err = errno;
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    throw Error("cannot write model pack '" + path + "': " + std::strerror(write_err));
+  }
+  // mkstemp creates the file 0600; a model pack is meant to be shared like any data file.
+  ::chmod(tmp.c_str(), 0644);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    throw Error("cannot write model pack '" + path + "': " + std::strerror(err));
+  }
+}
+
+}  // namespace hesp

@@ -1,0 +1,151 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//
+// Runs face-api.js's TinyFaceDetector in its own runtime (TensorFlow.js, cpu backend) on one raw
+// RGB picture and prints the faces it finds, so that the LibTorch port can be checked against it.
+//
+// Usage:
+//   node tiny_face_reference.js --runtime TFJS_DIR --model MANIFEST_OR_DIR --width W --height H
+//        [--input-size 416] [--score-threshold 0.5] [--raw] PICTURE.rgb
+//
+//   TFJS_DIR         folder made by install_tfjs.sh (holds node_modules/)
+//   MANIFEST_OR_DIR  tiny_face_detector_model-weights_manifest.json, or the folder holding it
+//   PICTURE.rgb      W*H*3 bytes: RGB, packed, row-major, values 0-255
+//   --raw            also print the network's undecoded output grid
+//
+// Prints one JSON document on stdout:
+//   {"backend": "cpu", "tfjs": ..., "inputSize": 416, "scoreThreshold": 0.5, "width": W,
+//    "height": H, "detections": [{"x", "y", "width", "height", "score"}, ...],
+//    "raw": {"cells": 13, "values": [cells*cells*25 numbers]}}   (raw only with --raw)
+// Detections are face-api's own results (after its score threshold and NMS), in picture pixels.
+
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+
+const kManifestName = 'tiny_face_detector_model-weights_manifest.json';
+
+function usage(message) {
+  if (message) process.stderr.write(`tiny_face_reference.js: ${message}\n`);
+  process.stderr.write(
+      'usage: tiny_face_reference.js --runtime TFJS_DIR --model MANIFEST_OR_DIR --width W ' +
+      '--height H [--input-size N] [--score-threshold T] [--raw] PICTURE.rgb\n');
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const args = {
+    runtime: null, model: null, width: 0, height: 0, inputSize: 416, scoreThreshold: 0.5,
+    raw: false, picture: null,
+  };
+  const valueOptions = {
+    '--runtime': (v) => { args.runtime = v; },
+    '--model': (v) => { args.model = v; },
+    '--width': (v) => { args.width = Number(v); },
+    '--height': (v) => { args.height = Number(v); },
+    '--input-size': (v) => { args.inputSize = Number(v); },
+    '--score-threshold': (v) => { args.scoreThreshold = Number(v); },
+  };
+  for (let i = 0; i < argv.length; ++i) {
+    const a = argv[i];
+    if (a in valueOptions) {
+      if (i + 1 >= argv.length) usage(`${a} needs a value`);
+      valueOptions[a](argv[++i]);
+    } else if (a === '--raw') {
+      args.raw = true;
+    } else if (a.startsWith('--')) {
+      usage(`unknown option ${a}`);
+    } else if (args.picture === null) {
+      args.picture = a;
+    } else {
+      usage('only one picture per run');
+    }
+  }
+  if (!args.runtime) usage('--runtime is required');
+  if (!args.model) usage('--model is required');
+  if (!(Number.isInteger(args.width) && args.width > 0)) usage('--width must be a positive integer');
+  if (!(Number.isInteger(args.height) && args.height > 0)) {
+    usage('--height must be a positive integer');
+  }
+  if (!(Number.isInteger(args.inputSize) && args.inputSize > 0 && args.inputSize % 32 === 0)) {
+    usage('--input-size must be a positive multiple of 32');
+  }
+  if (!(args.scoreThreshold > 0 && args.scoreThreshold < 1)) {
+    usage('--score-threshold must lie strictly between 0 and 1');
+  }
+  if (!args.picture) usage('no picture given');
+  return args;
+}
+
+// The manifest and its shards decoded by tf.io.decodeWeights, i.e. dequantised by the runtime
+// itself rather than by code that could share a mistake with the port.
+function loadWeightMap(tf, model) {
+  const manifestPath = fs.statSync(model).isDirectory() ? path.join(model, kManifestName) : model;
+  const folder = path.dirname(manifestPath);
+  const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
+  const specs = [];
+  const shards = [];
+  for (const group of manifest) {
+    for (const shard of group.paths) shards.push(fs.readFileSync(path.join(folder, shard)));
+    specs.push(...group.weights);
+  }
+  const bytes = Buffer.concat(shards);
+  return tf.io.decodeWeights(
+      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length), specs);
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  // TensorFlow.js greets node users on console.log; stdout must carry nothing but the JSON.
+  console.log = (...parts) => console.error(...parts);
+  const faceapi = require(
+      path.resolve(args.runtime, 'node_modules/@vladmandic/face-api/dist/face-api.node-wasm.js'));
+  const tf = faceapi.tf;
+  // cpu = TensorFlow.js's plain JavaScript kernels in float32: deterministic, and the closest
+  // match to what LibTorch computes on a CPU.
+  await tf.setBackend('cpu');
+  await tf.ready();
+
+  const pixels = fs.readFileSync(args.picture);
+  const expected = args.width * args.height * 3;
+  if (pixels.length !== expected) {
+    throw new Error(`${args.picture}: ${pixels.length} bytes, expected ${expected} ` +
+                    `(${args.width}x${args.height} RGB)`);
+  }
+
+  const net = new faceapi.TinyFaceDetector();
+  net.loadFromWeightMap(loadWeightMap(tf, args.model));
+
+  // An int32 image tensor takes face-api's tensor path: padToSquare, then resizeBilinear.
+  const picture = tf.tensor3d(Int32Array.from(pixels), [args.height, args.width, 3], 'int32');
+  const options = new faceapi.TinyFaceDetectorOptions(
+      {inputSize: args.inputSize, scoreThreshold: args.scoreThreshold});
+  const faces = await net.locateFaces(picture, options);
+  const detections = faces.map((f) => ({
+    x: f.box.x, y: f.box.y, width: f.box.width, height: f.box.height, score: f.score,
+  }));
+
+  const result = {
+    backend: tf.getBackend(),
+    tfjs: tf.version_core,
+    inputSize: args.inputSize,
+    scoreThreshold: args.scoreThreshold,
+    width: args.width,
+    height: args.height,
+    detections,
+  };
+  if (args.raw) {
+    const grid = net.forwardInput(await faceapi.toNetInput(picture), args.inputSize);
+    result.raw = {cells: grid.shape[1], values: Array.from(grid.dataSync())};
+    grid.dispose();
+  }
+  picture.dispose();
+  process.stdout.write(JSON.stringify(result));
+  process.stdout.write('\n');
+}
+
+main().catch((err) => {
+  process.stderr.write(`tiny_face_reference.js: ${err && err.stack ? err.stack : err}\n`);
+  process.exit(1);
+});

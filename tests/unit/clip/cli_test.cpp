@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// `hesp tokenize` and `hesp embed` as a user runs them: output format and agreement with the
+// reference data, and a failing run's message and exit status.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "test_data.h"
+
+namespace {
+
+std::string hesp_exe() { return hesp::test::env_or("HESP_BUILD_DIR", ".") + "/tools/hesp/hesp"; }
+std::string clip_dir() { return hesp::test::shared_path("clip"); }
+
+struct Result {
+  int status = -1;
+  std::string out;  // stdout and stderr together
+};
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+Result run(const std::vector<std::string>& args) {
+  std::string cmd = quote(hesp_exe());
+  for (const auto& a : args) cmd += " " + quote(a);
+  cmd += " 2>&1";
+  Result r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf;
+  std::size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int status = ::pclose(p);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::vector<nlohmann::json> json_lines(const std::string& text) {
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    HESP_REQUIRE_FILE(hesp_exe());
+    HESP_REQUIRE_FILE(clip_dir() + "/bpe_simple_vocab_16e6.txt.gz");
+    HESP_REQUIRE_FILE(clip_dir() + "/tiny-openai-format/reference.json");
+  }
+  const nlohmann::json& reference() {
+    static const nlohmann::json j = [this] {
+      std::ifstream in(clip_dir() + "/tiny-openai-format/reference.json");
+      return nlohmann::json::parse(in);
+    }();
+    return j;
+  }
+};
+
+TEST_F(CliTest, TokenizePrintsOneArrayPerText) {
+  const Result r = run({"tokenize", "--vocab", clip_dir() + "/bpe_simple_vocab_16e6.txt.gz",
+                        "a photo of a happy face.", "neutral"});
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].get<std::vector<int>>(),
+            (std::vector<int>{49406, 320, 1125, 539, 320, 900, 1710, 269, 49407}));
+  EXPECT_EQ(lines[1].get<std::vector<int>>(),
+            (std::vector<int>{49406, 17011, 49407}));  // as in the golden file
+
+  const Result padded = run(
+      {"tokenize", "--vocab", clip_dir() + "/bpe_simple_vocab_16e6.txt.gz", "--pad", "neutral"});
+  ASSERT_EQ(padded.status, 0) << padded.out;
+  EXPECT_EQ(json_lines(padded.out).at(0).size(), 77u);
+}
+
+TEST_F(CliTest, EmbedTextMatchesReference) {
+  const auto& ref = reference().at("text_embeddings");
+  const Result r =
+      run({"embed", clip_dir() + "/tiny-openai-format/clip_openai_format.pt", "--vocab",
+           clip_dir() + "/bpe_simple_vocab_16e6.txt.gz", "--text",
+           ref[0].at("text").get<std::string>(), ref[1].at("text").get<std::string>()});
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), 2u);
+  for (int i = 0; i < 2; ++i) {
+    const auto got = lines[i].get<std::vector<float>>();
+    const auto want = ref[i].at("embedding").get<std::vector<float>>();
+    ASSERT_EQ(got.size(), want.size());
+    for (std::size_t k = 0; k < got.size(); ++k) EXPECT_NEAR(got[k], want[k], 1e-4);
+  }
+}
+
+TEST_F(CliTest, EmbedRawInputMatchesReferenceAndNormalizes) {
+  const std::string dir = clip_dir() + "/tiny-openai-format";
+  const Result r = run({"embed", dir + "/clip_openai_format.pt", "--raw-input",
+                        dir + "/raw_inputs.f32", "--shape", "4,3,64,64"});
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), 4u);
+  const auto& ref = reference().at("image_embeddings_raw");
+  for (int i = 0; i < 4; ++i) {
+    const auto got = lines[i].get<std::vector<float>>();
+    const auto want = ref[i].get<std::vector<float>>();
+    for (std::size_t k = 0; k < got.size(); ++k) EXPECT_NEAR(got[k], want[k], 1e-4);
+  }
+  const Result n = run({"embed", dir + "/clip_openai_format.pt", "--raw-input",
+                        dir + "/raw_inputs.f32", "--shape", "4,3,64,64", "--normalize"});
+  ASSERT_EQ(n.status, 0) << n.out;
+  double sum = 0.0;
+  for (float v : json_lines(n.out).at(0).get<std::vector<float>>()) sum += double(v) * v;
+  EXPECT_NEAR(sum, 1.0, 1e-5);
+}
+
+TEST_F(CliTest, FailuresSayWhatIsWrong) {
+  const std::string dir = clip_dir() + "/tiny-openai-format";
+  Result r = run({"embed", dir + "/clip_openai_format.pt", "--raw-input", dir + "/raw_inputs.f32",
+                  "--shape", "5,3,64,64"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("raw_inputs.f32"), std::string::npos) << r.out;
+  r = run({"embed", dir + "/raw_inputs.f32", "--raw-input", dir + "/raw_inputs.f32", "--shape",
+           "4,3,64,64"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("not a TorchScript archive"), std::string::npos) << r.out;
+  r = run({"tokenize", "--vocab", dir + "/missing.txt.gz", "x"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("missing.txt.gz' not found"), std::string::npos) << r.out;
+}
+
+}  // namespace

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The CLIP encoders against outputs of the reference PyTorch model for a tiny checkpoint in
+// OpenAI's format (random weights, real layout), and the batching/preprocessing entry points.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hesp/clip.h"
+#include "hesp/clip_encoder.h"
+#include "hesp/clip_preprocess.h"
+#include "hesp/error.h"
+#include "hesp/tokenizer.h"
+#include "test_data.h"
+
+namespace {
+
+using hesp::ClipEncoder;
+using hesp::ClipOptions;
+using hesp::Embeddings;
+
+std::string tiny_dir() { return hesp::test::shared_path("clip/tiny-openai-format"); }
+std::string tiny_checkpoint() { return tiny_dir() + "/clip_openai_format.pt"; }
+std::string vocab_path() { return hesp::test::shared_path("clip/bpe_simple_vocab_16e6.txt.gz"); }
+
+const nlohmann::json& reference() {
+  static const nlohmann::json j = [] {
+    std::ifstream in(tiny_dir() + "/reference.json");
+    return nlohmann::json::parse(in);
+  }();
+  return j;
+}
+
+std::vector<float> raw_inputs() {
+  std::ifstream in(tiny_dir() + "/raw_inputs.f32", std::ios::binary);
+  std::vector<float> v(4 * 3 * 64 * 64);
+  in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * 4));
+  EXPECT_TRUE(in.good()) << "raw_inputs.f32 is shorter than 4x3x64x64 floats";
+  return v;
+}
+
+// Largest absolute difference between one row and a reference vector.
+float max_abs_diff(const Embeddings& e, int row, const std::vector<float>& expected) {
+  EXPECT_EQ(e.dim, static_cast<int>(expected.size()));
+  float worst = 0.f;
+  for (int k = 0; k < e.dim; ++k) worst = std::max(worst, std::fabs(e.row(row)[k] - expected[k]));
+  return worst;
+}
+
+float max_abs_diff(const Embeddings& a, const Embeddings& b) {
+  EXPECT_EQ(a.count, b.count);
+  EXPECT_EQ(a.dim, b.dim);
+  float worst = 0.f;
+  for (std::size_t i = 0; i < a.values.size() && i < b.values.size(); ++i)
+    worst = std::max(worst, std::fabs(a.values[i] - b.values[i]));
+  return worst;
+}
+
+std::vector<std::vector<int>> reference_tokens() {
+  std::vector<std::vector<int>> rows;
+  for (const auto& t : reference().at("tokens"))
+    rows.push_back(t.at("ids").get<std::vector<int>>());
+  return rows;
+}
+
+class ClipEncoderTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!hesp::test::file_exists(tiny_checkpoint())) return;
+    ClipOptions options;
+    options.threads = 2;
+    encoder_ = ClipEncoder::load(tiny_checkpoint(), options).release();
+  }
+  static void TearDownTestSuite() {
+    delete encoder_;
+    encoder_ = nullptr;
+  }
+  void SetUp() override { HESP_REQUIRE_FILE(tiny_checkpoint()); }
+  static ClipEncoder* encoder_;
+};
+ClipEncoder* ClipEncoderTest::encoder_ = nullptr;
+
+TEST_F(ClipEncoderTest, GeometryComesFromTheCheckpoint) {
+  const auto& config = reference().at("config");
+  const hesp::ClipGeometry& g = encoder_->geometry();
+  EXPECT_EQ(g.image_size, config.at("image_resolution").get<int>());
+  EXPECT_EQ(g.patch_size, config.at("vision_patch_size").get<int>());
+  EXPECT_EQ(g.vision_width, config.at("vision_width").get<int>());
+  EXPECT_EQ(g.vision_layers, config.at("vision_layers").get<int>());
+  EXPECT_EQ(g.vision_heads, config.at("vision_width").get<int>() / 64);
+  EXPECT_EQ(g.text_width, config.at("transformer_width").get<int>());
+  EXPECT_EQ(g.text_layers, config.at("transformer_layers").get<int>());
+  EXPECT_EQ(g.text_heads, config.at("transformer_heads").get<int>());
+  EXPECT_EQ(g.context_length, config.at("context_length").get<int>());
+  EXPECT_EQ(g.vocab_size, config.at("vocab_size").get<int>());
+  EXPECT_EQ(g.embed_dim, config.at("embed_dim").get<int>());
+  EXPECT_EQ(encoder_->input_size(), 64);
+  EXPECT_NEAR(encoder_->logit_scale(), reference().at("logit_scale").get<float>(), 1e-3);
+}
+
+TEST_F(ClipEncoderTest, TextEmbeddingsMatchReference) {
+  const auto tokens = reference_tokens();
+  const auto& expected = reference().at("text_embeddings");
+  ASSERT_EQ(tokens.size(), expected.size());
+  const Embeddings e = encoder_->encode_text(tokens);
+  ASSERT_EQ(e.count, static_cast<int>(tokens.size()));
+  for (int i = 0; i < e.count; ++i)
+    EXPECT_LT(max_abs_diff(e, i, expected[i].at("embedding").get<std::vector<float>>()), 1e-4)
+        << expected[i].at("text");
+}
+
+TEST_F(ClipEncoderTest, PaddedTokensGiveTheSameEmbeddings) {
+  // Rows are cut after their end token internally; padding to 77 must not change anything.
+  auto tokens = reference_tokens();
+  const Embeddings plain = encoder_->encode_text(tokens);
+  for (auto& row : tokens) row.resize(77, 0);
+  EXPECT_LT(max_abs_diff(encoder_->encode_text(tokens), plain), 1e-5);
+}
+
+TEST_F(ClipEncoderTest, TokenizerFeedsTheTextEncoder) {
+  HESP_REQUIRE_FILE(vocab_path());
+  const hesp::Tokenizer tokenizer(vocab_path());
+  for (const auto& t : reference().at("tokens"))
+    EXPECT_EQ(tokenizer.tokenize(t.at("text").get<std::string>(), 77, false),
+              t.at("ids").get<std::vector<int>>());
+}
+
+TEST_F(ClipEncoderTest, RawImageEmbeddingsMatchReference) {
+  const std::vector<float> input = raw_inputs();
+  const auto& expected = reference().at("image_embeddings_raw");
+  const Embeddings e = encoder_->encode_images(input.data(), 4);
+  ASSERT_EQ(e.count, 4);
+  ASSERT_EQ(expected.size(), 4u);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_LT(max_abs_diff(e, i, expected[i].get<std::vector<float>>()), 1e-4) << "image " << i;
+}
+
+TEST_F(ClipEncoderTest, PreprocessedPhotosMatchReference) {
+  const auto& expected = reference().at("image_embeddings_preprocessed");
+  for (const auto& item : expected) {
+    const std::string name = item.at("image").get<std::string>();  // sampleN.jpg
+    const int n = std::stoi(name.substr(6));
+    const std::string path = hesp::test::demo_photo(n);
+    HESP_REQUIRE_FILE(path);
+    const hesp::RgbImage image = hesp::read_rgb_image(path);
+    const Embeddings e = encoder_->encode_rgb_images(
+        {{image.pixels.data(), image.width, image.height, image.width * 3}});
+    const auto want = item.at("embedding").get<std::vector<float>>();
+    const float cosine = hesp::cosine_similarity(e.row(0), want.data(), e.dim);
+    // 0.99 is what the reference data promises across resamplers; the resampler here is
+    // Pillow's own arithmetic, so agreement is far closer than that.
+    EXPECT_GE(cosine, 0.9999f) << name;
+    RecordProperty(name + "_cosine", std::to_string(cosine));
+  }
+}
+
+TEST_F(ClipEncoderTest, BatchSizeAndKernelsDoNotChangeResults) {
+  const std::vector<float> input = raw_inputs();
+  const Embeddings reference_run = encoder_->encode_images(input.data(), 4);
+  const auto tokens = reference_tokens();
+  const Embeddings reference_text = encoder_->encode_text(tokens);
+
+  ClipOptions one_at_a_time;
+  one_at_a_time.max_batch = 1;
+  const auto small = ClipEncoder::load(tiny_checkpoint(), one_at_a_time);
+  EXPECT_LT(max_abs_diff(small->encode_images(input.data(), 4), reference_run), 1e-5);
+  EXPECT_LT(max_abs_diff(small->encode_text(tokens), reference_text), 1e-5);
+
+  ClipOptions plain_aten;
+  plain_aten.use_onednn = false;
+  const auto aten = ClipEncoder::load(tiny_checkpoint(), plain_aten);
+  EXPECT_LT(max_abs_diff(aten->encode_images(input.data(), 4), reference_run), 1e-4);
+  EXPECT_LT(max_abs_diff(aten->encode_text(tokens), reference_text), 1e-4);
+}
+
+TEST_F(ClipEncoderTest, BFloat16StaysCloseToFloat32) {
+  ClipOptions options;
+  options.precision = hesp::ClipPrecision::kBFloat16;
+  std::unique_ptr<ClipEncoder> bf16;
+  try {
+    bf16 = ClipEncoder::load(tiny_checkpoint(), options);
+  } catch (const hesp::SettingsError& e) {
+    GTEST_SKIP() << "no bf16 on this machine: " << e.what();
+  }
+  const std::vector<float> input = raw_inputs();
+  const Embeddings a = encoder_->encode_images(input.data(), 4);
+  const Embeddings b = bf16->encode_images(input.data(), 4);
+  for (int i = 0; i < 4; ++i) EXPECT_GE(hesp::cosine_similarity(a.row(i), b.row(i), a.dim), 0.999f);
+  const auto tokens = reference_tokens();
+  const Embeddings ta = encoder_->encode_text(tokens);
+  const Embeddings tb = bf16->encode_text(tokens);
+  for (int i = 0; i < ta.count; ++i)
+    EXPECT_GE(hesp::cosine_similarity(ta.row(i), tb.row(i), ta.dim), 0.999f) << i;
+}
+
+// Random RGB crops of a given size, back to back.
+std::vector<std::uint8_t> random_crops(int n, int size, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::vector<std::uint8_t> v(static_cast<std::size_t>(n) * size * size * 3);
+  for (auto& b : v) b = static_cast<std::uint8_t>(rng() & 0xFF);
+  return v;
+}
+
+TEST_F(ClipEncoderTest, CropsOfInputSizeAreOnlyNormalised) {
+  const int s = encoder_->input_size();
+  const auto crops = random_crops(3, s, 1);
+  std::vector<float> nchw(static_cast<std::size_t>(3) * 3 * s * s);
+  for (int i = 0; i < 3; ++i)
+    for (int y = 0; y < s; ++y)
+      for (int x = 0; x < s; ++x)
+        for (int c = 0; c < 3; ++c)
+          nchw[((static_cast<std::size_t>(i) * 3 + c) * s + y) * s + x] =
+              (crops[((static_cast<std::size_t>(i) * s + y) * s + x) * 3 + c] / 255.0f -
+               hesp::kClipMean[c]) /
+              hesp::kClipStd[c];
+  EXPECT_LT(max_abs_diff(encoder_->encode_rgb_crops(crops.data(), 3, s),
+                         encoder_->encode_images(nchw.data(), 3)),
+            1e-6);
+}
+
+TEST_F(ClipEncoderTest, ClipsAreBatchedAcrossTracksInOrder) {
+  const int size = 96;  // not the input size: frames get resized
+  hesp::Clip a, b;
+  a.track_id = 1;
+  a.crop_size = size;
+  a.n_frames = a.n_real_frames = 3;
+  a.frames = random_crops(3, size, 2);
+  b.track_id = 2;
+  b.crop_size = size;
+  b.n_frames = b.n_real_frames = 2;
+  b.frames = random_crops(2, size, 3);
+  const Embeddings both = encoder_->encode_clips({&a, &b});
+  ASSERT_EQ(both.count, 5);
+  const Embeddings ea = encoder_->encode_rgb_crops(a.frames.data(), 3, size);
+  const Embeddings eb = encoder_->encode_rgb_crops(b.frames.data(), 2, size);
+  for (int i = 0; i < 3; ++i)
+    for (int k = 0; k < both.dim; ++k) EXPECT_NEAR(both.row(i)[k], ea.row(i)[k], 1e-5);
+  for (int i = 0; i < 2; ++i)
+    for (int k = 0; k < both.dim; ++k) EXPECT_NEAR(both.row(3 + i)[k], eb.row(i)[k], 1e-5);
+
+  hesp::Clip broken = a;
+  broken.frames.pop_back();
+  EXPECT_THROW(encoder_->encode_clips({&broken}), hesp::InputError);
+}
+
+TEST_F(ClipEncoderTest, CanBeCalledFromSeveralThreads) {
+  const std::vector<float> input = raw_inputs();
+  const auto tokens = reference_tokens();
+  const Embeddings images = encoder_->encode_images(input.data(), 4);
+  const Embeddings texts = encoder_->encode_text(tokens);
+  std::vector<float> worst(4, 0.f);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 3; ++round) {
+        worst[t] = std::max(worst[t],
+                            t % 2 ? max_abs_diff(encoder_->encode_text(tokens), texts)
+                                  : max_abs_diff(encoder_->encode_images(input.data(), 4), images));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (float w : worst) EXPECT_LT(w, 1e-5);
+}
+
+TEST_F(ClipEncoderTest, RejectsTokensThatDoNotFit) {
+  EXPECT_THROW(encoder_->encode_text({{49406, 49408, 49407}}), hesp::InputError);
+  EXPECT_THROW(encoder_->encode_text({{49406, -1, 49407}}), hesp::InputError);
+  EXPECT_THROW(encoder_->encode_text({std::vector<int>(78, 1)}), hesp::InputError);
+  EXPECT_THROW(encoder_->encode_text({{}}), hesp::InputError);
+  EXPECT_EQ(encoder_->encode_text({}).count, 0);
+}
+
+TEST_F(ClipEncoderTest, RejectsBadOptions) {
+  ClipOptions bad_device;
+  bad_device.device = "tpu";
+  EXPECT_THROW(ClipEncoder::load(tiny_checkpoint(), bad_device), hesp::SettingsError);
+  ClipOptions bad_batch;
+  bad_batch.max_batch = 0;
+  EXPECT_THROW(ClipEncoder::load(tiny_checkpoint(), bad_batch), hesp::SettingsError);
+}
+
+TEST(EmbeddingsTest, NormalizeMakesUnitRows) {
+  Embeddings e;
+  e.count = 2;
+  e.dim = 2;
+  e.values = {3.f, 4.f, 0.f, 0.f};
+  e.normalize();
+  EXPECT_FLOAT_EQ(e.row(0)[0], 0.6f);
+  EXPECT_FLOAT_EQ(e.row(0)[1], 0.8f);
+  EXPECT_EQ(e.row(1)[0], 0.f);
+  EXPECT_FLOAT_EQ(hesp::cosine_similarity(e.row(0), e.row(0), 2), 1.f);
+}
+
+}  // namespace
