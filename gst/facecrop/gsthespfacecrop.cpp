@@ -48,6 +48,7 @@ constexpr double kDefaultDetectionScale = 1.0;
 constexpr double kDefaultMargin = 0.0;
 constexpr guint kDefaultTrackTimeout = 15;
 constexpr double kDefaultIou = 0.3;
+constexpr guint kDefaultInputSize = 512;
 
 struct Settings {
   Source source = Source::kHaar;
@@ -61,6 +62,7 @@ struct Settings {
   double margin = kDefaultMargin;
   guint track_timeout = kDefaultTrackTimeout;
   double iou_threshold = kDefaultIou;
+  guint input_size = kDefaultInputSize;
 };
 
 // Runtime state, built in start() and dropped in stop().
@@ -98,6 +100,7 @@ enum {
   PROP_MARGIN,
   PROP_TRACK_TIMEOUT,
   PROP_IOU_THRESHOLD,
+  PROP_DETECTOR_INPUT_SIZE,
 };
 
 GType gst_hesp_detector_get_type(void) {
@@ -151,6 +154,7 @@ static void gst_hesp_face_crop_set_property(GObject* object, guint prop_id, cons
     case PROP_MARGIN: s.margin = g_value_get_double(value); break;
     case PROP_TRACK_TIMEOUT: s.track_timeout = g_value_get_uint(value); break;
     case PROP_IOU_THRESHOLD: s.iou_threshold = g_value_get_double(value); break;
+    case PROP_DETECTOR_INPUT_SIZE: s.input_size = g_value_get_uint(value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
@@ -172,6 +176,7 @@ static void gst_hesp_face_crop_get_property(GObject* object, guint prop_id, GVal
     case PROP_MARGIN: g_value_set_double(value, s.margin); break;
     case PROP_TRACK_TIMEOUT: g_value_set_uint(value, s.track_timeout); break;
     case PROP_IOU_THRESHOLD: g_value_set_double(value, s.iou_threshold); break;
+    case PROP_DETECTOR_INPUT_SIZE: g_value_set_uint(value, s.input_size); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
@@ -189,6 +194,7 @@ static gboolean gst_hesp_face_crop_start(GstBaseTransform* trans) {
       config.model_path = s.model;
       config.min_face_size = static_cast<int>(s.min_face_size);
       config.input_scale = s.detection_scale;
+      config.input_size = static_cast<int>(s.input_size);
       config.sensitivity = s.sensitivity;
       config.scale_factor = s.scale_factor;
       config.max_faces = static_cast<int>(s.max_faces);
@@ -407,6 +413,13 @@ static void gst_hesp_face_crop_class_init(GstHespFaceCropClass* klass) {
       g_param_spec_double("iou-threshold", "IoU threshold",
                           "Minimum overlap for a detection to continue a track", 0.01, 1.0,
                           kDefaultIou, flags));
+
+  g_object_class_install_property(
+      gobject_class, PROP_DETECTOR_INPUT_SIZE,
+      g_param_spec_uint("detector-input-size", "Detector input size",
+                        "detector=faceapi: side of the square the frame is fitted into for the "
+                        "network, a multiple of 32 (larger finds smaller and turned faces, slower)",
+                        32, 2048, kDefaultInputSize, flags));
 
   gst_element_class_set_static_metadata(
       element_class, "HESP face detector and tracker", "Analyzer/Video",

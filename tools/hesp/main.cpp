@@ -36,7 +36,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version print as usual; a usage error is one line, like every other failure.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "hesp: %s (see --help)\n", e.what());
+    return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hesp: %s\n", hesp::describe(e).c_str());
     return 1;

@@ -286,3 +286,45 @@ TEST(HespFaceCrop, UpstreamFaceRoisAreTracked) {
 }
 
 }  // namespace
+
+#include "demo_faces.h"
+
+namespace {
+
+// Every person of the six demo photos is found once, each box on a face (detector=faceapi at the
+// settings docs/face-detectors.md recommends for stills: 608 input, sensitivity 0.7).
+TEST(HespFaceCropPhotos, FaceApiDetectorFindsEveryPersonOnce) {
+  HESP_REQUIRE_FILE(hesp::test::cache_path(
+      "npm/face-api-1.7.15/model/tiny_face_detector_model-weights_manifest.json"));
+  for (const auto& photo : hesp::test::demo_photo_faces()) {
+    const std::string path = hesp::test::demo_photo(photo.number);
+    HESP_REQUIRE_FILE(path);
+    auto run = hesp::test::run_pipeline(
+        "filesrc location=\"" + path + "\" ! jpegdec ! videoconvert ! video/x-raw,format=I420 ! "
+        "hespfacecrop detector=faceapi detector-input-size=608 sensitivity=0.7 ! "
+        "appsink name=sink");
+    ASSERT_EQ(run.error, "") << path;
+    ASSERT_EQ(run.frames.size(), 1u);
+    const auto& faces = run.frames[0].faces;
+    SCOPED_TRACE("sample" + std::to_string(photo.number));
+    EXPECT_EQ(faces.size(), photo.noses.size()) << "people in the photo";
+    std::vector<int> hits(photo.noses.size(), 0);
+    std::set<int> ids;
+    for (const auto& f : faces) {
+      ids.insert(f.id);
+      int covered = 0;
+      for (size_t i = 0; i < photo.noses.size(); ++i) {
+        const auto& n = photo.noses[i];
+        if (n.x >= f.x && n.x < f.x + f.w && n.y >= f.y && n.y < f.y + f.h) {
+          ++covered;
+          ++hits[i];
+        }
+      }
+      EXPECT_EQ(covered, 1) << "box at " << f.x << "," << f.y << " covers " << covered << " noses";
+    }
+    for (size_t i = 0; i < hits.size(); ++i) EXPECT_EQ(hits[i], 1) << "person " << i;
+    EXPECT_EQ(ids.size(), faces.size()) << "every face its own id";
+  }
+}
+
+}  // namespace

@@ -21,6 +21,7 @@
 
 #include "hesp/error.h"
 #include "hesp/face_detector.h"
+#include "demo_faces.h"
 #include "test_data.h"
 
 namespace fs = std::filesystem;
@@ -95,21 +96,19 @@ class TempDir {
 
 struct DemoPhoto {
   int number;
-  // Hand-checked nose tips, in photo pixels, left to right.
-  std::vector<cv::Point> faces;
+  std::vector<cv::Point> faces;  // nose tips, see tests/support/demo_faces.h
 };
 
-// sample1: three women, the right one with her head tilted; sample2: three women, the left one in
-// profile looking down; sample3: three on a sofa; sample4: four, heads tilted; sample5: five on a
-// staircase; sample6: four in front of window blinds.
-const std::vector<DemoPhoto> kDemoPhotos = {
-    {1, {{505, 490}, {915, 545}, {1565, 335}}},
-    {2, {{390, 310}, {990, 380}, {1550, 320}}},
-    {3, {{676, 510}, {1160, 400}, {1610, 450}}},
-    {4, {{330, 330}, {744, 200}, {1060, 330}, {1350, 290}}},
-    {5, {{460, 1060}, {670, 570}, {860, 220}, {1170, 340}, {1490, 560}}},
-    {6, {{360, 640}, {760, 530}, {1270, 470}, {1580, 440}}},
-};
+std::vector<DemoPhoto> demo_photos() {
+  std::vector<DemoPhoto> out;
+  for (const auto& p : test::demo_photo_faces()) {
+    DemoPhoto d{p.number, {}};
+    for (const auto& n : p.noses) d.faces.emplace_back(n.x, n.y);
+    out.push_back(d);
+  }
+  return out;
+}
+const std::vector<DemoPhoto> kDemoPhotos = demo_photos();
 
 class DemoPhotoTest : public ::testing::TestWithParam<DemoPhoto> {};
 

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# `hesp run` on bad input exits non-zero with exactly one line on stderr that names the input.
+#   test_hesp_run_errors.sh HESP_EXECUTABLE
+set -u
+hesp="$1"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+expect_failure() {  # name, expected text, command...
+  local name="$1" text="$2"
+  shift 2
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  local lines
+  lines=$(wc -l <"$tmp/err")
+  if [ "$rc" -eq 0 ]; then
+    echo "FAIL $name: exit status 0"; failures=$((failures + 1)); return
+  fi
+  if [ "$lines" -ne 1 ]; then
+    echo "FAIL $name: $lines lines on stderr:"; cat "$tmp/err"; failures=$((failures + 1)); return
+  fi
+  if ! grep -qF -- "$text" "$tmp/err"; then
+    echo "FAIL $name: stderr does not mention '$text':"; cat "$tmp/err"; failures=$((failures + 1))
+    return
+  fi
+  echo "ok   $name: $(cat "$tmp/err")"
+}
+
+echo "just some text" >"$tmp/notes.mp4"
+: >"$tmp/empty.mp4"
+head -c 20000 /dev/urandom >"$tmp/noise.avi"
+run=("$hesp" run -q -o "$tmp/out.mp4" --json "$tmp/out.jsonl")
+expect_failure missing-file "/nonexistent/video.mp4" "${run[@]}" /nonexistent/video.mp4
+expect_failure text-file "$tmp/notes.mp4" "${run[@]}" "$tmp/notes.mp4"
+expect_failure empty-file "$tmp/empty.mp4" "${run[@]}" "$tmp/empty.mp4"
+expect_failure random-bytes "$tmp/noise.avi" "${run[@]}" "$tmp/noise.avi"
+expect_failure folder "$tmp" "${run[@]}" "$tmp"
+expect_failure missing-model "/nonexistent/pack.safetensors" "${run[@]}" --model /nonexistent/pack.safetensors "$tmp/notes.mp4"
+expect_failure bad-option "--detection-interval" "${run[@]}" --detection-interval 0 "$tmp/notes.mp4"
+expect_failure faces-missing "/nonexistent/video.mp4" "$hesp" faces -q /nonexistent/video.mp4
+exit $((failures > 0))
