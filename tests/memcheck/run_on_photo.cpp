@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Drives a pipeline tail with real frames (a camera move across a photo) through appsrc, to EOS,
 // then shuts GStreamer down completely, so valgrind sees every allocation the elements made.
-//   run_on_photo PHOTO N_FRAMES WIDTH HEIGHT "hespfacecrop ! hespclipbatch ! fakesink"
+//   run_on_photo PHOTO N_FRAMES WIDTH HEIGHT "hespfacecrop ! hespclipbatch ! fakesink" [CX,CY,W]
+// The optional window (centre and width as fractions of the photo) narrows the camera onto part
+// of the photo, e.g. a single face, and drifts slightly from there.
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 
@@ -12,15 +14,19 @@
 #include "hesp/pan_zoom.h"
 
 int main(int argc, char** argv) {
-  if (argc != 6) {
-    std::fprintf(stderr, "usage: %s PHOTO N_FRAMES WIDTH HEIGHT PIPELINE_TAIL\n", argv[0]);
+  if (argc != 6 && argc != 7) {
+    std::fprintf(stderr, "usage: %s PHOTO N_FRAMES WIDTH HEIGHT PIPELINE_TAIL [CX,CY,W]\n", argv[0]);
     return 2;
   }
   gst_init(nullptr, nullptr);
   const int n = std::atoi(argv[2]), w = std::atoi(argv[3]), h = std::atoi(argv[4]);
   int rc = 0;
   {
-    hesp::PanZoomSequence seq(argv[1], w, h, n);
+    hesp::PanZoomPath path;
+    float cx, cy, width;
+    if (argc == 7 && std::sscanf(argv[6], "%f,%f,%f", &cx, &cy, &width) == 3)
+      path = hesp::PanZoomPath{cx, cy, width, cx + 0.01f, cy, width * 0.95f};
+    hesp::PanZoomSequence seq(argv[1], w, h, n, path);
     const std::string launch = "appsrc name=src format=time block=true ! " + std::string(argv[5]);
     GError* err = nullptr;
     GstElement* pipeline = gst_parse_launch(launch.c_str(), &err);

@@ -17,5 +17,6 @@ void add_convert_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_embed_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
 
 }  // namespace hesp::cli
