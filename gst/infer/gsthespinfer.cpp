@@ -66,6 +66,8 @@ struct Settings {
   double unknown_threshold = kUsePackThreshold;
   double smoothing = kDefaultSmoothing;
   bool post_messages = false;
+  // Comma-separated class names the model adds after loading (clip-zeroshot packs).
+  std::string extra_classes;
 };
 
 // A clip waiting for inference, and where its result goes.
@@ -119,6 +121,7 @@ enum {
   PROP_UNKNOWN_THRESHOLD,
   PROP_SMOOTHING,
   PROP_POST_MESSAGES,
+  PROP_EXTRA_CLASSES,
 };
 
 #define gst_hesp_infer_parent_class parent_class
@@ -157,6 +160,11 @@ static void gst_hesp_infer_set_property(GObject* object, guint prop_id, const GV
     case PROP_UNKNOWN_THRESHOLD: s.unknown_threshold = g_value_get_double(value); break;
     case PROP_SMOOTHING: s.smoothing = g_value_get_double(value); break;
     case PROP_POST_MESSAGES: s.post_messages = g_value_get_boolean(value); break;
+    case PROP_EXTRA_CLASSES: {
+      const gchar* v = g_value_get_string(value);
+      s.extra_classes = v ? v : "";
+      break;
+    }
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
@@ -175,8 +183,24 @@ static void gst_hesp_infer_get_property(GObject* object, guint prop_id, GValue* 
     case PROP_UNKNOWN_THRESHOLD: g_value_set_double(value, s.unknown_threshold); break;
     case PROP_SMOOTHING: g_value_set_double(value, s.smoothing); break;
     case PROP_POST_MESSAGES: g_value_set_boolean(value, s.post_messages); break;
+    case PROP_EXTRA_CLASSES: g_value_set_string(value, s.extra_classes.c_str()); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
+}
+
+// "bored, confused" -> {"bored", "confused"}; blanks around names and empty items are dropped.
+static std::vector<std::string> split_class_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string item = text.substr(start, end - start);
+    const std::size_t b = item.find_first_not_of(" \t");
+    if (b != std::string::npos) out.push_back(item.substr(b, item.find_last_not_of(" \t") - b + 1));
+    start = end + 1;
+  }
+  return out;
 }
 
 static gboolean start(GstHespInfer* self) {
@@ -188,6 +212,7 @@ static gboolean start(GstHespInfer* self) {
     options.threads = s.threads > 0 ? static_cast<int>(s.threads)
                                     : static_cast<int>(g_get_num_processors());
     fresh.model = hesp::ExpressionModel::load(s.model, options);
+    if (!s.extra_classes.empty()) fresh.model->add_classes(split_class_list(s.extra_classes));
     fresh.threshold = s.unknown_threshold == kUsePackThreshold
                           ? fresh.model->default_unknown_threshold()
                           : s.unknown_threshold;
@@ -498,6 +523,12 @@ static void gst_hesp_infer_class_init(GstHespInferClass* klass) {
       g_param_spec_boolean("post-messages", "Post messages",
                            "Post a 'hesp-expression-changed' element message when a track's "
                            "label changes", FALSE, live));
+  g_object_class_install_property(
+      gobject_class, PROP_EXTRA_CLASSES,
+      g_param_spec_string("extra-classes", "Extra classes",
+                          "Comma-separated class names added to the model's known classes when "
+                          "it loads (clip-zeroshot packs only: each name is put into the pack's "
+                          "prompt templates and encoded once)", "", flags));
 
   gst_element_class_set_static_metadata(
       element_class, "HESP expression recognizer", "Analyzer/Video",

@@ -5,9 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace hesp {
@@ -62,6 +64,13 @@ class ExpressionModel {
   // clip, SettingsError for a NaN threshold. Not thread-safe: one caller at a time.
   virtual std::vector<ExpressionResult> classify(const std::vector<ClipView>& clips,
                                                  double unknown_threshold) = 0;
+
+  // Adds known classes at run time, after the pack's own (class ids keep their order). Only pack
+  // kinds that can describe a class from its name alone support it (clip-zeroshot: the name goes
+  // through the pack's prompt templates and the text encoder, once, here). Throws SettingsError
+  // for other kinds ("this pack kind cannot add classes"), for empty names and for names already
+  // known.
+  virtual void add_classes(const std::vector<std::string>& names);
 
   const std::vector<std::string>& class_names() const { return class_names_; }
   const std::string& name() const { return name_; }
@@ -151,5 +160,58 @@ struct FaceApiConvertReport {
 // numbers in its manifest. Deterministic: the same package gives the same pack. Throws
 // FileNotFoundError naming what is missing from the package, CorruptFileError for bad weights.
 FaceApiConvertReport convert_faceapi(const FaceApiConvertOptions& options);
+
+// ---------------------------------------------------------------------------------------------
+// Zero-shot packs from OpenAI CLIP weights (`hesp convert openai-clip`).
+
+struct ClipZeroShotConvertOptions {
+  std::string checkpoint;   // OpenAI CLIP ViT .pt (or a torch.save'd state dict, same names)
+  std::string vocab_path;   // bpe_simple_vocab_16e6.txt.gz
+  std::string output_path;  // the pack to write
+  std::string name;         // manifest name; empty = the output file name without extension
+  // Either class names (each run through every template) or a class-descriptions file (see
+  // docs/clip.md: `name<TAB>prompt[<TAB>prompt...]` lines, used verbatim), not both.
+  std::vector<std::string> classes;
+  std::string descriptions_path;
+  // Prompt templates, "{}" standing for the class name. Stored in the pack: extra classes added
+  // at run time use them too, also in packs made from a descriptions file.
+  std::vector<std::string> templates = {"a photo of a {} face."};
+  std::string score_rule = "max_logit";
+  // The stored unknown threshold. NaN = the max_logit default: unknown_cosine x logit_scale.
+  double unknown_threshold = std::numeric_limits<double>::quiet_NaN();
+  // Cosine similarity between the video and its best class below which a clip is unknown, for
+  // the max_logit default (docs/clip.md says why 0.2).
+  double unknown_cosine = 0.2;
+  int frames_per_clip = 8;
+  double face_margin = 0.1;
+};
+
+struct ClipZeroShotConvertReport {
+  std::string output_path;
+  int classes = 0;
+  int prompts = 0;
+  int tensors = 0;
+  std::int64_t parameters = 0;
+  int input_size = 0;
+  int embed_dim = 0;
+  double logit_scale = 0.0;
+  double unknown_threshold = 0.0;
+  std::string checkpoint_sha256;
+};
+
+// Reads the checkpoint and the vocabulary, encodes every class's prompts and writes a
+// clip-zeroshot pack: the CLIP weights in the checkpoint's dtypes as "clip.<OpenAI name>", the
+// vocabulary file's bytes ("vocab", U8), the unit-length class text embeddings
+// ("class_text_embeddings", F32 [K, D]). Throws FileNotFoundError for a missing input,
+// CorruptFileError for a checkpoint that is not CLIP or a bad descriptions line (file:line),
+// SettingsError for contradictory options.
+ClipZeroShotConvertReport convert_openai_clip(const ClipZeroShotConvertOptions& options);
+
+// Parses a class-descriptions file into (class, prompts) pairs in first-appearance order; lines
+// naming a class again add prompts to it. Empty lines and lines starting with '#' are skipped.
+// Throws FileNotFoundError, or CorruptFileError naming file:line for a line without a tab, an
+// empty class name or an empty prompt.
+std::vector<std::pair<std::string, std::vector<std::string>>> read_class_descriptions(
+    const std::string& path);
 
 }  // namespace hesp

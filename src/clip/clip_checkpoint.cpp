@@ -11,6 +11,7 @@
 #include <set>
 #include <vector>
 
+#include "clip/clip_from_pack.h"
 #include "hesp/error.h"
 
 namespace hesp::clip {
@@ -93,6 +94,8 @@ TensorMap read_checkpoint_tensors(const std::string& path) {
     throw FileNotFoundError("CLIP checkpoint '" + path + "' not found");
   if (S_ISDIR(st.st_mode))
     throw CorruptFileError("CLIP checkpoint '" + path + "' is a folder, expected a .pt file");
+  // clip-zeroshot model packs carry the weights under the same names (clip_from_pack.h).
+  if (looks_like_model_pack(path)) return read_pack_clip_tensors(path);
   std::string jit_error;
   try {
     // map_location CPU: OpenAI's archives were saved from CUDA tensors.

@@ -37,20 +37,20 @@ std::vector<Detection> HaarDetector::detect(const ImageView& frame) {
   if (gray.cols < min_size || gray.rows < min_size) return {};
   cv::Mat equalized;
   cv::equalizeHist(gray, equalized);
+  // The overload that reports neighbour counts keeps the cascade's early rejection; the one that
+  // reports reject levels and weights evaluates far more stages and runs several times slower.
   std::vector<cv::Rect> rects;
-  std::vector<int> levels;
-  std::vector<double> weights;
-  cascade_.detectMultiScale(equalized, rects, levels, weights, config_.scale_factor, min_neighbors_,
-                            0, cv::Size(min_size, min_size), cv::Size(),
-                            true);
+  std::vector<int> neighbours;
+  cascade_.detectMultiScale(equalized, rects, neighbours, config_.scale_factor, min_neighbors_, 0,
+                            cv::Size(min_size, min_size), cv::Size());
   std::vector<Detection> out;
   out.reserve(rects.size());
+  const float inv = static_cast<float>(1.0 / scale);
   for (size_t i = 0; i < rects.size(); ++i) {
     const auto& r = rects[i];
-    // The cascade's level weight is an unbounded margin; squash it into 0..1 for a confidence.
-    const double w = i < weights.size() ? weights[i] : 0.0;
-    const float confidence = static_cast<float>(1.0 / (1.0 + std::exp(-w)));
-    const float inv = static_cast<float>(1.0 / scale);
+    // More overlapping raw hits = more certain; half-certain at twice the required neighbours.
+    const double n = i < neighbours.size() ? neighbours[i] : min_neighbors_;
+    const float confidence = static_cast<float>(n / (n + 2.0 * min_neighbors_));
     out.push_back(Detection{Box{r.x * inv, r.y * inv, r.width * inv, r.height * inv}, confidence});
   }
   std::sort(out.begin(), out.end(),

@@ -16,6 +16,7 @@
 #include "hesp/error.h"
 #include "hesp/model_pack.h"
 #include "hesp_config.h"
+#include "models/clip_zeroshot_model.h"
 #include "models/fer_cnn.h"
 
 namespace hesp {
@@ -212,6 +213,11 @@ class FerCnnModel final : public ExpressionModel {
 
 }  // namespace
 
+void ExpressionModel::add_classes(const std::vector<std::string>&) {
+  throw SettingsError("model pack '" + path_ + "' (kind " + kind_ +
+                      "): this pack kind cannot add classes");
+}
+
 std::unique_ptr<ExpressionModel> ExpressionModel::load(const std::string& pack_path,
                                                        const ModelOptions& options) {
   if (options.threads < 0)
@@ -220,8 +226,10 @@ std::unique_ptr<ExpressionModel> ExpressionModel::load(const std::string& pack_p
   const ModelPack pack = ModelPack::open(pack_path);
   const std::string kind = pack.kind();
   if (kind == "fer-cnn") return std::make_unique<FerCnnModel>(pack, options);
+  if (kind == kClipZeroShotKind) return make_clip_zeroshot_model(pack, options);
   throw SettingsError("model pack '" + pack_path + "' is of kind '" + kind +
-                      "', which this build of hesp cannot run (supported: fer-cnn)");
+                      "', which this build of hesp cannot run (supported: fer-cnn, " +
+                      kClipZeroShotKind + ")");
 }
 
 }  // namespace hesp

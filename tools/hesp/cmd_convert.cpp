@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // `hesp convert SOURCE ...`: turns models published in other formats into hesp model packs. One
-// sub-subcommand per source format (faceapi now; openai-clip later).
+// sub-subcommand per source format: faceapi, openai-clip.
 #include <malloc.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "commands.h"
 #include "hesp/error.h"
@@ -74,6 +75,57 @@ void add_faceapi(CLI::App& convert) {
   });
 }
 
+void add_openai_clip(CLI::App& convert) {
+  auto opt = std::make_shared<ClipZeroShotConvertOptions>();
+  auto templates = std::make_shared<std::vector<std::string>>();
+  CLI::App* cmd = convert.add_subcommand(
+      "openai-clip",
+      "Make a zero-shot expression pack (kind clip-zeroshot) from OpenAI CLIP ViT weights: the "
+      "weights, the vocabulary and the text embeddings of the classes you name");
+  cmd->add_option("checkpoint", opt->checkpoint, "OpenAI CLIP .pt file (e.g. ViT-B-32.pt)")
+      ->required();
+  cmd->add_option("--vocab", opt->vocab_path, "CLIP BPE vocabulary (bpe_simple_vocab_16e6.txt.gz)")
+      ->required();
+  auto* classes = cmd->add_option("--classes", opt->classes,
+                                  "Comma-separated class names, each put into every template")
+                      ->delimiter(',');
+  auto* descriptions =
+      cmd->add_option("--class-descriptions", opt->descriptions_path,
+                      "File of 'class<TAB>prompt[<TAB>prompt...]' lines, prompts used verbatim");
+  classes->excludes(descriptions);
+  cmd->add_option("--templates", *templates,
+                  "Prompt templates, {} = class name (default: \"a photo of a {} face.\"); "
+                  "kept in the pack for extra classes");
+  cmd->add_option("-o,--output", opt->output_path, "Pack to write (.safetensors)")->required();
+  cmd->add_option("--name", opt->name, "Model name in the manifest (default: output file stem)");
+  cmd->add_option("--score-rule", opt->score_rule, "Open-set score stored in the pack")
+      ->check(CLI::IsMember(open_set_score_rules()))
+      ->capture_default_str();
+  cmd->add_option("--unknown-threshold", opt->unknown_threshold,
+                  "Stored unknown threshold (default for max_logit: unknown-cosine x logit "
+                  "scale)");
+  cmd->add_option("--unknown-cosine", opt->unknown_cosine,
+                  "Video-to-best-class cosine below which max_logit calls a clip unknown")
+      ->check(CLI::Range(-1.0, 1.0))
+      ->capture_default_str();
+  cmd->add_option("--frames-per-clip", opt->frames_per_clip, "Clip length the pack asks for")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  cmd->callback([opt, templates] {
+    if (!templates->empty()) opt->templates = *templates;
+    if (opt->classes.empty() && opt->descriptions_path.empty())
+      throw SettingsError("give the classes: --classes or --class-descriptions");
+    const ClipZeroShotConvertReport r = convert_openai_clip(*opt);
+    std::printf(
+        "wrote %s: clip-zeroshot pack, %d classes from %d prompts, %d tensors, %lld parameters\n"
+        "  input %d px, embedding %d, logit scale %.4g, checkpoint sha256 %s\n"
+        "  open set %s, unknown below %.6g\n",
+        r.output_path.c_str(), r.classes, r.prompts, r.tensors,
+        static_cast<long long>(r.parameters), r.input_size, r.embed_dim, r.logit_scale,
+        r.checkpoint_sha256.c_str(), opt->score_rule.c_str(), r.unknown_threshold);
+  });
+}
+
 }  // namespace
 
 void add_convert_command(CLI::App& app) {
@@ -81,6 +133,7 @@ void add_convert_command(CLI::App& app) {
       app.add_subcommand("convert", "Convert a published model into a hesp model pack");
   convert->require_subcommand(1);
   add_faceapi(*convert);
+  add_openai_clip(*convert);
 }
 
 }  // namespace hesp::cli

@@ -22,6 +22,9 @@ namespace {
 struct FacesOptions {
   std::string input;
   std::string output;  // empty = stdout
+  std::string detector = "faceapi";
+  unsigned detector_input_size = 512;
+  double sensitivity = 0.7;
   unsigned detection_interval = 1;
   unsigned min_face_size = 30;
   double detection_scale = 1.0;
@@ -69,8 +72,10 @@ void run_faces(const FacesOptions& opt) {
   g_object_set(src, "uri", uri.c_str(), nullptr);
   gst_object_unref(src);
   GstElement* faces = gst_bin_get_by_name(GST_BIN(pipeline), "faces");
+  gst_util_set_object_arg(G_OBJECT(faces), "detector", opt.detector.c_str());
   g_object_set(faces, "detection-interval", opt.detection_interval, "min-face-size",
-               opt.min_face_size, "detection-scale", opt.detection_scale, nullptr);
+               opt.min_face_size, "detection-scale", opt.detection_scale, "detector-input-size",
+               opt.detector_input_size, "sensitivity", opt.sensitivity, nullptr);
   gst_object_unref(faces);
 
   std::ofstream file;
@@ -112,6 +117,13 @@ void add_faces_command(CLI::App& app) {
       "faces", "Detect and track faces in a video; one JSON line per frame with boxes and ids");
   cmd->add_option("video", opt->input, "Video file or URI (default: the demo video made by setup)");
   cmd->add_option("-o,--output", opt->output, "Write the JSON lines here instead of stdout");
+  cmd->add_option("--detector", opt->detector, "Face detector: faceapi, haar, yunet")
+      ->check(CLI::IsMember({"faceapi", "haar", "yunet"}));
+  cmd->add_option("--detector-input-size", opt->detector_input_size,
+                  "faceapi detector: network input side (multiple of 32)")
+      ->check(CLI::Range(32, 2048));
+  cmd->add_option("--sensitivity", opt->sensitivity, "Face detector sensitivity (0..1)")
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--detection-interval", opt->detection_interval, "Detect on every n-th frame")
       ->check(CLI::Range(1, 1000));
   cmd->add_option("--min-face-size", opt->min_face_size, "Smallest face side, pixels")

@@ -37,6 +37,7 @@ struct RunOptions {
   unsigned batch_size = 1;
   unsigned threads = 0;
   double smoothing = 0.5;
+  std::string extra_classes;  // CLIP zero-shot packs: class names added at run time
   bool no_video = false;
   bool quiet = false;
 };
@@ -82,6 +83,7 @@ void run(RunOptions opt) {
       " ! hespinfer model=" + quote(opt.model) + " device=" + opt.device +
       " batch-size=" + std::to_string(opt.batch_size) + " threads=" + std::to_string(opt.threads) +
       " smoothing=" + std::to_string(opt.smoothing) +
+      (opt.extra_classes.empty() ? "" : " extra-classes=" + quote(opt.extra_classes)) +
       " ! hespmetaconvert add-empty-results=true file-path=" + quote(opt.json);
   if (opt.no_video) {
     launch += " ! fakesink sync=false";
@@ -122,7 +124,8 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("-o,--output", opt->output, "Annotated MP4 (H.264) to write");
   cmd->add_option("--json", opt->json, "JSON lines file, one object per frame");
   cmd->add_option("--model", opt->model, "Model pack (default: the face-api expression pack)");
-  cmd->add_option("--detector", opt->detector, "Face detector: haar, yunet, upstream, faceapi");
+  cmd->add_option("--detector", opt->detector, "Face detector: faceapi, haar, yunet")
+      ->check(CLI::IsMember({"faceapi", "haar", "yunet"}));
   cmd->add_option("--detector-input-size", opt->detector_input_size,
                   "faceapi detector: network input side (multiple of 32)")
       ->check(CLI::Range(32, 2048));
@@ -145,6 +148,8 @@ void add_run_command(CLI::App& app) {
       ->check(CLI::Range(0, 256));
   cmd->add_option("--smoothing", opt->smoothing, "Per-track smoothing of scores across clips")
       ->check(CLI::Range(0.0, 0.99));
+  cmd->add_option("--extra-classes", opt->extra_classes,
+                  "Comma-separated class names to add at run time (CLIP zero-shot packs)");
   cmd->add_flag("--no-video", opt->no_video, "Write only the JSON lines");
   cmd->add_flag("-q,--quiet", opt->quiet, "No progress on stderr");
   cmd->callback([opt] { run(*opt); });

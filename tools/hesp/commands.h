@@ -17,6 +17,7 @@ void add_convert_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_embed_command(CLI::App& app);
+void add_synth_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 
 }  // namespace hesp::cli

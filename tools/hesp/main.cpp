@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   hesp::cli::add_info_command(app);
   hesp::cli::add_tokenize_command(app);
   hesp::cli::add_embed_command(app);
+  hesp::cli::add_synth_command(app);
   hesp::cli::add_eval_command(app);
   try {
     app.parse(argc, argv);
