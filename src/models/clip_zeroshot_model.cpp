@@ -14,6 +14,7 @@
 
 #include "hesp/error.h"
 #include "hesp/model_pack.h"
+#include "models/open_set.h"
 
 namespace hesp {
 
@@ -63,28 +64,6 @@ std::string shape_text(const std::vector<std::int64_t>& shape) {
   return s + "]";
 }
 
-// Softmax, open-set score and the unknown decision from a clip's logits, as for every kind.
-ExpressionResult make_result(std::vector<double> logits, const std::vector<std::string>& names,
-                             const std::string& rule, double threshold) {
-  ExpressionResult r;
-  const double top = *std::max_element(logits.begin(), logits.end());
-  double sum = 0.0;
-  r.class_scores.resize(logits.size());
-  for (std::size_t j = 0; j < logits.size(); ++j)
-    sum += r.class_scores[j] = std::exp(logits[j] - top);
-  std::size_t best = 0;
-  for (std::size_t j = 0; j < logits.size(); ++j) {
-    r.class_scores[j] /= sum;
-    if (r.class_scores[j] > r.class_scores[best]) best = j;
-  }
-  r.confidence = r.class_scores[best];
-  r.open_set_score = open_set_score(rule, logits);
-  r.is_unknown = r.open_set_score < threshold;
-  r.label_id = r.is_unknown ? -1 : static_cast<int>(best);
-  r.label = r.is_unknown ? "unknown" : names[best];
-  r.logits = std::move(logits);
-  return r;
-}
 
 }  // namespace
 
@@ -255,7 +234,8 @@ std::vector<ExpressionResult> ClipZeroShotModel::classify(const std::vector<Clip
       for (int x = 0; x < d; ++x) dot += v[x] * t[x];
       logits[j] = logit_scale_ * dot;
     }
-    results.push_back(make_result(std::move(logits), class_names_, score_rule_, unknown_threshold));
+    results.push_back(
+        models::result_from_logits(std::move(logits), class_names_, score_rule_, unknown_threshold));
   }
   return results;
 }

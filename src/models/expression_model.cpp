@@ -15,6 +15,7 @@
 
 #include "hesp/error.h"
 #include "hesp/model_pack.h"
+#include "models/open_set.h"
 #include "hesp_config.h"
 #include "models/clip_zeroshot_model.h"
 #include "models/fer_cnn.h"
@@ -178,32 +179,13 @@ class FerCnnModel final : public ExpressionModel {
       for (int f = 0; f < c.n_frames; ++f, ++row)
         for (std::size_t j = 0; j < k; ++j) pooled[j] += l[row * k + j];
       for (double& v : pooled) v /= c.n_frames;
-      results.push_back(make_result(std::move(pooled), unknown_threshold));
+      results.push_back(
+          models::result_from_logits(std::move(pooled), class_names_, score_rule_, unknown_threshold));
     }
     return results;
   }
 
  private:
-  ExpressionResult make_result(std::vector<double> pooled, double threshold) const {
-    ExpressionResult r;
-    const double top = *std::max_element(pooled.begin(), pooled.end());
-    double sum = 0.0;
-    r.class_scores.resize(pooled.size());
-    for (std::size_t j = 0; j < pooled.size(); ++j)
-      sum += r.class_scores[j] = std::exp(pooled[j] - top);
-    std::size_t best = 0;
-    for (std::size_t j = 0; j < pooled.size(); ++j) {
-      r.class_scores[j] /= sum;
-      if (r.class_scores[j] > r.class_scores[best]) best = j;
-    }
-    r.confidence = r.class_scores[best];
-    r.open_set_score = open_set_score(score_rule_, pooled);
-    r.is_unknown = r.open_set_score < threshold;
-    r.label_id = r.is_unknown ? -1 : static_cast<int>(best);
-    r.label = r.is_unknown ? "unknown" : class_names_[best];
-    r.logits = std::move(pooled);
-    return r;
-  }
 
   torch::Device torch_device_;
   models::FerCnn net_;

@@ -62,5 +62,28 @@ double fraction_kept(const std::vector<double>& scores, double threshold) {
   return static_cast<double>(kept) / static_cast<double>(scores.size());
 }
 
+ExpressionResult result_from_logits(std::vector<double> logits,
+                                    const std::vector<std::string>& class_names,
+                                    const std::string& rule, double threshold) {
+  ExpressionResult r;
+  const double top = *std::max_element(logits.begin(), logits.end());
+  double sum = 0.0;
+  r.class_scores.resize(logits.size());
+  for (std::size_t j = 0; j < logits.size(); ++j)
+    sum += r.class_scores[j] = std::exp(logits[j] - top);
+  std::size_t best = 0;
+  for (std::size_t j = 0; j < logits.size(); ++j) {
+    r.class_scores[j] /= sum;
+    if (r.class_scores[j] > r.class_scores[best]) best = j;
+  }
+  r.confidence = r.class_scores[best];
+  r.open_set_score = open_set_score(rule, logits);
+  r.is_unknown = r.open_set_score < threshold;
+  r.label_id = r.is_unknown ? -1 : static_cast<int>(best);
+  r.label = r.is_unknown ? "unknown" : class_names[best];
+  r.logits = std::move(logits);
+  return r;
+}
+
 }  // namespace models
 }  // namespace hesp

@@ -2,9 +2,18 @@
 // Small statistics for calibrating open-set scores. Higher scores mean "known" throughout.
 #pragma once
 
+#include <string>
 #include <vector>
 
+#include "hesp/expression_model.h"
+
 namespace hesp::models {
+
+// A clip's result from its pooled logits, the same for every pack kind: softmax over the known
+// classes, the open-set score by `rule`, "unknown" when the score is below `threshold`.
+ExpressionResult result_from_logits(std::vector<double> logits,
+                                    const std::vector<std::string>& class_names,
+                                    const std::string& rule, double threshold);
 
 // Area under the ROC curve of known (positive) vs unknown (negative) scores: the probability that
 // a random known clip scores higher than a random unknown one, ties counting one half. NaN when
