@@ -25,6 +25,12 @@ import sys
 import tempfile
 import time
 
+# OpenMP reads this when the runtime loads, so it is set before torch is imported; the C++ side
+# inherits it. With the default (spinning) policy, on a machine where other jobs compete for the
+# cores, every OpenMP barrier can cost a scheduler time slice and timings become noise. Both sides
+# always run under the same policy; export OMP_WAIT_POLICY=ACTIVE to measure the other one.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 try:
     import torch
 except ImportError:
@@ -60,7 +66,8 @@ def time_eager(model, batch, samples):
 
 
 def base_name(run_name):
-    return "/".join(p for p in run_name.split("/") if not p.startswith(("min_time", "real_time")))
+    skip = ("min_time", "real_time", "process_time")
+    return "/".join(p for p in run_name.split("/") if not p.startswith(skip))
 
 
 def run_cpp(bench, checkpoint, threads, repetitions):
@@ -158,12 +165,14 @@ def main():
                 if name.startswith("BM_MatmulPeak") and "error" not in b), default=0.0)
     flops_per_image = None
     report = {"threads": args.threads, "torch": torch.__version__, "samples": args.repetitions,
+              "cpp_raw": cpp, "eager_raw_seconds": eager_times,
               "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(default)"),
               "eager_images_per_s": eager, "eager_images_per_s_median": eager_median,
               "eager_cpu_ms_per_image": eager_cpu_ms, "cpp": {},
               "matmul_peak_gflops": peak, "agreement_vs_eager": agree,
               "loadavg_after": open("/proc/loadavg").read().split()[:3]}
-    print(f"\nCLIP ViT-B/32 image encoder, {args.threads} threads, images/s: fastest of "
+    print(f"\nCLIP ViT-B/32 image encoder, {args.threads} threads, "
+          f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, images/s: fastest of "
           f"{args.repetitions} single passes (median in brackets)")
     print(f"{'':24s}{'batch 1':>16s}{'batch 8':>16s}{'x eager@8':>10s}{'GFLOP/s@8':>10s}"
           f"{'% peak':>7s}{'CPU ms/img@8':>13s}")
