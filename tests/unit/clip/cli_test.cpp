@@ -13,38 +13,16 @@
 #include <string>
 #include <vector>
 
+#include "run_hesp.h"
 #include "test_data.h"
 
 namespace {
 
-std::string hesp_exe() { return hesp::test::env_or("HESP_BUILD_DIR", ".") + "/tools/hesp/hesp"; }
 std::string clip_dir() { return hesp::test::shared_path("clip"); }
+using Result = hesp::test::HespRun;
+using hesp::test::hesp_exe;
 
-struct Result {
-  int status = -1;
-  std::string out;  // stdout and stderr together
-};
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-Result run(const std::vector<std::string>& args) {
-  std::string cmd = quote(hesp_exe());
-  for (const auto& a : args) cmd += " " + quote(a);
-  cmd += " 2>&1";
-  Result r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+Result run(const std::vector<std::string>& args) { return hesp::test::run_hesp(args); }
 
 std::vector<nlohmann::json> json_lines(const std::string& text) {
   std::vector<nlohmann::json> lines;
