@@ -217,3 +217,16 @@ struct SplitItems {
 SplitItems apply_split(const std::vector<AnnotationItem>& items, const OpenSetSplit& split);
 
 }  // namespace hesp::data
+
+namespace hesp::data {
+
+// Holds out about `fraction` of each class's items (at least one per class with two or more
+// items) for validation, chosen by `seed`; both parts keep the input order. Throws SettingsError
+// for a fraction outside [0, 1).
+struct HeldOut {
+  std::vector<AnnotationItem> train;
+  std::vector<AnnotationItem> validation;
+};
+HeldOut hold_out(const std::vector<AnnotationItem>& items, double fraction, std::uint64_t seed);
+
+}  // namespace hesp::data

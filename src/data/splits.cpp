@@ -3,7 +3,9 @@
 // data set and openness level), and custom splits.
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <map>
+#include <random>
 #include <set>
 
 #include "hesp/dataset.h"
@@ -166,6 +168,34 @@ SplitItems apply_split(const std::vector<AnnotationItem>& items, const OpenSetSp
       out.unknown.push_back(std::move(copy));
     }
   }
+  return out;
+}
+
+}  // namespace hesp::data
+
+namespace hesp::data {
+
+HeldOut hold_out(const std::vector<AnnotationItem>& items, double fraction, std::uint64_t seed) {
+  if (!(fraction >= 0.0 && fraction < 1.0))
+    throw SettingsError("validation fraction must be in [0, 1), not " + std::to_string(fraction));
+  std::map<int, std::vector<std::size_t>> by_label;
+  for (std::size_t i = 0; i < items.size(); ++i) by_label[items[i].label].push_back(i);
+  std::vector<bool> held(items.size(), false);
+  std::mt19937_64 rng(seed ^ 0x76616c6964ull);
+  for (auto& [label, indices] : by_label) {
+    if (fraction == 0.0 || indices.size() < 2) continue;
+    // Partial Fisher-Yates on raw generator output: the same choice with every standard library.
+    const std::size_t take = std::max<std::size_t>(
+        1, static_cast<std::size_t>(std::lround(fraction * double(indices.size()))));
+    for (std::size_t k = 0; k < take && k + 1 < indices.size(); ++k) {
+      const std::size_t j = k + rng() % (indices.size() - k);
+      std::swap(indices[k], indices[j]);
+      held[indices[k]] = true;
+    }
+  }
+  HeldOut out;
+  for (std::size_t i = 0; i < items.size(); ++i)
+    (held[i] ? out.validation : out.train).push_back(items[i]);
   return out;
 }
 

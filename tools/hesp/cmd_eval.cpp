@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // `hesp eval --predictions FILE...`: open-set metrics of one or several prediction files (runs or
-// splits: mean and standard deviation), a JSON report and PNG plots. docs/evaluation.md describes
-// the files.
+// splits: mean and standard deviation), a JSON report and PNG plots. `hesp eval --pack P --data F
+// --split S` first runs model packs over a test set and scores their predictions the same way.
+// docs/evaluation.md describes the files.
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -12,7 +13,10 @@
 #include <vector>
 
 #include "commands.h"
+#include "hesp/dataset.h"
+#include "hesp/dataset_predictions.h"
 #include "hesp/error.h"
+#include "hesp/expression_model.h"
 #include "hesp/predictions.h"
 
 namespace hesp::cli {
@@ -21,6 +25,17 @@ namespace {
 
 struct EvalOptions {
   std::vector<std::string> predictions;
+  // Packs run over a test set.
+  std::vector<std::string> packs;
+  std::string data;
+  std::string root;
+  std::string split;
+  std::string classes;
+  std::string save_predictions;
+  int frames = 0;
+  std::string device = "cpu";
+  int threads = 0;
+  bool skip_bad = false;
   std::string report;
   std::string plots;
   std::string score_rule;
@@ -61,7 +76,63 @@ void print_table(const std::vector<eval::RunEvaluation>& runs) {
   std::printf("\n");
 }
 
+std::string stem(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  const auto dot = name.find_last_of('.');
+  return dot == std::string::npos || dot == 0 ? name : name.substr(0, dot);
+}
+
+// Runs every pack over the test set; one prediction set per pack.
+std::vector<eval::PredictionSet> predict_packs(const EvalOptions& opt) {
+  if (opt.data.empty()) throw SettingsError("--pack needs --data (the test annotation file)");
+  if (opt.split.empty())
+    throw SettingsError("--pack needs --split (which classes are known, e.g. mafw:8:0)");
+  const data::OpenSetSplit split = data::parse_split(opt.split);
+  data::AnnotationOptions read;
+  read.root = opt.root;
+  read.skip_bad = opt.skip_bad;
+  if (!opt.classes.empty()) read.class_names = data::read_class_file(opt.classes);
+  else if (!split.class_names.empty()) read.class_names = split.class_names;
+  const data::Annotations annotations = data::read_annotations(opt.data, read);
+  if (!annotations.skipped.empty())
+    std::fprintf(stderr, "%s: %s\n", opt.data.c_str(), annotations.skip_summary().c_str());
+  const data::SplitItems items = data::apply_split(annotations.items, split);
+  if (items.known.empty())
+    throw InputError("'" + opt.data + "' has no clips of the known classes of split " + opt.split);
+
+  std::vector<std::string> known = split.known_names();
+  if (split.class_names.empty()) {  // custom split: names come from the classes file
+    if (read.class_names.empty())
+      throw SettingsError("split '" + opt.split + "' gives class ids only; name the classes "
+                          "with --classes FILE");
+    known.clear();
+    for (int id : split.known) known.push_back(read.class_names.at(id));
+  }
+  std::vector<eval::PredictionSet> sets;
+  for (const std::string& pack : opt.packs) {
+    ModelOptions model_options;
+    model_options.device = opt.device;
+    model_options.threads = opt.threads;
+    auto model = ExpressionModel::load(pack, model_options);
+    eval::DatasetPredictionOptions o;
+    o.frames = opt.frames;
+    o.known_names = known;
+    o.score_rule = opt.score_rule == "given" ? "" : opt.score_rule;
+    o.name = stem(pack);
+    if (!opt.quiet)
+      o.progress = [&](int done, int total) {
+        std::fprintf(stderr, "\r%s: %d/%d clips", o.name.c_str(), done, total);
+        if (done == total) std::fprintf(stderr, "\n");
+      };
+    sets.push_back(eval::predict_dataset(*model, items, o));
+  }
+  return sets;
+}
+
 void run_eval(const EvalOptions& opt) {
+  if (opt.predictions.empty() && opt.packs.empty())
+    throw SettingsError("nothing to evaluate: give --predictions FILE... or --pack PACK --data FILE");
   std::optional<eval::ScoreRule> rule;
   if (!opt.score_rule.empty()) rule = eval::parse_score_rule(opt.score_rule);
   // Every file is read and checked before anything is written, so a bad file leaves no half
@@ -69,6 +140,15 @@ void run_eval(const EvalOptions& opt) {
   std::vector<eval::RunEvaluation> runs;
   for (const std::string& path : opt.predictions)
     runs.push_back(eval::evaluate_run(eval::read_predictions(path, rule), opt.unknown_threshold));
+  if (!opt.packs.empty()) {
+    const std::vector<eval::PredictionSet> sets = predict_packs(opt);
+    if (!opt.save_predictions.empty()) {
+      if (sets.size() != 1)
+        throw SettingsError("--save-predictions takes one --pack");
+      eval::write_predictions(sets[0], opt.save_predictions);
+    }
+    for (const auto& set : sets) runs.push_back(eval::evaluate_run(set, opt.unknown_threshold));
+  }
 
   nlohmann::json report = eval::evaluation_report(runs);
   if (!opt.plots.empty()) {
@@ -96,8 +176,27 @@ void add_eval_command(CLI::App& app) {
       "WAR (percent; several files: mean and standard deviation), with a JSON report and plots");
   cmd->add_option("-p,--predictions", opt->predictions,
                   "Prediction files (JSON, see docs/evaluation.md), one per run or split")
-      ->required()
       ->expected(1, -1);
+  cmd->add_option("--pack", opt->packs, "Model packs to run over --data and score")
+      ->expected(1, -1)
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--data", opt->data,
+                  "Test annotation file (path num_frames label_id [LabelText] lines) for --pack");
+  cmd->add_option("--root", opt->root,
+                  "Folder the annotation paths start from (default: the file's folder)");
+  cmd->add_option("--split", opt->split,
+                  "Known classes: mafw:8:0 (published list), mafw:Happy,Sad or custom:0,3,5");
+  cmd->add_option("--classes", opt->classes,
+                  "Classes file (<id> <Name> lines) naming the data set's classes");
+  cmd->add_option("--frames", opt->frames, "Frames per clip (default: the pack's)")
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--save-predictions", opt->save_predictions,
+                  "Also write the pack's predictions as a prediction file");
+  cmd->add_option("--device", opt->device, "cpu, cuda or cuda:N");
+  cmd->add_option("--threads", opt->threads, "LibTorch threads (0 = default)")
+      ->check(CLI::Range(0, 256));
+  cmd->add_flag("--skip-bad", opt->skip_bad,
+                "Skip bad annotation lines (they are counted and reported) instead of stopping");
   cmd->add_option("--report", opt->report, "Write the JSON report here");
   cmd->add_option("--plots", opt->plots,
                   "Write roc.png, oscr.png and confusion heat maps into this folder");

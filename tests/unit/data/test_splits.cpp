@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <string>
 
@@ -110,3 +111,31 @@ TEST(Splits, ApplyRelabelsKnownInListOrder) {
 }
 
 }  // namespace
+
+TEST(HoldOut, StratifiedSeededAndComplete) {
+  std::vector<hesp::data::AnnotationItem> items;
+  for (int i = 0; i < 30; ++i) {
+    hesp::data::AnnotationItem item;
+    item.rel_path = "clip" + std::to_string(i);
+    item.label = i < 20 ? 0 : (i < 29 ? 1 : 2);  // 20, 9 and 1 items
+    items.push_back(item);
+  }
+  const auto a = hesp::data::hold_out(items, 0.2, 5);
+  const auto b = hesp::data::hold_out(items, 0.2, 5);
+  const auto c = hesp::data::hold_out(items, 0.2, 6);
+  EXPECT_EQ(a.train.size() + a.validation.size(), items.size());
+  std::map<int, int> held;
+  for (const auto& item : a.validation) ++held[item.label];
+  EXPECT_EQ(held[0], 4);
+  EXPECT_EQ(held[1], 2);
+  EXPECT_EQ(held[2], 0);  // a class with one item keeps it for training
+  std::vector<std::string> pa, pb, pc;
+  for (const auto& item : a.validation) pa.push_back(item.rel_path);
+  for (const auto& item : b.validation) pb.push_back(item.rel_path);
+  for (const auto& item : c.validation) pc.push_back(item.rel_path);
+  EXPECT_EQ(pa, pb);
+  EXPECT_NE(pa, pc);
+  EXPECT_TRUE(hesp::data::hold_out(items, 0.0, 1).validation.empty());
+  EXPECT_THROW(hesp::data::hold_out(items, 1.0, 1), hesp::SettingsError);
+  EXPECT_THROW(hesp::data::hold_out(items, -0.1, 1), hesp::SettingsError);
+}

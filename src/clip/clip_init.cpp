@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "clip/clip_init.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <map>
+#include <sstream>
+
+#include "hesp/error.h"
+
+namespace hesp::clip {
+namespace {
+
+void normal_(at::Tensor& t, double std) {
+  torch::NoGradGuard no_grad;
+  t.normal_(0.0, std);
+}
+
+// OpenAI's initialisation for one tower's blocks: attention input weights scaled by the width,
+// output projections also by the depth, so the residual stream's variance stays put as layers add
+// up.
+void init_blocks(Transformer& transformer, int64_t width, int64_t layers) {
+  const double proj_std = std::pow(double(width), -0.5) * std::pow(2.0 * double(layers), -0.5);
+  const double attn_std = std::pow(double(width), -0.5);
+  const double fc_std = std::pow(2.0 * double(width), -0.5);
+  for (const auto& module : *transformer->resblocks) {
+    auto block = std::dynamic_pointer_cast<ResidualBlockImpl>(module);
+    normal_(block->attn->in_proj_weight, attn_std);
+    normal_(block->attn->out_proj->weight, proj_std);
+    normal_(block->mlp->c_fc->weight, fc_std);
+    normal_(block->mlp->c_proj->weight, proj_std);
+    torch::NoGradGuard no_grad;
+    block->attn->in_proj_bias.zero_();
+    block->attn->out_proj->bias.zero_();
+  }
+}
+
+int64_t heads_for(int64_t width) { return width / 64; }
+
+}  // namespace
+
+ClipModel random_clip_model(const ModelGeometry& geometry, std::uint64_t seed) {
+  // Module constructors draw from the global generator; seed it so the whole model, default
+  // initialisations included, follows from `seed`.
+  torch::manual_seed(seed);
+  ClipModel model(geometry);
+  const VisionGeometry& v = geometry.vision;
+  const TextGeometry& t = geometry.text;
+
+  auto& visual = model->visual;
+  const double vscale = std::pow(double(v.width), -0.5);
+  normal_(visual->class_embedding, vscale);
+  normal_(visual->positional_embedding, vscale);
+  normal_(visual->proj, vscale);
+  init_blocks(visual->transformer, v.width, v.layers);
+
+  auto& text = model->text;
+  normal_(text->token_embedding->weight, 0.02);
+  normal_(text->positional_embedding, 0.01);
+  normal_(text->text_projection, std::pow(double(t.width), -0.5));
+  init_blocks(text->transformer, t.width, t.layers);
+
+  {
+    torch::NoGradGuard no_grad;
+    model->logit_scale.fill_(std::log(1.0 / 0.07));
+  }
+  model->train();
+  for (auto& p : model->parameters()) p.set_requires_grad(true);
+  return model;
+}
+
+ModelGeometry parse_geometry(const std::string& spec) {
+  ModelGeometry g;
+  std::map<std::string, int64_t*> fields = {
+      {"image", &g.vision.image_size},     {"patch", &g.vision.patch_size},
+      {"width", &g.vision.width},          {"layers", &g.vision.layers},
+      {"text-width", &g.text.width},       {"text-layers", &g.text.layers},
+      {"embed", &g.vision.embed_dim},      {"context", &g.text.context_length},
+  };
+  std::stringstream in(spec);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (item.empty()) continue;
+    const auto eq = item.find('=');
+    const std::string key = item.substr(0, eq);
+    const auto it = fields.find(key);
+    if (eq == std::string::npos || it == fields.end())
+      throw SettingsError("CLIP geometry '" + spec + "': '" + item +
+                          "' is not key=value with a key of image, patch, width, layers, "
+                          "text-width, text-layers, embed, context");
+    const std::string value = item.substr(eq + 1);
+    std::size_t used = 0;
+    long long number = 0;
+    try {
+      number = std::stoll(value, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != value.size() || value.empty() || number < 1 || number > 100000)
+      throw SettingsError("CLIP geometry '" + spec + "': " + key + " must be a positive integer, not '" +
+                          value + "'");
+    *it->second = number;
+  }
+  g.text.embed_dim = g.vision.embed_dim;
+  if (g.vision.image_size % g.vision.patch_size != 0)
+    throw SettingsError("CLIP geometry '" + spec + "': image size " +
+                        std::to_string(g.vision.image_size) + " is not a multiple of patch size " +
+                        std::to_string(g.vision.patch_size));
+  if (g.text.context_length < 8)
+    throw SettingsError("CLIP geometry '" + spec + "': context must be at least 8 tokens");
+  // Checkpoints do not store head counts; loading infers width / 64, so use the same rule here.
+  g.vision.heads = heads_for(g.vision.width);
+  g.text.heads = heads_for(g.text.width);
+  for (int64_t width : {g.vision.width, g.text.width})
+    if (width % 64 != 0)
+      throw SettingsError("CLIP geometry '" + spec + "': widths must be multiples of 64 "
+                          "(heads are width / 64, as checkpoints assume), not " +
+                          std::to_string(width));
+  return g;
+}
+
+std::string geometry_text(const ModelGeometry& g) {
+  std::ostringstream out;
+  out << "image=" << g.vision.image_size << ",patch=" << g.vision.patch_size
+      << ",width=" << g.vision.width << ",layers=" << g.vision.layers
+      << ",text-width=" << g.text.width << ",text-layers=" << g.text.layers
+      << ",embed=" << g.vision.embed_dim << ",context=" << g.text.context_length;
+  return out.str();
+}
+
+TensorMap openai_tensors(const ClipModelImpl& model) {
+  TensorMap out;
+  for (const auto& item : model.named_parameters(/*recurse=*/true))
+    out[openai_name_for(item.key())] =
+        item.value().detach().to(at::kCPU, at::kFloat).contiguous().clone();
+  return out;
+}
+
+}  // namespace hesp::clip
