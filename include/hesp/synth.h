@@ -84,6 +84,10 @@ struct ClipSettings {
   bool idle_motion = true;
   // Sensor noise, blur and lighting variation; off gives clean frames (useful in tests).
   bool camera_effects = true;
+  // Captions say who is seen (hair, glasses) and where (walls, light) as well as what the face
+  // does. Off: only what the face does, so a caption can be matched to its clip by the expression
+  // alone (small contrastive pre-training runs otherwise learn to match hair and walls).
+  bool caption_context = true;
 };
 
 // Throws SettingsError naming the bad value.

@@ -156,11 +156,11 @@ at::Tensor VisionTransformerImpl::forward(const at::Tensor& images) {
   const at::Tensor patch_embed =
       linear(patches, conv1->weight.view({w, 3 * p * p}), at::Tensor(), *kernel_)
           .view({n, tokens, w});
-  at::Tensor x = at::empty({n, tokens + 1, w}, images.options());  // [N, 1 + g^2, W]
-  x.select(1, 0).copy_((class_embedding + positional_embedding[0]).expand({n, w}));
-  at::Tensor patch_rows = x.narrow(1, 1, tokens);
-  at::add_out(patch_rows, patch_embed, positional_embedding.narrow(0, 1, tokens));
-  x = transformer->forward(apply_layer_norm(ln_pre, x));
+  // Out-of-place, so autograd can follow it when a trainer needs gradients through the tower
+  // (HESP's visual prompts, EmoCLIP from scratch); the cost over writing in place is one copy.
+  const at::Tensor cls = (class_embedding + positional_embedding[0]).expand({n, 1, w});
+  at::Tensor x = at::cat({cls, patch_embed + positional_embedding.narrow(0, 1, tokens)}, 1);
+  x = transformer->forward(apply_layer_norm(ln_pre, x));  // [N, 1 + g^2, W] in
   return apply_layer_norm(ln_post, x.select(1, 0)).mm(proj);  // [N, E]
 }
 

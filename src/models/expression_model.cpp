@@ -18,7 +18,9 @@
 #include "models/open_set.h"
 #include "hesp_config.h"
 #include "models/clip_zeroshot_model.h"
+#include "models/emoclip_model.h"
 #include "models/fer_cnn.h"
+#include "models/hesp_model.h"
 
 namespace hesp {
 
@@ -209,9 +211,11 @@ std::unique_ptr<ExpressionModel> ExpressionModel::load(const std::string& pack_p
   const std::string kind = pack.kind();
   if (kind == "fer-cnn") return std::make_unique<FerCnnModel>(pack, options);
   if (kind == kClipZeroShotKind) return make_clip_zeroshot_model(pack, options);
+  if (kind == kEmoClipKind) return make_emoclip_model(pack, options);
+  if (kind == kHespKind) return make_hesp_model(pack, options);
   throw SettingsError("model pack '" + pack_path + "' is of kind '" + kind +
                       "', which this build of hesp cannot run (supported: fer-cnn, " +
-                      kClipZeroShotKind + ")");
+                      kClipZeroShotKind + ", " + kEmoClipKind + ", " + kHespKind + ")");
 }
 
 }  // namespace hesp

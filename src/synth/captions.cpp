@@ -213,9 +213,15 @@ std::string make_caption(const ExpressionScript& script, const IdleMotion& idle,
                          std::uint64_t seed) {
   Rng rng(mix_seed(seed, hash_string(script.expression)), Stream::kCaption);
   static const char* const kSubjects[] = {"A person with ", "Someone with ", "A person with "};
-  std::string text = pick(rng, kSubjects) + identity.hair_words;
-  if (!identity.extra_words.empty() && rng.chance(0.7)) text += " and " + identity.extra_words;
-  text += " ";
+  std::string text;
+  if (settings.caption_context) {
+    text = pick(rng, kSubjects) + identity.hair_words;
+    if (!identity.extra_words.empty() && rng.chance(0.7)) text += " and " + identity.extra_words;
+    text += " ";
+  } else {
+    static const char* const kBare[] = {"A person ", "Someone ", "The person "};
+    text = pick(rng, kBare);
+  }
 
   std::vector<Clause> cs = clauses(script, rng);
   if (cs.empty()) {
@@ -268,7 +274,7 @@ std::string make_caption(const ExpressionScript& script, const IdleMotion& idle,
     }
   }
   text += ".";
-  if (rng.chance(0.5) && !scene.background_words.empty()) {
+  if (settings.caption_context && rng.chance(0.5) && !scene.background_words.empty()) {
     text += " Filmed " + scene.background_words;
     if (!scene.light_words.empty()) text += ", " + scene.light_words;
     text += ".";

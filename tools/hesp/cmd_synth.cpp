@@ -32,6 +32,7 @@ struct SynthOptions {
   int jpeg_quality = 95;
   int threads = 0;
   bool no_idle = false;
+  bool face_captions = false;
   bool clean = false;
   bool overwrite = false;
   std::string preview;
@@ -140,6 +141,7 @@ void run_synth(const SynthOptions& opt) {
   d.clip.fps = opt.fps;
   d.clip.idle_motion = !opt.no_idle;
   d.clip.camera_effects = !opt.clean;
+  d.clip.caption_context = !opt.face_captions;
   d.classes = classes;
   d.threads = opt.threads;
   d.overwrite = opt.overwrite;
@@ -224,6 +226,8 @@ void add_synth_command(CLI::App& app) {
       ->check(CLI::Range(0, 256));
   cmd->add_flag("--no-idle-motion", opt->no_idle, "No blinks, head sway or gaze wander");
   cmd->add_flag("--clean", opt->clean, "No sensor noise, blur or lighting variation");
+  cmd->add_flag("--face-captions", opt->face_captions,
+                "Captions say only what the face does (no hair, glasses, walls or light)");
   cmd->add_flag("--overwrite", opt->overwrite, "Replace a data set already in --out");
   cmd->add_option("--preview", opt->preview,
                   "Also write a PNG contact sheet: one row per class, clips at their apex");

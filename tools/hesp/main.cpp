@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   hesp::cli::add_embed_command(app);
   hesp::cli::add_synth_command(app);
   hesp::cli::add_eval_command(app);
+  hesp::cli::add_train_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

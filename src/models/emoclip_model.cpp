@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "models/emoclip_model.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "clip/clip_from_pack.h"
+#include "clip/clip_init.h"
+#include "clip/clip_model.h"
+#include "hesp/error.h"
+#include "hesp/model_pack.h"
+#include "models/clip_zeroshot_model.h"
+#include "models/open_set.h"
+#include "train/temporal_transformer.h"
+
+namespace hesp {
+
+namespace {
+
+// CLIP's published input normalisation, in 0-255 units as manifests state it.
+constexpr double kClipMean[3] = {0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255};
+constexpr double kClipStd[3] = {0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255};
+
+std::string pack_error(const std::string& path, const std::string& what) {
+  return "model pack '" + path + "': " + what;
+}
+
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+TensorInfo info_for(const std::string& name, const at::Tensor& t) {
+  TensorInfo info;
+  info.name = name;
+  info.dtype = DType::kF32;
+  info.shape.assign(t.sizes().begin(), t.sizes().end());
+  info.data = t.data_ptr();
+  info.nbytes = t.nbytes();
+  return info;
+}
+
+// Segment centres, as data::sample_indices takes them in test mode: the frames a clip longer
+// than the model's positions is cut to, spread over its whole length.
+std::vector<int> centre_frames(int n, int t) {
+  std::vector<int> out(t);
+  for (int i = 0; i < t; ++i) out[i] = static_cast<int>(std::floor((i + 0.5) * n / t));
+  return out;
+}
+
+}  // namespace
+
+namespace models {
+
+void write_emoclip_pack(const std::string& path, const EmoClipPackContents& c) {
+  if (!c.clip || !c.temporal)
+    throw SettingsError("cannot write emoclip pack '" + path + "': CLIP or temporal model missing");
+  const clip::ModelGeometry& g = c.clip->geometry();
+  const train::TemporalGeometry& tg = c.temporal->geometry();
+  const std::size_t k = c.class_names.size();
+  if (k == 0 || c.class_prompts.size() != k ||
+      c.class_embeddings.size() != k * static_cast<std::size_t>(g.vision.embed_dim))
+    throw SettingsError("cannot write emoclip pack '" + path + "': " + std::to_string(k) +
+                        " classes, " + std::to_string(c.class_prompts.size()) +
+                        " prompt lists and " + std::to_string(c.class_embeddings.size()) +
+                        " embedding values (expected classes x " +
+                        std::to_string(g.vision.embed_dim) + ")");
+  if (tg.width != g.vision.embed_dim)
+    throw SettingsError("cannot write emoclip pack '" + path + "': temporal width " +
+                        std::to_string(tg.width) + " is not CLIP's embedding size " +
+                        std::to_string(g.vision.embed_dim));
+  if (c.templates.empty())
+    throw SettingsError("cannot write emoclip pack '" + path + "': no class-name template");
+  for (const std::string& t : c.templates)
+    if (t.find("{}") == std::string::npos)
+      throw SettingsError("template '" + t + "' has no {} where the class name goes");
+  if (c.vocab.empty())
+    throw SettingsError("cannot write emoclip pack '" + path + "': no vocabulary bytes");
+
+  // Tensors stay alive in `keep` until write_pack has copied them out.
+  std::vector<at::Tensor> keep;
+  std::vector<TensorInfo> tensors;
+  for (const auto& [name, tensor] : clip::openai_tensors(*c.clip)) {
+    keep.push_back(tensor.to(at::kFloat).contiguous());
+    tensors.push_back(info_for(std::string(clip::kPackWeightPrefix) + name, keep.back()));
+  }
+  for (const auto& item : c.temporal->named_parameters()) {
+    keep.push_back(item.value().detach().to(at::kCPU, at::kFloat).contiguous());
+    tensors.push_back(info_for(kEmoClipTemporalPrefix + item.key(), keep.back()));
+  }
+  keep.push_back(at::full({}, c.log_logit_scale, at::kFloat));
+  tensors.push_back(info_for(kEmoClipLogitScaleTensor, keep.back()));
+  TensorInfo emb;
+  emb.name = kClassEmbeddingsTensor;
+  emb.shape = {static_cast<std::int64_t>(k), g.vision.embed_dim};
+  emb.data = c.class_embeddings.data();
+  emb.nbytes = c.class_embeddings.size() * sizeof(float);
+  tensors.push_back(emb);
+  TensorInfo voc;
+  voc.name = kVocabTensor;
+  voc.dtype = DType::kU8;
+  voc.shape = {static_cast<std::int64_t>(c.vocab.size())};
+  voc.data = c.vocab.data();
+  voc.nbytes = c.vocab.size();
+  tensors.push_back(voc);
+
+  const double scale = std::min(std::exp(c.log_logit_scale), train::kMaxLogitScale);
+  nlohmann::json prompts = nlohmann::json::object();
+  for (std::size_t i = 0; i < k; ++i) prompts[c.class_names[i]] = c.class_prompts[i];
+  const std::string name = c.name.empty() ? std::filesystem::path(path).stem().string() : c.name;
+  nlohmann::json manifest = {
+      {"format_version", kModelPackFormatVersion},
+      {"kind", kEmoClipKind},
+      {"name", name},
+      {"classes", c.class_names},
+      {"architecture",
+       {{"type", "emoclip"},
+        {"clip",
+         {{"type", "openai-clip-vit"},
+          {"geometry", clip::geometry_text(g)},
+          {"image_size", g.vision.image_size},
+          {"patch_size", g.vision.patch_size},
+          {"vision_width", g.vision.width},
+          {"vision_layers", g.vision.layers},
+          {"text_width", g.text.width},
+          {"text_layers", g.text.layers},
+          {"context_length", g.text.context_length},
+          {"vocab_size", g.text.vocab_size},
+          {"embed_dim", g.vision.embed_dim}}},
+        {"temporal",
+         {{"width", tg.width},
+          {"frames", tg.frames},
+          {"layers", tg.layers},
+          {"heads", tg.heads},
+          {"pooling", "class_token"}}}}},
+      {"input",
+       {{"size", g.vision.image_size},
+        {"mean", {kClipMean[0], kClipMean[1], kClipMean[2]}},
+        {"std", {kClipStd[0], kClipStd[1], kClipStd[2]}},
+        {"face_margin", c.face_margin}}},
+      {"frames_per_clip", tg.frames},
+      {"clip_pooling", "temporal_transformer"},
+      {"text",
+       {{"templates", c.templates},
+        {"prompts", prompts},
+        {"source", "class-descriptions"},
+        {"logit_scale", scale}}},
+      {"open_set",
+       {{"score", "max_logit"},
+        {"unknown_threshold", c.unknown_cosine * scale},
+        {"calibration",
+         {{"method", "cosine rule of thumb, not calibrated on expression data"},
+          {"unknown_cosine", c.unknown_cosine},
+          {"logit_scale", scale}}}}},
+      {"provenance", c.provenance ? *c.provenance : nlohmann::json::object()},
+  };
+  if (c.training) manifest["training"] = *c.training;
+  write_pack(path, manifest, tensors);
+}
+
+}  // namespace models
+
+// The temporal transformer and where it runs. Always the CPU: it sees a few frame embeddings per
+// clip, far less work than moving them to a GPU and back would save.
+struct EmoClipModel::Temporal {
+  train::TemporalTransformer net{nullptr};
+};
+
+EmoClipModel::EmoClipModel(const ModelPack& pack, const ModelOptions& options)
+    : temporal_(std::make_unique<Temporal>()) {
+  const auto& m = pack.manifest();
+  path_ = pack.path();
+  name_ = pack.name();
+  kind_ = pack.kind();
+  train::TemporalGeometry tg;
+  try {
+    for (const auto& c : m.at("classes")) class_names_.push_back(c.get<std::string>());
+    score_rule_ = m.at("open_set").at("score").get<std::string>();
+    default_unknown_threshold_ = m.at("open_set").at("unknown_threshold").get<double>();
+    input_size_ = m.at("input").at("size").get<int>();
+    frames_per_clip_ = m.at("frames_per_clip").get<int>();
+    face_margin_ = m.at("input").value("face_margin", 0.0);
+    for (const auto& t : m.at("text").at("templates")) templates_.push_back(t.get<std::string>());
+    const auto& a = m.at("architecture").at("temporal");
+    tg.width = a.at("width").get<int64_t>();
+    tg.frames = a.at("frames").get<int64_t>();
+    tg.layers = a.at("layers").get<int64_t>();
+    tg.heads = a.at("heads").get<int64_t>();
+  } catch (const nlohmann::json::exception& e) {
+    throw CorruptFileError(pack_error(path_, std::string("bad emoclip manifest: ") + e.what()));
+  }
+  const auto& rules = open_set_score_rules();
+  if (std::find(rules.begin(), rules.end(), score_rule_) == rules.end())
+    throw CorruptFileError(pack_error(path_, "unknown open-set score rule '" + score_rule_ + "'"));
+  for (const std::string& t : templates_)
+    if (t.find("{}") == std::string::npos)
+      throw CorruptFileError(
+          pack_error(path_, "template '" + t + "' has no {} for the class name"));
+  if (tg.frames != frames_per_clip_)
+    throw CorruptFileError(pack_error(path_, "'frames_per_clip' is " +
+                                                 std::to_string(frames_per_clip_) +
+                                                 " but the temporal transformer has " +
+                                                 std::to_string(tg.frames) + " frame positions"));
+
+  ClipOptions clip_options;
+  clip_options.device = options.device;
+  clip_options.threads = options.threads;
+  encoder_ = ClipEncoder::load(path_, clip_options);
+  device_ = options.device;
+  if (input_size_ != encoder_->input_size())
+    throw CorruptFileError(pack_error(path_, "'input.size' is " + std::to_string(input_size_) +
+                                                 " but the CLIP weights take " +
+                                                 std::to_string(encoder_->input_size()) + " px"));
+  if (tg.width != encoder_->embed_dim())
+    throw CorruptFileError(pack_error(
+        path_, "the temporal transformer is " + std::to_string(tg.width) +
+                   " wide but CLIP embeds into " + std::to_string(encoder_->embed_dim())));
+
+  // The temporal weights: every parameter the module has must be in the pack with its shape,
+  // and the pack must hold no temporal tensor the module has no place for.
+  try {
+    temporal_->net = train::TemporalTransformer(tg);
+  } catch (const SettingsError& e) {
+    throw CorruptFileError(pack_error(path_, e.what()));
+  }
+  temporal_->net->eval();
+  std::set<std::string> used;
+  {
+    at::NoGradGuard no_grad;
+    for (auto& item : temporal_->net->named_parameters()) {
+      const std::string name = kEmoClipTemporalPrefix + item.key();
+      const TensorInfo& t = pack.tensor(name);
+      at::Tensor& p = item.value();
+      const std::vector<std::int64_t> want(p.sizes().begin(), p.sizes().end());
+      if (t.dtype != DType::kF32 || t.shape != want)
+        throw CorruptFileError(pack_error(path_, "'" + name + "' is " + dtype_name(t.dtype) + " " +
+                                                     shape_text(t.shape) + ", expected F32 " +
+                                                     shape_text(want)));
+      std::memcpy(p.data_ptr(), t.data, t.nbytes);
+      p.set_requires_grad(false);
+      used.insert(name);
+    }
+  }
+  for (const TensorInfo& t : pack.tensors())
+    if (t.name.rfind(kEmoClipTemporalPrefix, 0) == 0 && !used.count(t.name))
+      throw CorruptFileError(
+          pack_error(path_, "tensor '" + t.name + "' has no place in the temporal transformer"));
+
+  const TensorInfo& scale = pack.tensor(kEmoClipLogitScaleTensor);
+  if (scale.dtype != DType::kF32 || scale.numel() != 1)
+    throw CorruptFileError(
+        pack_error(path_, std::string("'") + kEmoClipLogitScaleTensor + "' must be one F32 value"));
+  float log_scale = 0.f;
+  std::memcpy(&log_scale, scale.data, sizeof log_scale);
+  logit_scale_ = std::min(std::exp(static_cast<double>(log_scale)), train::kMaxLogitScale);
+
+  const TensorInfo& emb = pack.tensor(kClassEmbeddingsTensor);
+  const std::vector<std::int64_t> want = {static_cast<std::int64_t>(class_names_.size()),
+                                          encoder_->embed_dim()};
+  if (emb.dtype != DType::kF32 || emb.shape != want)
+    throw CorruptFileError(pack_error(path_, std::string("'") + kClassEmbeddingsTensor + "' is " +
+                                                 dtype_name(emb.dtype) + " " +
+                                                 shape_text(emb.shape) + ", expected F32 " +
+                                                 shape_text(want) + " (one embedding per class)"));
+  class_embeddings_.resize(emb.numel());
+  std::memcpy(class_embeddings_.data(), emb.data, emb.nbytes);
+
+  const TensorInfo& vocab = pack.tensor(kVocabTensor);
+  if (vocab.dtype != DType::kU8 || vocab.shape.size() != 1)
+    throw CorruptFileError(pack_error(
+        path_,
+        std::string("'") + kVocabTensor + "' must be a 1-D U8 tensor (the vocabulary file)"));
+  const auto* bytes = static_cast<const unsigned char*>(vocab.data);
+  vocab_.assign(bytes, bytes + vocab.nbytes);
+}
+
+EmoClipModel::~EmoClipModel() = default;
+
+int EmoClipModel::embed_dim() const { return encoder_->embed_dim(); }
+
+const Tokenizer& EmoClipModel::tokenizer() {
+  if (tokenizer_) return *tokenizer_;
+  // Tokenizer reads a file; the pack's copy of the vocabulary goes through a private temporary.
+  const char* tmp = std::getenv("TMPDIR");
+  std::string name = std::string(tmp && *tmp ? tmp : "/tmp") + "/hesp-vocab-XXXXXX";
+  const int fd = ::mkstemp(name.data());
+  if (fd < 0) throw Error("cannot create a temporary file for the vocabulary of '" + path_ + "'");
+  std::size_t done = 0;
+  while (done < vocab_.size()) {
+    const ssize_t n = ::write(fd, vocab_.data() + done, vocab_.size() - done);
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  try {
+    if (done != vocab_.size()) throw Error("cannot write the vocabulary to '" + name + "'");
+    tokenizer_ = std::make_unique<Tokenizer>(name);
+  } catch (const CorruptFileError& e) {
+    ::unlink(name.c_str());
+    throw CorruptFileError(pack_error(path_, std::string("stored vocabulary: ") + e.what()));
+  } catch (...) {
+    ::unlink(name.c_str());
+    throw;
+  }
+  ::unlink(name.c_str());
+  return *tokenizer_;
+}
+
+void EmoClipModel::add_classes(const std::vector<std::string>& names) {
+  if (templates_.empty())
+    throw SettingsError("model pack '" + path_ + "' stores no class-name template");
+  std::set<std::string> known(class_names_.begin(), class_names_.end());
+  for (const std::string& n : names) {
+    if (n.empty()) throw SettingsError("extra class names must not be empty");
+    if (!known.insert(n).second)
+      throw SettingsError("class '" + n + "' is already known to model pack '" + path_ + "'");
+  }
+  std::vector<float> added;
+  for (const std::string& n : names) {
+    const std::vector<float> e =
+        models::class_embedding(*encoder_, tokenizer(), models::prompts_for(n, templates_));
+    added.insert(added.end(), e.begin(), e.end());
+  }
+  class_embeddings_.insert(class_embeddings_.end(), added.begin(), added.end());
+  class_names_.insert(class_names_.end(), names.begin(), names.end());
+}
+
+std::vector<float> EmoClipModel::video_embeddings(const std::vector<ClipView>& clips) {
+  std::vector<int> used_frames(clips.size());
+  for (std::size_t i = 0; i < clips.size(); ++i) {
+    const ClipView& c = clips[i];
+    if (!c.rgb || c.n_frames < 1 || c.crop_size < 1)
+      throw InputError("clip " + std::to_string(i) + " is empty (" + std::to_string(c.n_frames) +
+                       " frames of " + std::to_string(c.crop_size) + " px)");
+    used_frames[i] = std::min(c.n_frames, frames_per_clip_);
+  }
+  const int d = encoder_->embed_dim();
+  std::vector<float> out;
+  out.reserve(clips.size() * d);
+  if (clips.empty()) return out;
+
+  // Frames of a run of clips with the same crop size go through the encoder in one call (it
+  // splits them into its own batches); long clips contribute their segment-centre frames.
+  std::vector<float> frames;
+  std::vector<std::uint8_t> joined;
+  for (std::size_t i = 0; i < clips.size();) {
+    const int crop = clips[i].crop_size;
+    const std::size_t crop_bytes = static_cast<std::size_t>(crop) * crop * 3;
+    std::size_t j = i;
+    int n = 0;
+    while (j < clips.size() && clips[j].crop_size == crop) n += used_frames[j++];
+    joined.resize(static_cast<std::size_t>(n) * crop_bytes);
+    std::size_t at = 0;
+    for (std::size_t k = i; k < j; ++k) {
+      const ClipView& c = clips[k];
+      if (c.n_frames <= frames_per_clip_) {
+        std::memcpy(joined.data() + at, c.rgb, c.n_frames * crop_bytes);
+        at += c.n_frames * crop_bytes;
+      } else {
+        for (int f : centre_frames(c.n_frames, frames_per_clip_)) {
+          std::memcpy(joined.data() + at, c.rgb + f * crop_bytes, crop_bytes);
+          at += crop_bytes;
+        }
+      }
+    }
+    const Embeddings e = encoder_->encode_rgb_crops(joined.data(), n, crop);
+    frames.insert(frames.end(), e.values.begin(), e.values.end());
+    i = j;
+  }
+
+  // One clip at a time through the temporal model, so a clip's embedding does not depend on
+  // which clips share its call.
+  c10::InferenceMode guard;
+  std::size_t row = 0;
+  for (std::size_t i = 0; i < clips.size(); ++i) {
+    const int f = used_frames[i];
+    const at::Tensor x = at::from_blob(frames.data() + row * d, {1, f, d}, at::kFloat);
+    row += f;
+    at::Tensor v = temporal_->net->forward(x).squeeze(0);
+    v = v / v.norm().clamp_min(1e-12);
+    const float* p = v.contiguous().data_ptr<float>();
+    out.insert(out.end(), p, p + d);
+  }
+  return out;
+}
+
+std::vector<ExpressionResult> EmoClipModel::classify(const std::vector<ClipView>& clips,
+                                                     double unknown_threshold) {
+  if (std::isnan(unknown_threshold)) throw SettingsError("the unknown threshold is NaN");
+  const std::vector<float> videos = video_embeddings(clips);
+  const int d = encoder_->embed_dim();
+  const std::size_t k = class_names_.size();
+  std::vector<ExpressionResult> results;
+  results.reserve(clips.size());
+  for (std::size_t i = 0; i < clips.size(); ++i) {
+    const float* v = videos.data() + i * d;
+    std::vector<double> logits(k, 0.0);
+    for (std::size_t j = 0; j < k; ++j) {
+      const float* t = class_embeddings_.data() + j * d;
+      double dot = 0.0;
+      for (int x = 0; x < d; ++x) dot += static_cast<double>(v[x]) * t[x];
+      logits[j] = logit_scale_ * dot;
+    }
+    results.push_back(models::result_from_logits(std::move(logits), class_names_, score_rule_,
+                                                 unknown_threshold));
+  }
+  return results;
+}
+
+std::unique_ptr<ExpressionModel> make_emoclip_model(const ModelPack& pack,
+                                                    const ModelOptions& options) {
+  return std::make_unique<EmoClipModel>(pack, options);
+}
+
+}  // namespace hesp

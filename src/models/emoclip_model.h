@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// emoclip packs: CLIP's image encoder on every frame, EmoCLIP's temporal transformer over the
+// frame embeddings, and the video embedding's cosine with each class's description embedding,
+// times the learned logit scale, as the logits. Softmax, open-set score and the unknown decision
+// follow the rules every kind shares (models::result_from_logits).
+//
+// Pack tensors: "clip.<OpenAI name>" (F32; the whole CLIP, so ClipEncoder::load and
+// clip::read_checkpoint_tensors read the pack as a CLIP checkpoint), "temporal.<name>" (F32; the
+// temporal transformer's parameters as TemporalTransformerImpl names them), "logit_scale" (F32
+// scalar, log of the video-text scale), "class_text_embeddings" (F32 [K, E], unit rows), "vocab"
+// (U8, the BPE vocabulary file). docs/emoclip.md has the manifest.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "hesp/clip_encoder.h"
+#include "hesp/expression_model.h"
+#include "hesp/tokenizer.h"
+
+namespace hesp {
+
+class ModelPack;
+
+namespace clip {
+class ClipModelImpl;
+}
+namespace train {
+class TemporalTransformerImpl;
+}
+
+inline constexpr const char* kEmoClipKind = "emoclip";
+inline constexpr const char* kEmoClipTemporalPrefix = "temporal.";
+inline constexpr const char* kEmoClipLogitScaleTensor = "logit_scale";
+
+namespace models {
+
+// Everything an emoclip pack holds, from trained modules. The modules are read, not changed.
+struct EmoClipPackContents {
+  const clip::ClipModelImpl* clip = nullptr;
+  const train::TemporalTransformerImpl* temporal = nullptr;
+  double log_logit_scale = 0.0;  // the learned parameter (log of the factor)
+  std::vector<std::string> class_names;
+  std::vector<std::vector<std::string>> class_prompts;  // the descriptions, per class
+  std::vector<float> class_embeddings;                  // [K, E] row-major, unit rows
+  std::vector<unsigned char> vocab;                     // the vocabulary file's bytes
+  std::vector<std::string> templates;                   // for add_classes
+  std::string name;
+  double unknown_cosine = 0.2;
+  double face_margin = 0.1;
+  // Stored as manifest "training" and "provenance" (objects; may be null).
+  const nlohmann::json* training = nullptr;
+  const nlohmann::json* provenance = nullptr;
+};
+
+// Writes the pack (temporary file + rename, as write_pack does). Throws SettingsError for
+// contents that do not fit together (class count, embedding size, missing modules, templates
+// without "{}"), Error when the file cannot be written.
+void write_emoclip_pack(const std::string& path, const EmoClipPackContents& contents);
+
+}  // namespace models
+
+class EmoClipModel final : public ExpressionModel {
+ public:
+  // Throws CorruptFileError when the pack's tensors and manifest do not fit together, and what
+  // ClipEncoder::load throws (SettingsError for an unusable device).
+  EmoClipModel(const ModelPack& pack, const ModelOptions& options);
+  ~EmoClipModel() override;
+
+  // A clip with more frames than the model's positions is cut to frames_per_clip() frames at its
+  // segment centres (what training's test-mode sampling takes); shorter clips run as they are.
+  std::vector<ExpressionResult> classify(const std::vector<ClipView>& clips,
+                                         double unknown_threshold) override;
+  // Each name goes through the pack's templates and the (trained) text tower.
+  void add_classes(const std::vector<std::string>& names) override;
+
+  // Unit-length video embeddings [clips, E] row-major (what classify compares with the classes).
+  std::vector<float> video_embeddings(const std::vector<ClipView>& clips);
+  const std::vector<float>& class_embeddings() const { return class_embeddings_; }
+  int embed_dim() const;
+  double logit_scale() const { return logit_scale_; }
+
+ private:
+  struct Temporal;
+  const Tokenizer& tokenizer();
+
+  std::unique_ptr<ClipEncoder> encoder_;
+  std::unique_ptr<Temporal> temporal_;
+  std::vector<float> class_embeddings_;
+  std::vector<std::string> templates_;
+  double logit_scale_ = 0.0;
+  std::vector<unsigned char> vocab_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+};
+
+std::unique_ptr<ExpressionModel> make_emoclip_model(const ModelPack& pack,
+                                                    const ModelOptions& options);
+
+}  // namespace hesp

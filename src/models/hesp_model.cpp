@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "models/hesp_model.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+#include <torch/cuda.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <opencv2/imgproc.hpp>
+
+#include "clip/clip_from_pack.h"
+#include "hesp/error.h"
+#include "hesp/model_pack.h"
+#include "hesp_config.h"
+#include "models/open_set.h"
+#include "train/clip_batches.h"
+
+namespace hesp {
+
+namespace {
+
+// CLIP's published input normalisation in 0-255 units, as manifests state it.
+constexpr double kClipMean[3] = {0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255};
+constexpr double kClipStd[3] = {0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255};
+
+// Frames per encoder pass at inference: bounds memory whatever the number of clips.
+constexpr std::int64_t kMaxFramesPerForward = 32;
+
+std::string pack_error(const std::string& path, const std::string& what) {
+  return "model pack '" + path + "': " + what;
+}
+
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// A learned tensor of the pack as fp32, checked against the expected shape.
+at::Tensor read_f32(const ModelPack& pack, const char* name,
+                    const std::vector<std::int64_t>& shape) {
+  const TensorInfo& t = pack.tensor(name);
+  if (t.dtype != DType::kF32 || t.shape != shape)
+    throw CorruptFileError(
+        pack_error(pack.path(), std::string("'") + name + "' is " + dtype_name(t.dtype) + " " +
+                                    shape_text(t.shape) + ", expected F32 " + shape_text(shape)));
+  at::Tensor out = at::empty(shape, at::kFloat);
+  if (t.nbytes) std::memcpy(out.data_ptr(), t.data, t.nbytes);
+  return out;
+}
+
+DType pack_dtype(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat:
+      return DType::kF32;
+    case at::kHalf:
+      return DType::kF16;
+    case at::kBFloat16:
+      return DType::kBF16;
+    default:
+      return DType::kF64;
+  }
+}
+
+}  // namespace
+
+c10::Device hesp_torch_device(const std::string& spec) {
+  const bool cuda = spec == "cuda" || spec.rfind("cuda:", 0) == 0;
+  if (spec != "cpu" && !cuda)
+    throw SettingsError("unknown device '" + spec + "' (expected cpu, cuda or cuda:N)");
+  if (!cuda) return c10::Device(c10::kCPU);
+  if (!torch::cuda::is_available())
+    throw SettingsError(std::string("CUDA is not available: ") +
+                        (HESP_WITH_CUDA ? "no GPU is visible to LibTorch"
+                                        : "hesp was built against a CPU-only LibTorch") +
+                        "; use device 'cpu'");
+  try {
+    c10::Device d(spec);
+    if (d.has_index() && d.index() >= static_cast<int>(torch::cuda::device_count()))
+      throw SettingsError("device '" + spec + "' does not exist (" +
+                          std::to_string(torch::cuda::device_count()) + " CUDA devices)");
+    return d;
+  } catch (const c10::Error&) {
+    throw SettingsError("unknown device '" + spec + "' (expected cpu, cuda or cuda:N)");
+  }
+}
+
+namespace models {
+
+void write_hesp_pack(const HespPackContents& c) {
+  const auto k = static_cast<std::int64_t>(c.class_names.size());
+  if (k < 1 || c.prompt_names.size() != c.class_names.size())
+    throw SettingsError("a hesp pack needs one prompt name per class");
+  std::vector<at::Tensor> keep;
+  std::vector<TensorInfo> tensors;
+  auto add = [&](const std::string& name, const at::Tensor& tensor, DType dtype) {
+    at::Tensor t = tensor.detach().to(at::kCPU).contiguous();
+    TensorInfo info;
+    info.name = name;
+    info.dtype = dtype;
+    info.shape.assign(t.sizes().begin(), t.sizes().end());
+    info.data = t.data_ptr();
+    info.nbytes = t.nbytes();
+    tensors.push_back(std::move(info));
+    keep.push_back(std::move(t));
+  };
+  for (const auto& [name, tensor] : c.clip_tensors) {
+    // OpenAI's files restate the geometry as integer scalars, which the shapes already say.
+    if (!at::isFloatingType(tensor.scalar_type())) continue;
+    add(std::string(clip::kPackWeightPrefix) + name, tensor, pack_dtype(tensor.scalar_type()));
+  }
+  const auto f32 = [&](const char* name, const at::Tensor& t) {
+    add(name, t.to(at::kFloat), DType::kF32);
+  };
+  f32(kHespTextFeatures, c.text_features);
+  f32(kHespTextContext, c.text_context);
+  f32(kHespNegativeCenters, c.negative_centers);
+  f32(kHespVisualPrompt, c.visual_prompt);
+  f32(kHespTemporalQuery, c.temporal_query);
+  f32(kHespTemporalGain, c.temporal_gain);
+  f32(kHespRadius, c.radius);
+
+  const clip::ModelGeometry g = clip::infer_geometry(c.clip_tensors, c.path);
+  const nlohmann::json manifest = {
+      {"format_version", kModelPackFormatVersion},
+      {"kind", kHespKind},
+      {"name", c.name},
+      {"classes", c.class_names},
+      {"architecture",
+       {{"type", "openai-clip-vit + hesp prompts"},
+        {"image_size", g.vision.image_size},
+        {"patch_size", g.vision.patch_size},
+        {"vision_width", g.vision.width},
+        {"vision_layers", g.vision.layers},
+        {"text_width", g.text.width},
+        {"text_layers", g.text.layers},
+        {"context_length", g.text.context_length},
+        {"embed_dim", g.vision.embed_dim},
+        {"context_tokens", c.text_context.size(1)}}},
+      {"variant", train::hesp_variant_name(c.variant)},
+      {"prompt_class_names", c.prompt_names},
+      {"input",
+       {{"size", c.input_size},
+        {"mean", {kClipMean[0], kClipMean[1], kClipMean[2]}},
+        {"std", {kClipStd[0], kClipStd[1], kClipStd[2]}},
+        {"face_margin", c.face_margin}}},
+      {"frames_per_clip", c.frames_per_clip},
+      {"clip_pooling",
+       c.variant == train::HespVariant::kPaper ? "temporal_attention" : "mean_embedding"},
+      {"visual_prompt",
+       {{"x", c.location.x},
+        {"y", c.location.y},
+        {"side", c.location.side},
+        {"space", "added to RGB in [0, 1] before CLIP normalisation"}}},
+      {"logits", "ensemble: (logit_scale cos(v, t_k) + |v - c_k|^2 / E - v . c_k) / 2"},
+      {"open_set",
+       {{"score", "max_logit"},
+        {"unknown_threshold", c.unknown_threshold},
+        {"calibration", c.calibration}}},
+      {"provenance", c.training},
+  };
+  write_pack(c.path, manifest, tensors);
+}
+
+}  // namespace models
+
+struct HespModel::State {
+  c10::Device device{c10::kCPU};
+  clip::ClipModel clip{nullptr};
+  at::Tensor text_features, centers, visual_prompt, query, gain, scale;
+};
+
+HespModel::HespModel(const ModelPack& pack, const ModelOptions& options)
+    : state_(std::make_unique<State>()) {
+  const auto& m = pack.manifest();
+  path_ = pack.path();
+  name_ = pack.name();
+  kind_ = pack.kind();
+  try {
+    for (const auto& c : m.at("classes")) class_names_.push_back(c.get<std::string>());
+    score_rule_ = m.at("open_set").at("score").get<std::string>();
+    default_unknown_threshold_ = m.at("open_set").at("unknown_threshold").get<double>();
+    input_size_ = m.at("input").at("size").get<int>();
+    frames_per_clip_ = m.at("frames_per_clip").get<int>();
+    face_margin_ = m.at("input").value("face_margin", 0.0);
+    const auto& vp = m.at("visual_prompt");
+    location_ = {vp.at("x").get<std::int64_t>(), vp.at("y").get<std::int64_t>(),
+                 vp.at("side").get<std::int64_t>()};
+    variant_ = train::parse_hesp_variant(m.at("variant").get<std::string>());
+  } catch (const nlohmann::json::exception& e) {
+    throw CorruptFileError(pack_error(path_, std::string("bad hesp manifest: ") + e.what()));
+  } catch (const SettingsError& e) {
+    throw CorruptFileError(pack_error(path_, e.what()));
+  }
+  const auto& rules = open_set_score_rules();
+  if (std::find(rules.begin(), rules.end(), score_rule_) == rules.end())
+    throw CorruptFileError(pack_error(path_, "unknown open-set score rule '" + score_rule_ + "'"));
+
+  State& s = *state_;
+  s.device = hesp_torch_device(options.device);
+  device_ = options.device;
+  if (options.threads > 0) at::set_num_threads(options.threads);
+  s.clip = clip::build_model(clip::read_pack_clip_tensors(path_), path_);
+  const auto& g = s.clip->geometry();
+  if (input_size_ != g.vision.image_size)
+    throw CorruptFileError(pack_error(path_, "'input.size' is " + std::to_string(input_size_) +
+                                                 " but the CLIP weights take " +
+                                                 std::to_string(g.vision.image_size) + " px"));
+  const std::int64_t k = static_cast<std::int64_t>(class_names_.size()), e = g.vision.embed_dim;
+  const std::int64_t side = train::visual_prompt_side(g.vision.image_size);
+  if (location_.side != side || location_.x < 0 || location_.y < 0 ||
+      location_.x + side > input_size_ || location_.y + side > input_size_)
+    throw CorruptFileError(pack_error(path_, "the visual prompt's window does not fit the input"));
+  s.text_features = read_f32(pack, kHespTextFeatures, {k, e});
+  s.centers = read_f32(pack, kHespNegativeCenters, {k, e});
+  s.visual_prompt = read_f32(pack, kHespVisualPrompt, {3, side, side});
+  s.query = read_f32(pack, kHespTemporalQuery, {e});
+  s.gain = read_f32(pack, kHespTemporalGain, {});
+  s.clip->to(s.device);
+  for (at::Tensor* t : {&s.text_features, &s.centers, &s.visual_prompt, &s.query, &s.gain})
+    *t = t->to(s.device);
+  s.scale = s.clip->logit_scale.exp();
+}
+
+HespModel::~HespModel() = default;
+
+std::vector<ExpressionResult> HespModel::classify(const std::vector<ClipView>& clips,
+                                                  double unknown_threshold) {
+  if (std::isnan(unknown_threshold)) throw SettingsError("the unknown threshold is NaN");
+  std::int64_t total = 0;
+  for (std::size_t i = 0; i < clips.size(); ++i) {
+    const ClipView& c = clips[i];
+    if (!c.rgb || c.n_frames < 1 || c.crop_size < 1)
+      throw InputError("clip " + std::to_string(i) + " is empty (" + std::to_string(c.n_frames) +
+                       " frames of " + std::to_string(c.crop_size) + " px)");
+    total += c.n_frames;
+  }
+  if (clips.empty()) return {};
+  State& s = *state_;
+
+  // Crops at the input size, resized as the training loader resizes (area when shrinking).
+  const int size = input_size_;
+  const std::size_t frame_bytes = static_cast<std::size_t>(size) * size * 3;
+  std::vector<std::uint8_t> pixels(static_cast<std::size_t>(total) * frame_bytes);
+  std::size_t at = 0;
+  for (const ClipView& c : clips) {
+    const std::size_t src_bytes = static_cast<std::size_t>(c.crop_size) * c.crop_size * 3;
+    for (int f = 0; f < c.n_frames; ++f, at += frame_bytes) {
+      const std::uint8_t* src = c.rgb + f * src_bytes;
+      if (c.crop_size == size) {
+        std::memcpy(pixels.data() + at, src, frame_bytes);
+      } else {
+        const cv::Mat in(c.crop_size, c.crop_size, CV_8UC3, const_cast<std::uint8_t*>(src));
+        cv::Mat out(size, size, CV_8UC3, pixels.data() + at);
+        cv::resize(in, out, out.size(), 0, 0,
+                   c.crop_size > size ? cv::INTER_AREA : cv::INTER_LINEAR);
+      }
+    }
+  }
+
+  c10::InferenceMode guard;
+  const at::Tensor bytes = at::from_blob(pixels.data(), {total, size, size, 3}, at::kByte);
+  std::vector<at::Tensor> parts;
+  for (std::int64_t begin = 0; begin < total; begin += kMaxFramesPerForward) {
+    const std::int64_t end = std::min(total, begin + kMaxFramesPerForward);
+    const at::Tensor x =
+        bytes.slice(0, begin, end).to(s.device).permute({0, 3, 1, 2}).to(at::kFloat) / 255.0;
+    parts.push_back(train::hesp_encode_frames(*s.clip, x, s.visual_prompt, location_));
+  }
+  const at::Tensor frames = at::cat(parts);  // [total, E]
+
+  std::vector<ExpressionResult> results;
+  results.reserve(clips.size());
+  std::int64_t row = 0;
+  for (const ClipView& c : clips) {
+    const at::Tensor f = frames.slice(0, row, row + c.n_frames).unsqueeze(0);  // [1, T, E]
+    row += c.n_frames;
+    const at::Tensor v = train::pool_frames(f, variant_, s.query, s.gain);
+    const at::Tensor e = 0.5 * (train::cosine_logits(v, s.text_features, s.scale) +
+                                train::negative_logits(v, s.centers));
+    const at::Tensor l = e[0].to(at::kCPU, at::kDouble).contiguous();
+    std::vector<double> logits(l.data_ptr<double>(), l.data_ptr<double>() + l.numel());
+    results.push_back(models::result_from_logits(std::move(logits), class_names_, score_rule_,
+                                                 unknown_threshold));
+  }
+  return results;
+}
+
+std::unique_ptr<ExpressionModel> make_hesp_model(const ModelPack& pack,
+                                                 const ModelOptions& options) {
+  return std::make_unique<HespModel>(pack, options);
+}
+
+}  // namespace hesp

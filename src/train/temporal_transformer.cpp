@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "train/temporal_transformer.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+
+#include <cmath>
+#include <string>
+
+#include "hesp/error.h"
+
+namespace hesp::train {
+
+int64_t temporal_heads_for(int64_t width) { return width >= 64 ? width / 64 : 1; }
+
+namespace {
+
+void normal_init(at::Tensor& t, double std) {
+  at::NoGradGuard no_grad;
+  t.normal_(0.0, std);
+}
+
+}  // namespace
+
+TemporalTransformerImpl::TemporalTransformerImpl(const TemporalGeometry& g)
+    : geometry_(g), kernel_(std::make_shared<clip::LinearKernel>()) {
+  if (g.width < 1 || g.frames < 1 || g.layers < 1 || g.heads < 1)
+    throw SettingsError(
+        "temporal transformer: width, frames, layers and heads must be positive "
+        "(got width " +
+        std::to_string(g.width) + ", frames " + std::to_string(g.frames) + ", layers " +
+        std::to_string(g.layers) + ", heads " + std::to_string(g.heads) + ")");
+  if (g.width % g.heads != 0)
+    throw SettingsError("temporal transformer: " + std::to_string(g.heads) +
+                        " heads do not divide the width " + std::to_string(g.width));
+  const int64_t w = g.width;
+  class_embedding = register_parameter("class_embedding", at::zeros({w}));
+  positional_embedding = register_parameter("positional_embedding", at::zeros({g.frames + 1, w}));
+  transformer = register_module("transformer", clip::Transformer(w, g.layers, g.heads, kernel_));
+  ln_final =
+      register_module("ln_final", torch::nn::LayerNorm(torch::nn::LayerNormOptions({w}).eps(1e-5)));
+
+  // CLIP's scheme (see clip_init.cpp), so a fresh temporal model starts with the residual
+  // stream's variance under control like the towers it sits on.
+  const double scale = std::pow(static_cast<double>(w), -0.5);
+  normal_init(class_embedding, scale);
+  normal_init(positional_embedding, scale);
+  const double proj_std = scale * std::pow(2.0 * static_cast<double>(g.layers), -0.5);
+  const double fc_std = std::pow(2.0 * static_cast<double>(w), -0.5);
+  for (const auto& module : *transformer->resblocks) {
+    auto block = std::dynamic_pointer_cast<clip::ResidualBlockImpl>(module);
+    normal_init(block->attn->in_proj_weight, scale);
+    normal_init(block->attn->out_proj->weight, proj_std);
+    normal_init(block->mlp->c_fc->weight, fc_std);
+    normal_init(block->mlp->c_proj->weight, proj_std);
+    at::NoGradGuard no_grad;
+    block->attn->in_proj_bias.zero_();
+    block->attn->out_proj->bias.zero_();
+  }
+}
+
+at::Tensor TemporalTransformerImpl::forward(const at::Tensor& frame_embeddings) {
+  if (frame_embeddings.dim() != 3 || frame_embeddings.size(2) != geometry_.width)
+    throw InputError("temporal transformer: expected frame embeddings [clips, frames, " +
+                     std::to_string(geometry_.width) + "], got " +
+                     std::to_string(frame_embeddings.dim()) + "-D input of width " +
+                     std::to_string(frame_embeddings.dim() ? frame_embeddings.size(-1) : 0));
+  const int64_t n = frame_embeddings.size(0), f = frame_embeddings.size(1);
+  if (f < 1 || f > geometry_.frames)
+    throw InputError("temporal transformer: a clip of " + std::to_string(f) +
+                     " frames does not fit its " + std::to_string(geometry_.frames) +
+                     " frame positions");
+  const at::Tensor x_in = frame_embeddings.to(class_embedding.scalar_type());
+  const at::Tensor cls = class_embedding.view({1, 1, -1}).expand({n, 1, geometry_.width});
+  at::Tensor x = at::cat({cls, x_in}, 1) + positional_embedding.narrow(0, 0, f + 1);  // [N,F+1,W]
+  x = transformer->forward(x);
+  return at::layer_norm(x.select(1, 0), {geometry_.width}, ln_final->weight, ln_final->bias,
+                        1e-5);  // [N, W]
+}
+
+at::Tensor clip_contrastive_loss(const at::Tensor& video, const at::Tensor& text,
+                                 const at::Tensor& log_scale) {
+  if (video.dim() != 2 || text.dim() != 2 || video.sizes() != text.sizes())
+    throw InputError("contrastive loss: video and text embeddings must both be [B, E] and match");
+  const at::Tensor v = video / video.norm(2, -1, true).clamp_min(1e-12);
+  const at::Tensor t = text / text.norm(2, -1, true).clamp_min(1e-12);
+  const at::Tensor scale = log_scale.exp().clamp_max(kMaxLogitScale);
+  const at::Tensor logits = scale * v.mm(t.t());  // [B, B]: row = video, column = caption
+  const at::Tensor target = at::arange(video.size(0), video.options().dtype(at::kLong));
+  return (at::cross_entropy_loss(logits, target) + at::cross_entropy_loss(logits.t(), target)) /
+         2.0;
+}
+
+}  // namespace hesp::train
