@@ -219,6 +219,11 @@ struct DatasetOptions {
   std::vector<ExpressionClass> classes = mafw_classes();
   int threads = 0;         // clips rendered in parallel; 0 = one per hardware thread
   bool overwrite = false;  // replace a data set already in out_dir
+  // Face-aligned clips, as MAFW and DFEW ship them: each clip is rendered at twice the size and
+  // cut to one square around the face (the union of its per-frame boxes, widened by face_margin
+  // on every side, as hesp::square_around does), so the face fills the frame.
+  bool face_crop = false;
+  float face_margin = 0.1f;
 };
 
 void validate(const DatasetOptions& options);

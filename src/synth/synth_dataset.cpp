@@ -86,6 +86,34 @@ std::uint64_t clip_seed(std::uint64_t dataset_seed, const std::string& split, in
                   static_cast<std::uint64_t>(index));
 }
 
+// Renders every frame at the clip's own size and cuts one square around the face from each,
+// resized to `size`: one crop per clip (like a data set's aligned faces), so the head still moves
+// within it.
+static void render_face_crops(const SyntheticClip& clip, float margin, int size,
+                              std::vector<std::vector<std::uint8_t>>* frames) {
+  const int full = clip.settings().size;
+  const int n = clip.settings().n_frames;
+  Box face = clip.face_box(0);
+  for (int f = 1; f < n; ++f) {
+    const Box b = clip.face_box(f);
+    const float x0 = std::min(face.x, b.x), y0 = std::min(face.y, b.y);
+    const float x1 = std::max(face.x + face.width, b.x + b.width);
+    const float y1 = std::max(face.y + face.height, b.y + b.height);
+    face = {x0, y0, x1 - x0, y1 - y0};
+  }
+  const Box square = clip_to_frame(square_around(face, margin), full, full);
+  const cv::Rect roi(static_cast<int>(square.x), static_cast<int>(square.y),
+                     std::max(1, static_cast<int>(square.width)),
+                     std::max(1, static_cast<int>(square.height)));
+  std::vector<std::uint8_t> rgb(static_cast<std::size_t>(full) * full * 3);
+  for (int f = 0; f < n; ++f) {
+    clip.render(f, rgb.data());
+    const cv::Mat image(full, full, CV_8UC3, rgb.data());
+    cv::Mat out(size, size, CV_8UC3, (*frames)[f].data());
+    cv::resize(image(roi & cv::Rect(0, 0, full, full)), out, out.size(), 0, 0, cv::INTER_AREA);
+  }
+}
+
 void validate(const DatasetOptions& o) {
   if (o.out_dir.empty()) throw SettingsError("no output folder given for the synthetic data set");
   validate(o.clip);
@@ -97,6 +125,8 @@ void validate(const DatasetOptions& o) {
     throw SettingsError("at most 100000 clips per class and split");
   if (o.classes.empty()) throw SettingsError("the class list is empty");
   if (o.threads < 0) throw SettingsError("thread count cannot be negative");
+  if (!(o.face_margin >= 0.f && o.face_margin <= 1.f))
+    throw SettingsError("face margin must be between 0 and 1");
   std::set<int> ids;
   std::set<std::string> names;
   for (const auto& c : o.classes) {
@@ -151,12 +181,17 @@ DatasetSummary write_dataset(const DatasetOptions& options, ClipWriter& writer,
       for (std::size_t j = next++; j < jobs.size() && !failed; j = next++) {
         const Job& job = jobs[j];
         const std::uint64_t seed = clip_seed(options.seed, job.split, job.cls.id, job.index);
-        const SyntheticClip clip(job.cls.name, seed, options.clip);
         const int size = options.clip.size;
+        ClipSettings render_settings = options.clip;
+        if (options.face_crop) render_settings.size = 2 * size;
+        const SyntheticClip clip(job.cls.name, seed, render_settings);
         std::vector<std::vector<std::uint8_t>> frames(
             options.clip.n_frames,
             std::vector<std::uint8_t>(static_cast<std::size_t>(size) * size * 3));
-        for (int f = 0; f < options.clip.n_frames; ++f) clip.render(f, frames[f].data());
+        if (options.face_crop)
+          render_face_crops(clip, options.face_margin, size, &frames);
+        else
+          for (int f = 0; f < options.clip.n_frames; ++f) clip.render(f, frames[f].data());
         const std::string stem = std::string(kClipsDir) + "/" + job.split + "/" + job.cls.name +
                                  "/" + padded(job.index, digits);
         const std::string path =

@@ -3,6 +3,8 @@
 // splits: mean and standard deviation), a JSON report and PNG plots. `hesp eval --pack P --data F
 // --split S` first runs model packs over a test set and scores their predictions the same way.
 // docs/evaluation.md describes the files.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -76,6 +78,11 @@ void print_table(const std::vector<eval::RunEvaluation>& runs) {
   std::printf("\n");
 }
 
+std::string folder_of(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
 std::string stem(const std::string& path) {
   const auto slash = path.find_last_of('/');
   std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
@@ -86,25 +93,37 @@ std::string stem(const std::string& path) {
 // Runs every pack over the test set; one prediction set per pack.
 std::vector<eval::PredictionSet> predict_packs(const EvalOptions& opt) {
   if (opt.data.empty()) throw SettingsError("--pack needs --data (the test annotation file)");
-  if (opt.split.empty())
-    throw SettingsError("--pack needs --split (which classes are known, e.g. mafw:8:0)");
-  const data::OpenSetSplit split = data::parse_split(opt.split);
   data::AnnotationOptions read;
   read.root = opt.root;
   read.skip_bad = opt.skip_bad;
-  if (!opt.classes.empty()) read.class_names = data::read_class_file(opt.classes);
-  else if (!split.class_names.empty()) read.class_names = split.class_names;
+  std::string classes = opt.classes;
+  const std::string beside = folder_of(opt.data) + "/classes.txt";
+  if (classes.empty() && access(beside.c_str(), R_OK) == 0) classes = beside;
+  if (!classes.empty()) read.class_names = data::read_class_file(classes);
+  data::OpenSetSplit split;
+  if (!opt.split.empty()) {
+    split = data::parse_split(opt.split);
+    if (read.class_names.empty()) read.class_names = split.class_names;
+  } else {
+    // No split: every class is known (closed-set scoring, e.g. zero-shot UAR / WAR).
+    if (read.class_names.empty())
+      throw SettingsError("--pack without --split needs the class names: --classes FILE");
+    split.spec = "all";
+    split.dataset = "custom";
+    for (int id = 0; id < static_cast<int>(read.class_names.size()); ++id)
+      if (!read.class_names[id].empty()) split.known.push_back(id);
+  }
   const data::Annotations annotations = data::read_annotations(opt.data, read);
   if (!annotations.skipped.empty())
     std::fprintf(stderr, "%s: %s\n", opt.data.c_str(), annotations.skip_summary().c_str());
   const data::SplitItems items = data::apply_split(annotations.items, split);
   if (items.known.empty())
-    throw InputError("'" + opt.data + "' has no clips of the known classes of split " + opt.split);
+    throw InputError("'" + opt.data + "' has no clips of the known classes of split " + split.spec);
 
   std::vector<std::string> known = split.known_names();
   if (split.class_names.empty()) {  // custom split: names come from the classes file
     if (read.class_names.empty())
-      throw SettingsError("split '" + opt.split + "' gives class ids only; name the classes "
+      throw SettingsError("split '" + split.spec + "' gives class ids only; name the classes "
                           "with --classes FILE");
     known.clear();
     for (int id : split.known) known.push_back(read.class_names.at(id));
@@ -185,9 +204,11 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--root", opt->root,
                   "Folder the annotation paths start from (default: the file's folder)");
   cmd->add_option("--split", opt->split,
-                  "Known classes: mafw:8:0 (published list), mafw:Happy,Sad or custom:0,3,5");
+                  "Known classes: mafw:8:0 (published list), mafw:Happy,Sad or custom:0,3,5; "
+                  "default: every class (closed-set)");
   cmd->add_option("--classes", opt->classes,
-                  "Classes file (<id> <Name> lines) naming the data set's classes");
+                  "Classes file (<id> <Name> lines) naming the data set's classes; default: "
+                  "classes.txt beside --data");
   cmd->add_option("--frames", opt->frames, "Frames per clip (default: the pack's)")
       ->check(CLI::Range(1, 1000));
   cmd->add_option("--save-predictions", opt->save_predictions,

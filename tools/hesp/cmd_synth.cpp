@@ -33,6 +33,7 @@ struct SynthOptions {
   int threads = 0;
   bool no_idle = false;
   bool face_captions = false;
+  bool face_crop = false;
   bool clean = false;
   bool overwrite = false;
   std::string preview;
@@ -142,6 +143,7 @@ void run_synth(const SynthOptions& opt) {
   d.clip.idle_motion = !opt.no_idle;
   d.clip.camera_effects = !opt.clean;
   d.clip.caption_context = !opt.face_captions;
+  d.face_crop = opt.face_crop;
   d.classes = classes;
   d.threads = opt.threads;
   d.overwrite = opt.overwrite;
@@ -226,6 +228,8 @@ void add_synth_command(CLI::App& app) {
       ->check(CLI::Range(0, 256));
   cmd->add_flag("--no-idle-motion", opt->no_idle, "No blinks, head sway or gaze wander");
   cmd->add_flag("--clean", opt->clean, "No sensor noise, blur or lighting variation");
+  cmd->add_flag("--face-crop", opt->face_crop,
+                "Face-aligned clips like MAFW/DFEW: each clip cut to a square around the face");
   cmd->add_flag("--face-captions", opt->face_captions,
                 "Captions say only what the face does (no hair, glasses, walls or light)");
   cmd->add_flag("--overwrite", opt->overwrite, "Replace a data set already in --out");

@@ -47,6 +47,7 @@ struct CommonOptions {
   std::string name;
   std::string state;
   bool resume = false;
+  int stop_after = 0;
   bool quiet = false;
   std::string report;
 };
@@ -110,6 +111,9 @@ void add_common(CLI::App* cmd, CommonOptions& o) {
   cmd->add_option("--state", o.state,
                   "Training state file, rewritten after every epoch (default: OUTPUT.state)");
   cmd->add_flag("--resume", o.resume, "Continue from --state");
+  cmd->add_option("--stop-after", o.stop_after,
+                  "Stop after this many epochs (state saved; finish later with --resume)")
+      ->check(CLI::Range(1, 100000));
   cmd->add_option("--report", o.report, "Write the training report as JSON here");
   cmd->add_flag("-q,--quiet", o.quiet, "No progress output");
 }
@@ -284,6 +288,7 @@ void run_train_emoclip(const EmoClipCliOptions& cli) {
   t.class_descriptions = read_class_descriptions(cli.descriptions);
   t.state_path = state_path(o);
   t.resume = o.resume;
+  t.stop_after_epochs = o.stop_after;
 
   TrainingStatus status(!o.quiet);
   const EmoClipTrainReport r = train_emoclip(t, [&](const train::TrainingProgress& p) {
@@ -357,6 +362,7 @@ void run_train_hesp(const HespCliOptions& cli) {
   t.name = o.name;
   t.state_path = state_path(o);
   t.resume = o.resume;
+  t.max_epochs_this_run = o.stop_after;
   TrainingStatus status(!o.quiet);
   t.progress = [&](const HespProgress& p) {
     if (p.phase == "train")
@@ -369,6 +375,12 @@ void run_train_hesp(const HespCliOptions& cli) {
     }
   };
   const HespTrainReport r = train_hesp(t);
+  if (!r.finished) {
+    if (!o.quiet)
+      std::printf("stopped after epoch %d of %d; state in %s (continue with --resume)\n",
+                  r.start_epoch + r.epochs_run, r.epochs, t.state_path.c_str());
+    return;
+  }
   if (!o.quiet) {
     std::printf("wrote %s (%s): %d epochs, kept epoch %d", r.output_path.c_str(),
                 r.variant.c_str(), r.epochs, r.best_epoch);

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -220,6 +222,45 @@ TEST(SynthDataset, PreviewSheetHasOneRowPerClass) {
   hesp::synth::write_preview(png, hesp::synth::parse_classes("Happy,Sad"), 1, 3, 48);
   ASSERT_TRUE(fs::exists(png));
   EXPECT_GT(fs::file_size(png), 1000u);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(SynthDataset, FaceCropsFillTheFrameAndCaptionsCanLeaveOutContext) {
+  TempDir scene, crop;
+  hesp::synth::FrameFolderWriter png;
+  auto o = options(scene.path(), 4);
+  const auto a = hesp::synth::write_dataset(o, png);
+  o.out_dir = crop.path();
+  o.face_crop = true;
+  o.clip.caption_context = false;
+  const auto b = hesp::synth::write_dataset(o, png);
+  ASSERT_EQ(a.clips.size(), b.clips.size());
+  // Same clips, same size, other pixels: the crop is a close-up of the same face.
+  const auto frame = [](const std::string& root, const std::string& clip) {
+    return cv::imread((fs::path(root) / clip / "00001.png").string());
+  };
+  const cv::Mat full = frame(scene.path(), a.clips[0].path);
+  const cv::Mat face = frame(crop.path(), b.clips[0].path);
+  ASSERT_FALSE(full.empty());
+  ASSERT_FALSE(face.empty());
+  EXPECT_EQ(face.size(), full.size());
+  EXPECT_GT(cv::norm(full, face, cv::NORM_L1) / full.total(), 5.0);
+  // Without context the captions name no hair and no room, and they still describe the face.
+  for (const auto& c : b.clips) {
+    EXPECT_EQ(c.caption.find("hair"), std::string::npos) << c.caption;
+    EXPECT_EQ(c.caption.find("Filmed"), std::string::npos) << c.caption;
+    EXPECT_GT(c.caption.size(), 20u) << c.caption;
+  }
+  // Deterministic like every other option.
+  TempDir again;
+  o.out_dir = again.path();
+  hesp::synth::write_dataset(o, png);
+  EXPECT_EQ(tree(crop.path()), tree(again.path()));
+  o.face_margin = 2.f;
+  EXPECT_THROW(hesp::synth::write_dataset(o, png), hesp::SettingsError);
 }
 
 }  // namespace
