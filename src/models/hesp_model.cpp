@@ -154,9 +154,11 @@ void write_hesp_pack(const HespPackContents& c) {
         {"y", c.location.y},
         {"side", c.location.side},
         {"space", "added to RGB in [0, 1] before CLIP normalisation"}}},
-      {"logits", "ensemble: (logit_scale cos(v, t_k) + |v - c_k|^2 / E - v . c_k) / 2"},
+      {"logits", c.variant == train::HespVariant::kCoop
+                     ? "clip: logit_scale cos(v, t_k)"
+                     : "ensemble: (logit_scale cos(v, t_k) + |v - c_k|^2 / E - v . c_k) / 2"},
       {"open_set",
-       {{"score", "max_logit"},
+       {{"score", train::variant_score_rule(c.variant)},
         {"unknown_threshold", c.unknown_threshold},
         {"calibration", c.calibration}}},
       {"provenance", c.training},
@@ -278,8 +280,8 @@ std::vector<ExpressionResult> HespModel::classify(const std::vector<ClipView>& c
     const at::Tensor f = frames.slice(0, row, row + c.n_frames).unsqueeze(0);  // [1, T, E]
     row += c.n_frames;
     const at::Tensor v = train::pool_frames(f, variant_, s.query, s.gain);
-    const at::Tensor e = 0.5 * (train::cosine_logits(v, s.text_features, s.scale) +
-                                train::negative_logits(v, s.centers));
+    const at::Tensor e =
+        train::variant_logits(v, s.text_features, s.centers, s.scale, variant_);
     const at::Tensor l = e[0].to(at::kCPU, at::kDouble).contiguous();
     std::vector<double> logits(l.data_ptr<double>(), l.data_ptr<double>() + l.numel());
     results.push_back(models::result_from_logits(std::move(logits), class_names_, score_rule_,

@@ -41,11 +41,30 @@ at::Generator seeded(std::uint64_t seed) { return at::make_generator<at::CPUGene
 HespVariant parse_hesp_variant(const std::string& name) {
   if (name == "paper") return HespVariant::kPaper;
   if (name == "released") return HespVariant::kReleased;
-  throw SettingsError("unknown HESP variant '" + name + "' (expected paper or released)");
+  if (name == "coop") return HespVariant::kCoop;
+  throw SettingsError("unknown HESP variant '" + name + "' (expected paper, released or coop)");
 }
 
 const char* hesp_variant_name(HespVariant variant) {
-  return variant == HespVariant::kPaper ? "paper" : "released";
+  switch (variant) {
+    case HespVariant::kPaper:
+      return "paper";
+    case HespVariant::kReleased:
+      return "released";
+    case HespVariant::kCoop:
+      return "coop";
+  }
+  return "paper";
+}
+
+at::Tensor variant_logits(const at::Tensor& v, const at::Tensor& text, const at::Tensor& centers,
+                          const at::Tensor& scale, HespVariant variant) {
+  if (variant == HespVariant::kCoop) return cosine_logits(v, text, scale);
+  return 0.5 * (cosine_logits(v, text, scale) + negative_logits(v, centers));
+}
+
+const char* variant_score_rule(HespVariant variant) {
+  return variant == HespVariant::kCoop ? "max_softmax" : "max_logit";
 }
 
 std::vector<std::string> prompt_class_names(const std::vector<std::string>& names,
@@ -142,7 +161,7 @@ at::Tensor hesp_encode_frames(clip::ClipModelImpl& clip, const at::Tensor& frame
 
 at::Tensor pool_frames(const at::Tensor& f, HespVariant variant, const at::Tensor& query,
                        const at::Tensor& gain) {
-  if (variant == HespVariant::kReleased) return f.mean(1);
+  if (variant != HespVariant::kPaper) return f.mean(1);
   const double scale = 1.0 / std::sqrt(static_cast<double>(f.size(-1)));
   const at::Tensor d = f - f.mean(1, true);                        // [B, T, E]
   const at::Tensor magnitude = (d * d).sum(-1).add(1e-12).sqrt();  // [B, T], smooth at 0

@@ -21,9 +21,12 @@ namespace hesp::train {
 // "paper": the method as the paper describes it (trainable text context, class names paired with
 // their own labels, temporal attention, an expression-sensitive prompt location). "released":
 // the authors' code with its defects, for comparison (see docs/hesp.md).
-enum class HespVariant { kPaper, kReleased };
+// "coop": the baseline HESP builds on — CoOp's class-specific text context trained with the CLIP
+// cross-entropy alone (no visual or negative prompts, mean pooling), classifying by the CLIP
+// logits; scored by the maximum softmax probability it is the MSP baseline of open-set work.
+enum class HespVariant { kPaper, kReleased, kCoop };
 
-// Throws SettingsError for anything but "paper" / "released".
+// Throws SettingsError for anything but "paper" / "released" / "coop".
 HespVariant parse_hesp_variant(const std::string& name);
 const char* hesp_variant_name(HespVariant variant);
 
@@ -85,6 +88,13 @@ at::Tensor negative_logits(const at::Tensor& v, const at::Tensor& centers);
 
 // logit_scale * cos(v, t_k): v [B, E], text [K, E] -> [B, K].
 at::Tensor cosine_logits(const at::Tensor& v, const at::Tensor& text, const at::Tensor& scale);
+
+// The logits a variant classifies by: the ensemble (cosine + negative) / 2 for paper and
+// released, the cosine logits alone for coop. v [B, E] -> [B, K].
+at::Tensor variant_logits(const at::Tensor& v, const at::Tensor& text, const at::Tensor& centers,
+                          const at::Tensor& scale, HespVariant variant);
+// The open-set score rule that goes with them: max_logit (HESP), max_softmax (coop: MSP).
+const char* variant_score_rule(HespVariant variant);
 
 struct HespNetworkOptions {
   HespVariant variant = HespVariant::kPaper;

@@ -56,6 +56,7 @@ void HespSgd::step(double lr) {
 
 std::vector<at::Tensor> sgd_parameters(HespNetworkImpl& network) {
   if (network.variant() == HespVariant::kReleased) return {network.radius};
+  if (network.variant() == HespVariant::kCoop) return {network.context};
   return {network.context, network.radius, network.temporal_query, network.temporal_gain};
 }
 
@@ -82,6 +83,15 @@ HespLoss hesp_train_step(HespNetworkImpl& network, HespSgd& sgd, const at::Tenso
   for (auto& p : network.parameters())
     if (p.grad().defined()) p.mutable_grad() = at::Tensor();
   const HespOutputs out = network.forward(frames01);
+  if (network.variant() == HespVariant::kCoop) {
+    // CoOp: the CLIP cross-entropy trains the text context; the prompts HESP adds stay unused.
+    HespLoss loss;
+    loss.total = hesp_clip_loss(out.clip_logits, labels);
+    loss.total.backward();
+    loss.terms = {{"clip", loss.total.item<double>()}};
+    sgd.step(learning_rate);
+    return loss;
+  }
   HespLoss loss = hesp_total_loss(out, labels, network.negative_text_features(),
                                   network.logit_scale(), network.radius);
   loss.total.backward();
@@ -242,7 +252,7 @@ RunState load_state(const std::string& path, const std::string& print, train::He
 
 struct Evaluation {
   double acc = 0.0;            // x 100
-  std::vector<double> scores;  // max ensemble logit per clip
+  std::vector<double> scores;  // open-set score per clip (the variant's rule)
 };
 
 Evaluation evaluate(train::HespNetworkImpl& net, const train::ClipBatches& batches,
@@ -260,9 +270,9 @@ Evaluation evaluate(train::HespNetworkImpl& net, const train::ClipBatches& batch
     const at::Tensor f = net.encode_frames(frames.flatten(0, 1)).view({b, t, -1});
     const at::Tensor v =
         train::pool_frames(f, net.variant(), net.temporal_query, net.temporal_gain);
-    const at::Tensor e =
-        0.5 * (train::cosine_logits(v, text, scale) + train::negative_logits(v, centers));
-    const auto [top, arg] = e.max(1);
+    const at::Tensor e = train::variant_logits(v, text, centers, scale, net.variant());
+    auto [top, arg] = e.max(1);
+    if (net.variant() == HespVariant::kCoop) top = at::softmax(e, 1).amax(1);
     correct += arg.cpu().eq(batch.labels).sum().item<std::int64_t>();
     const at::Tensor s = top.to(at::kCPU, at::kDouble).contiguous();
     out.scores.insert(out.scores.end(), s.data_ptr<double>(), s.data_ptr<double>() + s.numel());
@@ -480,7 +490,7 @@ HespTrainReport train_hesp(const HespTrainOptions& o) {
     for (const auto& [name, sum] : sums)
       run.last_terms[name] = sum / double(std::max<std::int64_t>(1, clips));
 
-    if (variant == HespVariant::kPaper && selection) {
+    if (variant != HespVariant::kReleased && selection) {
       const Evaluation eval = evaluate(*net, *selection, device);
       if (eval.acc > run.best_acc) {
         run.best_acc = eval.acc;
@@ -519,7 +529,7 @@ HespTrainReport train_hesp(const HespTrainOptions& o) {
   report.finished = true;
 
   // The kept epoch: the best on the selection clips (paper), else the last one.
-  if (variant == HespVariant::kPaper && !run.best.empty()) restore(*net, run.best);
+  if (variant != HespVariant::kReleased && !run.best.empty()) restore(*net, run.best);
   report.best_epoch = run.best_epoch > 0 ? run.best_epoch : o.epochs;
 
   // The unknown threshold keeps calibration_tpr of the known calibration clips (test sampling).

@@ -25,7 +25,7 @@ for known in 3 5 6 8; do
   for method in zeroshot msp hesp-released hesp-paper; do
     [[ -s "$out/$method-$known.json" ]] || fail "no predictions $method-$known.json"
   done
-  for variant in released paper; do
+  for variant in coop released paper; do
     [[ -s "$out/hesp-$variant-$known.safetensors" ]] || fail "no pack hesp-$variant-$known"
   done
 done

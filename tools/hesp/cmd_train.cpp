@@ -333,11 +333,12 @@ void run_train_emoclip(const EmoClipCliOptions& cli) {
 
 void run_train_hesp(const HespCliOptions& cli) {
   const CommonOptions& o = cli.common;
-  if (cli.variant != "paper" && cli.variant != "released")
-    throw SettingsError("--variant must be paper or released, not '" + cli.variant + "'");
-  // The paper variant selects its epoch on validation clips; the released code had none (it
-  // picked epochs on the test set), so that variant takes a validation set only when given.
-  RunData run = load_run_data(o, cli.variant == "paper" ? 0.15 : 0.0);
+  if (cli.variant != "paper" && cli.variant != "released" && cli.variant != "coop")
+    throw SettingsError("--variant must be paper, released or coop, not '" + cli.variant + "'");
+  // The paper variant (and the coop baseline) select their epoch on validation clips; the
+  // released code had none (it picked epochs on the test set), so that variant takes a
+  // validation set only when given.
+  RunData run = load_run_data(o, cli.variant == "released" ? 0.0 : 0.15);
   HespTrainOptions t;
   t.clip_weights = cli.clip;
   t.vocab_path = cli.vocab;
@@ -459,8 +460,9 @@ void add_train_command(CLI::App& app) {
       ->required()
       ->check(CLI::ExistingFile);
   hesp->add_option("--variant", h->variant,
-                   "paper (the published method, defects fixed) or released (the authors' code)")
-      ->check(CLI::IsMember({"paper", "released"}));
+                   "paper (the published method, defects fixed), released (the authors' code) or "
+                   "coop (baseline: text context and CLIP cross-entropy only, MSP score)")
+      ->check(CLI::IsMember({"paper", "released", "coop"}));
   hesp->add_option("--context-tokens", h->context_tokens, "Learned text vectors per class")
       ->check(CLI::Range(1, 60));
   hesp->add_option("--prompt-step", h->prompt_step,

@@ -315,6 +315,36 @@ TEST_F(HespTraining, ReleasedVariantPairsSortedNamesAndKeepsItsContext) {
   EXPECT_NO_THROW(hesp::ExpressionModel::load(o.output_path));
 }
 
+TEST_F(HespTraining, CoopBaselineTrainsOnlyTheContextAndScoresByMaxSoftmax) {
+  auto net = network(HespVariant::kCoop);
+  hesp::train::HespSgd sgd(hesp::train::sgd_parameters(*net), 0.9, 1e-4);
+  const at::Tensor context = net->context.detach().clone();
+  const auto [frames, labels] = random_batch();
+  const auto loss = hesp::train::hesp_train_step(*net, sgd, frames, labels, 0.01, 7.0);
+  EXPECT_EQ(loss.terms.size(), 1u);
+  EXPECT_TRUE(loss.terms.count("clip"));
+  EXPECT_FALSE(torch::equal(context, net->context.detach())) << "coop: the context must train";
+  EXPECT_EQ(net->visual_prompt.detach().abs().sum().item<double>(), 0.0) << "no visual prompt";
+
+  hesp::HespTrainOptions o = options("coop", "coop.safetensors");
+  o.epochs = 2;
+  const hesp::HespTrainReport r = hesp::train_hesp(o);
+  ASSERT_TRUE(r.finished);
+  const auto m = hesp::ModelPack::open(o.output_path).manifest();
+  EXPECT_EQ(m["variant"], "coop");
+  EXPECT_EQ(m["open_set"]["score"], "max_softmax");
+  auto model = hesp::ExpressionModel::load(o.output_path);
+  const auto samples = clips();
+  std::vector<hesp::ClipView> views;
+  for (const auto& c : samples) views.push_back({c.frames.data(), c.n_frames, c.size});
+  for (const auto& result : model->classify(views, 0.0)) {
+    // MSP: the score is the winning class's softmax probability.
+    double best = 0.0;
+    for (double p : result.class_scores) best = std::max(best, p);
+    EXPECT_NEAR(result.open_set_score, best, 1e-9);
+  }
+}
+
 TEST_F(HespTraining, SameSeedSameResultAndResumeEqualsUninterrupted) {
   hesp::HespTrainOptions a = options("paper", "a.safetensors");
   a.selection_items =
