@@ -59,6 +59,10 @@ step "2. CLIP from scratch on the captions (EmoCLIP objective)"
   --epochs "$pre_epochs" --batch-size 32 --seed "$seed" --val-fraction 0.1 \
   -o "$out/clip.safetensors" --report "$out/clip.report.json"
 
+step "2b. EmoCLIP zero-shot, closed set: all 11 classes known (UAR / WAR)"
+"$hesp" eval --pack "$out/clip.safetensors" --data "$out/ovfer/test.txt" \
+  --report "$out/zeroshot-closed.eval.json" 2>/dev/null | tail -n 1
+
 step "3. open-set runs over the four MAFW openness levels"
 for known in 3 5 6 8; do
   split="mafw:$known:0"
