@@ -266,14 +266,14 @@ TEST_F(ExpressionModelTest, LoadErrorsNameTheProblem) {
   // Packs that are valid files but not runnable: another kind, a missing tensor.
   const ModelPack pack = ModelPack::open(converted_pack());
   nlohmann::json other = pack.manifest();
-  other["kind"] = "emoclip";
-  const std::string other_path = scratch().file("emoclip.safetensors");
+  other["kind"] = "audio-ser";
+  const std::string other_path = scratch().file("other-kind.safetensors");
   write_pack(other_path, other, pack.tensors());
   try {
     ExpressionModel::load(other_path);
     FAIL() << "no exception";
   } catch (const SettingsError& e) {
-    EXPECT_NE(std::string(e.what()).find("'emoclip'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'audio-ser'"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find(other_path), std::string::npos) << e.what();
   }
   std::vector<TensorInfo> fewer;
