@@ -91,8 +91,9 @@ struct EmoClipTrainOptions {
   // weights an uninterrupted run would have.
   std::string state_path;
   bool resume = false;
-  // Stop after this many epochs of the schedule are done (0 = all `epochs`); the schedule stays
-  // that of `epochs`, so a later resume finishes the same run. The pack is written either way.
+  // Stop after this many epochs of this call (0 = run to the end of `epochs`); the schedule
+  // stays that of `epochs`, so a later resume finishes the same run. The pack is written either
+  // way.
   int stop_after_epochs = 0;
 };
 

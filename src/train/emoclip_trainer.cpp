@@ -159,8 +159,8 @@ void check_options(const EmoClipTrainOptions& o) {
     throw SettingsError("the pretrained learning-rate factor must be > 0");
   if (o.threads < 0) throw SettingsError("threads must be 0 (leave as is) or positive");
   if (o.loader_threads < 1) throw SettingsError("loader threads must be at least 1");
-  if (o.stop_after_epochs < 0 || o.stop_after_epochs > o.epochs)
-    throw SettingsError("stop-after must be between 0 and the number of epochs");
+  if (o.stop_after_epochs < 0)
+    throw SettingsError("stop-after must be 0 (run to the end) or a number of epochs");
   if (o.resume && o.state_path.empty())
     throw SettingsError("resuming needs the state file it continues from");
   if (o.class_descriptions.empty())
@@ -513,7 +513,9 @@ EmoClipTrainReport train_emoclip(const EmoClipTrainOptions& o, const EmoClipProg
   const nlohmann::json fingerprint = run_fingerprint(o, run, batch_size);
   int start_epoch = 0;
   if (o.resume) start_epoch = load_state(o.state_path, run, opt, fingerprint);
-  const int end_epoch = o.stop_after_epochs > 0 ? o.stop_after_epochs : o.epochs;
+  // stop_after_epochs counts the epochs of this call, so a resumed run can be cut again.
+  const int end_epoch =
+      o.stop_after_epochs > 0 ? std::min(o.epochs, start_epoch + o.stop_after_epochs) : o.epochs;
 
   EmoClipTrainReport report;
   report.output_path = o.output_path;

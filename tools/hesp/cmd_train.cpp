@@ -112,7 +112,7 @@ void add_common(CLI::App* cmd, CommonOptions& o) {
                   "Training state file, rewritten after every epoch (default: OUTPUT.state)");
   cmd->add_flag("--resume", o.resume, "Continue from --state");
   cmd->add_option("--stop-after", o.stop_after,
-                  "Stop after this many epochs (state saved; finish later with --resume)")
+                  "Stop after this many epochs of this run (state saved; finish later with --resume)")
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--report", o.report, "Write the training report as JSON here");
   cmd->add_flag("-q,--quiet", o.quiet, "No progress output");
