@@ -17,7 +17,7 @@ namespace hesp::eval {
 struct DatasetPredictionOptions {
   // Frames per clip; 0 = the pack's frames_per_clip.
   int frames = 0;
-  int batch_size = 16;   // clips per classify() call
+  int batch_size = 16;  // clips per classify() call
   int loader_threads = 2;
   // The known classes in label order (split.known_names()). Their logits are looked up in the
   // model's classes by name (case-insensitive), so a pack with more classes than the split (a

@@ -19,7 +19,6 @@
 
 namespace hesp {
 
-
 // Whether CLIP's image tower learns.
 enum class ImageTowerMode {
   kAuto,  // frozen when starting from a checkpoint (EmoCLIP), trained when from scratch

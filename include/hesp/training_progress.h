@@ -14,9 +14,9 @@ struct TrainingProgress {
   std::string phase;  // "train", "validate", ...
   int epoch = 0;      // 1-based
   int epochs = 0;
-  std::int64_t step = 0;         // steps done in this run, 1-based
-  std::int64_t total_steps = 0;  // in this run
-  double loss = 0.0;             // of the last step
+  std::int64_t step = 0;                // steps done in this run, 1-based
+  std::int64_t total_steps = 0;         // in this run
+  double loss = 0.0;                    // of the last step
   std::map<std::string, double> terms;  // named loss terms of the last step
   double clips_per_second = 0.0;        // over this run so far
   double eta_seconds = 0.0;             // for the rest of this run

@@ -73,10 +73,10 @@ ClipModel random_clip_model(const ModelGeometry& geometry, std::uint64_t seed) {
 ModelGeometry parse_geometry(const std::string& spec) {
   ModelGeometry g;
   std::map<std::string, int64_t*> fields = {
-      {"image", &g.vision.image_size},     {"patch", &g.vision.patch_size},
-      {"width", &g.vision.width},          {"layers", &g.vision.layers},
-      {"text-width", &g.text.width},       {"text-layers", &g.text.layers},
-      {"embed", &g.vision.embed_dim},      {"context", &g.text.context_length},
+      {"image", &g.vision.image_size}, {"patch", &g.vision.patch_size},
+      {"width", &g.vision.width},      {"layers", &g.vision.layers},
+      {"text-width", &g.text.width},   {"text-layers", &g.text.layers},
+      {"embed", &g.vision.embed_dim},  {"context", &g.text.context_length},
   };
   std::stringstream in(spec);
   std::string item;
@@ -98,8 +98,8 @@ ModelGeometry parse_geometry(const std::string& spec) {
       used = 0;
     }
     if (used != value.size() || value.empty() || number < 1 || number > 100000)
-      throw SettingsError("CLIP geometry '" + spec + "': " + key + " must be a positive integer, not '" +
-                          value + "'");
+      throw SettingsError("CLIP geometry '" + spec + "': " + key +
+                          " must be a positive integer, not '" + value + "'");
     *it->second = number;
   }
   g.text.embed_dim = g.vision.embed_dim;
@@ -114,7 +114,8 @@ ModelGeometry parse_geometry(const std::string& spec) {
   g.text.heads = heads_for(g.text.width);
   for (int64_t width : {g.vision.width, g.text.width})
     if (width % 64 != 0)
-      throw SettingsError("CLIP geometry '" + spec + "': widths must be multiples of 64 "
+      throw SettingsError("CLIP geometry '" + spec +
+                          "': widths must be multiples of 64 "
                           "(heads are width / 64, as checkpoints assume), not " +
                           std::to_string(width));
   return g;

@@ -160,7 +160,7 @@ at::Tensor VisionTransformerImpl::forward(const at::Tensor& images) {
   // (HESP's visual prompts, EmoCLIP from scratch); the cost over writing in place is one copy.
   const at::Tensor cls = (class_embedding + positional_embedding[0]).expand({n, 1, w});
   at::Tensor x = at::cat({cls, patch_embed + positional_embedding.narrow(0, 1, tokens)}, 1);
-  x = transformer->forward(apply_layer_norm(ln_pre, x));  // [N, 1 + g^2, W] in
+  x = transformer->forward(apply_layer_norm(ln_pre, x));      // [N, 1 + g^2, W] in
   return apply_layer_norm(ln_post, x.select(1, 0)).mm(proj);  // [N, E]
 }
 

@@ -20,7 +20,8 @@ std::string lower(std::string s) {
 }
 
 // For each known class, the index of its logit in the model's output.
-std::vector<int> logit_columns(const ExpressionModel& model, const std::vector<std::string>& known) {
+std::vector<int> logit_columns(const ExpressionModel& model,
+                               const std::vector<std::string>& known) {
   std::vector<int> columns;
   for (const std::string& name : known) {
     const auto& classes = model.class_names();

@@ -280,8 +280,7 @@ std::vector<ExpressionResult> HespModel::classify(const std::vector<ClipView>& c
     const at::Tensor f = frames.slice(0, row, row + c.n_frames).unsqueeze(0);  // [1, T, E]
     row += c.n_frames;
     const at::Tensor v = train::pool_frames(f, variant_, s.query, s.gain);
-    const at::Tensor e =
-        train::variant_logits(v, s.text_features, s.centers, s.scale, variant_);
+    const at::Tensor e = train::variant_logits(v, s.text_features, s.centers, s.scale, variant_);
     const at::Tensor l = e[0].to(at::kCPU, at::kDouble).contiguous();
     std::vector<double> logits(l.data_ptr<double>(), l.data_ptr<double>() + l.numel());
     results.push_back(models::result_from_logits(std::move(logits), class_names_, score_rule_,

@@ -15,11 +15,11 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <optional>
 #include <future>
 #include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 

@@ -47,8 +47,8 @@ hesp::ExpressionModel* model(std::string* why) {
       const std::string vocab = vocab_path();
       if (vocab.empty() || !std::filesystem::exists(vocab))
         throw std::runtime_error("set HESP_BENCH_VOCAB to bpe_simple_vocab_16e6.txt.gz");
-      const std::vector<std::string> classes = {"Angry", "Disgust", "Fear", "Happy",
-                                                "Neutral", "Sad", "Surprise", "Contempt"};
+      const std::vector<std::string> classes = {"Angry",   "Disgust", "Fear",     "Happy",
+                                                "Neutral", "Sad",     "Surprise", "Contempt"};
       hesp::clip::ModelGeometry vit_b32;  // the defaults are ViT-B/32's
       auto clip = hesp::clip::random_clip_model(vit_b32, 1);
       const auto clip_tensors = hesp::clip::openai_tensors(*clip);

@@ -123,7 +123,8 @@ std::vector<eval::PredictionSet> predict_packs(const EvalOptions& opt) {
   std::vector<std::string> known = split.known_names();
   if (split.class_names.empty()) {  // custom split: names come from the classes file
     if (read.class_names.empty())
-      throw SettingsError("split '" + split.spec + "' gives class ids only; name the classes "
+      throw SettingsError("split '" + split.spec +
+                          "' gives class ids only; name the classes "
                           "with --classes FILE");
     known.clear();
     for (int id : split.known) known.push_back(read.class_names.at(id));
@@ -151,7 +152,8 @@ std::vector<eval::PredictionSet> predict_packs(const EvalOptions& opt) {
 
 void run_eval(const EvalOptions& opt) {
   if (opt.predictions.empty() && opt.packs.empty())
-    throw SettingsError("nothing to evaluate: give --predictions FILE... or --pack PACK --data FILE");
+    throw SettingsError(
+        "nothing to evaluate: give --predictions FILE... or --pack PACK --data FILE");
   std::optional<eval::ScoreRule> rule;
   if (!opt.score_rule.empty()) rule = eval::parse_score_rule(opt.score_rule);
   // Every file is read and checked before anything is written, so a bad file leaves no half
@@ -162,8 +164,7 @@ void run_eval(const EvalOptions& opt) {
   if (!opt.packs.empty()) {
     const std::vector<eval::PredictionSet> sets = predict_packs(opt);
     if (!opt.save_predictions.empty()) {
-      if (sets.size() != 1)
-        throw SettingsError("--save-predictions takes one --pack");
+      if (sets.size() != 1) throw SettingsError("--save-predictions takes one --pack");
       eval::write_predictions(sets[0], opt.save_predictions);
     }
     for (const auto& set : sets) runs.push_back(eval::evaluate_run(set, opt.unknown_threshold));

@@ -57,7 +57,8 @@ struct EmoClipCliOptions {
   std::string captions;
   std::string val_captions;
   std::string init;
-  std::string geometry = "image=64,patch=16,width=128,layers=2,text-width=128,text-layers=2,embed=64";
+  std::string geometry =
+      "image=64,patch=16,width=128,layers=2,text-width=128,text-layers=2,embed=64";
   std::string vocab;
   std::string descriptions;
   std::string image_tower = "auto";
@@ -93,8 +94,9 @@ void add_common(CLI::App* cmd, CommonOptions& o) {
   cmd->add_option("--val-fraction", o.val_fraction,
                   "Hold out this fraction of each class of --train for validation")
       ->check(CLI::Range(0.0, 0.9));
-  cmd->add_flag("--skip-bad", o.skip_bad,
-                "Skip bad annotation lines (counted and reported) instead of stopping at the first");
+  cmd->add_flag(
+      "--skip-bad", o.skip_bad,
+      "Skip bad annotation lines (counted and reported) instead of stopping at the first");
   cmd->add_option("--frames", o.frames, "Frames per clip (T)")->check(CLI::Range(1, 256));
   cmd->add_option("--epochs", o.epochs, "Epochs")->check(CLI::Range(1, 100000));
   cmd->add_option("--batch-size", o.batch_size, "Clips per step")->check(CLI::Range(2, 4096));
@@ -111,8 +113,9 @@ void add_common(CLI::App* cmd, CommonOptions& o) {
   cmd->add_option("--state", o.state,
                   "Training state file, rewritten after every epoch (default: OUTPUT.state)");
   cmd->add_flag("--resume", o.resume, "Continue from --state");
-  cmd->add_option("--stop-after", o.stop_after,
-                  "Stop after this many epochs of this run (state saved; finish later with --resume)")
+  cmd->add_option(
+         "--stop-after", o.stop_after,
+         "Stop after this many epochs of this run (state saved; finish later with --resume)")
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--report", o.report, "Write the training report as JSON here");
   cmd->add_flag("-q,--quiet", o.quiet, "No progress output");
@@ -146,8 +149,10 @@ data::Annotations read_items(const std::string& file, const CommonOptions& o,
       std::fprintf(stderr, "  %s\n", a.skipped[i].message.c_str());
   }
   if (a.frame_count_mismatches > 0)
-    std::fprintf(stderr, "%s: %d clips hold another number of frames than annotated (using what "
-                 "is there)\n", file.c_str(), a.frame_count_mismatches);
+    std::fprintf(stderr,
+                 "%s: %d clips hold another number of frames than annotated (using what "
+                 "is there)\n",
+                 file.c_str(), a.frame_count_mismatches);
   return a;
 }
 
@@ -180,8 +185,7 @@ RunData load_run_data(const CommonOptions& o, double default_val_fraction) {
 
   const data::Annotations train = read_items(o.train, o, all_names);
   run.train = data::apply_split(train.items, split).known;
-  if (run.train.empty())
-    throw InputError("'" + o.train + "' has no clips of the known classes");
+  if (run.train.empty()) throw InputError("'" + o.train + "' has no clips of the known classes");
   if (!o.val.empty()) {
     run.val = data::apply_split(read_items(o.val, o, all_names).items, split).known;
   } else {
@@ -268,9 +272,12 @@ void run_train_emoclip(const EmoClipCliOptions& cli) {
   t.init_checkpoint = cli.init;
   t.geometry = cli.geometry;
   t.vocab_path = cli.vocab;
-  if (cli.image_tower == "frozen") t.image_tower = ImageTowerMode::kFrozen;
-  else if (cli.image_tower == "trained") t.image_tower = ImageTowerMode::kTrained;
-  else t.image_tower = ImageTowerMode::kAuto;
+  if (cli.image_tower == "frozen")
+    t.image_tower = ImageTowerMode::kFrozen;
+  else if (cli.image_tower == "trained")
+    t.image_tower = ImageTowerMode::kTrained;
+  else
+    t.image_tower = ImageTowerMode::kAuto;
   t.train_text_tower = !cli.freeze_text;
   t.frames = o.frames;
   t.temporal_layers = cli.temporal_layers;
@@ -383,8 +390,8 @@ void run_train_hesp(const HespCliOptions& cli) {
     return;
   }
   if (!o.quiet) {
-    std::printf("wrote %s (%s): %d epochs, kept epoch %d", r.output_path.c_str(),
-                r.variant.c_str(), r.epochs, r.best_epoch);
+    std::printf("wrote %s (%s): %d epochs, kept epoch %d", r.output_path.c_str(), r.variant.c_str(),
+                r.epochs, r.best_epoch);
     if (r.selection_acc >= 0) std::printf(" (validation ACC %.2f)", r.selection_acc);
     std::printf(", final loss %.4f, %.1f clips/s, unknown threshold %.3f\n", r.final_loss,
                 r.clips_per_second, r.unknown_threshold);

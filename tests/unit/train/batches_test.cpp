@@ -119,8 +119,9 @@ TEST(ClipNormalize, UsesClipStatistics) {
 }
 
 TEST(RandomClip, GeometryStringsRoundTripAndBadOnesAreNamed) {
-  const auto g = hesp::clip::parse_geometry("image=32,patch=16,width=64,layers=1,text-width=64,"
-                                            "text-layers=1,embed=32,context=24");
+  const auto g = hesp::clip::parse_geometry(
+      "image=32,patch=16,width=64,layers=1,text-width=64,"
+      "text-layers=1,embed=32,context=24");
   EXPECT_EQ(g.vision.grid(), 2);
   EXPECT_EQ(g.text.embed_dim, 32);
   EXPECT_EQ(g.vision.heads, 1);
@@ -153,8 +154,8 @@ TEST(RandomClip, SeededAndLoadsBackUnderOpenAiNames) {
   a->eval();
   torch::NoGradGuard no_grad;
   const at::Tensor images = at::randn({2, 3, 32, 32});
-  EXPECT_TRUE(at::allclose(a->visual->forward(images), loaded->visual->forward(images), 1e-5,
-                           1e-6));
+  EXPECT_TRUE(
+      at::allclose(a->visual->forward(images), loaded->visual->forward(images), 1e-5, 1e-6));
 }
 
 }  // namespace
