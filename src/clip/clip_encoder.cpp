@@ -4,7 +4,6 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
-#include <torch/cuda.h>
 
 #include <algorithm>
 #include <cmath>
@@ -15,6 +14,7 @@
 #include "hesp/clip.h"
 #include "hesp/clip_preprocess.h"
 #include "hesp/error.h"
+#include "models/torch_device.h"
 
 namespace hesp {
 
@@ -142,16 +142,7 @@ std::unique_ptr<ClipEncoder> ClipEncoder::load(const std::string& checkpoint,
   if (options.threads < 0)
     throw SettingsError("CLIP threads must be 0 (default) or positive, got " +
                         std::to_string(options.threads));
-  try {
-    impl->device = at::Device(options.device);
-  } catch (const c10::Error&) {
-    throw SettingsError("unknown device '" + options.device + "' (use cpu, cuda or cuda:N)");
-  }
-  if (impl->device.is_cuda() && !torch::cuda::is_available())
-    throw SettingsError("device '" + options.device +
-                        "' requested, but this LibTorch has no usable CUDA device");
-  if (!impl->device.is_cpu() && !impl->device.is_cuda())
-    throw SettingsError("device '" + options.device + "' is not supported (use cpu or cuda)");
+  impl->device = models::torch_device(options.device);
   const bool bf16 = options.precision == ClipPrecision::kBFloat16;
   if (bf16 && (!impl->device.is_cpu() || !cpu_has_avx512_bf16() || !at::hasMKLDNN()))
     throw SettingsError(

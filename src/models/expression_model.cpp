@@ -4,7 +4,6 @@
 #include "hesp/expression_model.h"
 
 #include <ATen/Parallel.h>
-#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -15,12 +14,12 @@
 
 #include "hesp/error.h"
 #include "hesp/model_pack.h"
-#include "models/open_set.h"
-#include "hesp_config.h"
 #include "models/clip_zeroshot_model.h"
 #include "models/emoclip_model.h"
 #include "models/fer_cnn.h"
 #include "models/hesp_model.h"
+#include "models/open_set.h"
+#include "models/torch_device.h"
 
 namespace hesp {
 
@@ -30,31 +29,6 @@ namespace {
 // floats per frame, 12.8 MB for 32 frames) under glibc's 32 MB mmap ceiling, so that with a raised
 // mmap threshold (docs/models.md) the buffers are reused instead of mapped and zeroed every pass.
 constexpr std::int64_t kMaxFramesPerForward = 32;
-
-torch::Device parse_device(const std::string& spec) {
-  const bool wants_cuda = spec == "cuda" || spec.rfind("cuda:", 0) == 0;
-  if (spec != "cpu" && !wants_cuda)
-    throw SettingsError("unknown device '" + spec + "' (expected cpu, cuda or cuda:N)");
-  if (wants_cuda) {
-    if (!torch::cuda::is_available())
-      throw SettingsError(std::string("CUDA is not available: ") +
-                          (HESP_WITH_CUDA
-                               ? "no GPU is visible to LibTorch"
-                               : "hesp was built against a CPU-only LibTorch (rebuild with "
-                                 "-Dtorch_dir pointing at a CUDA build)") +
-                          "; use device 'cpu'");
-    try {
-      torch::Device d(spec);
-      if (d.has_index() && d.index() >= static_cast<int>(torch::cuda::device_count()))
-        throw SettingsError("device '" + spec + "' does not exist (" +
-                            std::to_string(torch::cuda::device_count()) + " CUDA devices)");
-      return d;
-    } catch (const c10::Error&) {
-      throw SettingsError("unknown device '" + spec + "' (expected cpu, cuda or cuda:N)");
-    }
-  }
-  return torch::Device(torch::kCPU);
-}
 
 std::vector<double> read_vec3(const nlohmann::json& input, const char* key, double fallback,
                               const std::string& path) {
@@ -75,7 +49,7 @@ std::vector<double> read_vec3(const nlohmann::json& input, const char* key, doub
 class FerCnnModel final : public ExpressionModel {
  public:
   FerCnnModel(const ModelPack& pack, const ModelOptions& options)
-      : torch_device_(parse_device(options.device)), net_(models::load_fer_cnn(pack)) {
+      : torch_device_(models::torch_device(options.device)), net_(models::load_fer_cnn(pack)) {
     const auto& m = pack.manifest();
     path_ = pack.path();
     name_ = pack.name();
@@ -181,14 +155,13 @@ class FerCnnModel final : public ExpressionModel {
       for (int f = 0; f < c.n_frames; ++f, ++row)
         for (std::size_t j = 0; j < k; ++j) pooled[j] += l[row * k + j];
       for (double& v : pooled) v /= c.n_frames;
-      results.push_back(
-          models::result_from_logits(std::move(pooled), class_names_, score_rule_, unknown_threshold));
+      results.push_back(models::result_from_logits(std::move(pooled), class_names_, score_rule_,
+                                                   unknown_threshold));
     }
     return results;
   }
 
  private:
-
   torch::Device torch_device_;
   models::FerCnn net_;
   torch::Tensor mean_;

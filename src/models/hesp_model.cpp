@@ -3,7 +3,6 @@
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
-#include <torch/cuda.h>
 
 #include <algorithm>
 #include <cmath>
@@ -13,8 +12,8 @@
 #include "clip/clip_from_pack.h"
 #include "hesp/error.h"
 #include "hesp/model_pack.h"
-#include "hesp_config.h"
 #include "models/open_set.h"
+#include "models/torch_device.h"
 #include "train/clip_batches.h"
 
 namespace hesp {
@@ -65,27 +64,6 @@ DType pack_dtype(at::ScalarType t) {
 }
 
 }  // namespace
-
-c10::Device hesp_torch_device(const std::string& spec) {
-  const bool cuda = spec == "cuda" || spec.rfind("cuda:", 0) == 0;
-  if (spec != "cpu" && !cuda)
-    throw SettingsError("unknown device '" + spec + "' (expected cpu, cuda or cuda:N)");
-  if (!cuda) return c10::Device(c10::kCPU);
-  if (!torch::cuda::is_available())
-    throw SettingsError(std::string("CUDA is not available: ") +
-                        (HESP_WITH_CUDA ? "no GPU is visible to LibTorch"
-                                        : "hesp was built against a CPU-only LibTorch") +
-                        "; use device 'cpu'");
-  try {
-    c10::Device d(spec);
-    if (d.has_index() && d.index() >= static_cast<int>(torch::cuda::device_count()))
-      throw SettingsError("device '" + spec + "' does not exist (" +
-                          std::to_string(torch::cuda::device_count()) + " CUDA devices)");
-    return d;
-  } catch (const c10::Error&) {
-    throw SettingsError("unknown device '" + spec + "' (expected cpu, cuda or cuda:N)");
-  }
-}
 
 namespace models {
 
@@ -201,7 +179,7 @@ HespModel::HespModel(const ModelPack& pack, const ModelOptions& options)
     throw CorruptFileError(pack_error(path_, "unknown open-set score rule '" + score_rule_ + "'"));
 
   State& s = *state_;
-  s.device = hesp_torch_device(options.device);
+  s.device = models::torch_device(options.device);
   device_ = options.device;
   if (options.threads > 0) at::set_num_threads(options.threads);
   s.clip = clip::build_model(clip::read_pack_clip_tensors(path_), path_);

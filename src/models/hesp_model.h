@@ -6,7 +6,6 @@
 #pragma once
 
 #include <ATen/Tensor.h>
-#include <c10/core/Device.h>
 
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -81,9 +80,5 @@ class HespModel final : public ExpressionModel {
 
 std::unique_ptr<ExpressionModel> make_hesp_model(const ModelPack& pack,
                                                  const ModelOptions& options);
-
-// "cpu", "cuda" or "cuda:N" as a torch device; SettingsError when CUDA is asked for and LibTorch
-// has none, or for another spelling.
-c10::Device hesp_torch_device(const std::string& spec);
 
 }  // namespace hesp

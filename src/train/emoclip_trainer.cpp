@@ -5,7 +5,6 @@
 #include "train/emoclip_trainer.h"
 
 #include <c10/core/GradMode.h>
-#include <torch/cuda.h>
 #include <torch/optim/adamw.h>
 #include <torch/serialize.h>
 #include <torch/serialize/archive.h>
@@ -28,6 +27,7 @@
 #include "hesp/error.h"
 #include "hesp_config.h"
 #include "models/emoclip_model.h"
+#include "models/torch_device.h"
 #include "train/clip_batches.h"
 #include "train/temporal_transformer.h"
 #include "train/training_log.h"
@@ -94,27 +94,6 @@ struct Run {
   // Trainable parameters under the names the state file uses.
   std::vector<std::pair<std::string, at::Tensor>> trainable;
 };
-
-torch::Device parse_device(const std::string& spec) {
-  const bool wants_cuda = spec == "cuda" || spec.rfind("cuda:", 0) == 0;
-  if (spec != "cpu" && !wants_cuda)
-    throw SettingsError("unknown device '" + spec + "' (expected cpu, cuda or cuda:N)");
-  if (!wants_cuda) return torch::Device(torch::kCPU);
-  if (!torch::cuda::is_available())
-    throw SettingsError(std::string("CUDA is not available: ") +
-                        (HESP_WITH_CUDA ? "no GPU is visible to LibTorch"
-                                        : "hesp was built against a CPU-only LibTorch") +
-                        "; use device 'cpu'");
-  try {
-    torch::Device d(spec);
-    if (d.has_index() && d.index() >= static_cast<int>(torch::cuda::device_count()))
-      throw SettingsError("device '" + spec + "' does not exist (" +
-                          std::to_string(torch::cuda::device_count()) + " CUDA devices)");
-    return d;
-  } catch (const c10::Error&) {
-    throw SettingsError("unknown device '" + spec + "' (expected cpu, cuda or cuda:N)");
-  }
-}
 
 void check_options(const EmoClipTrainOptions& o) {
   if (o.output_path.empty()) throw SettingsError("EmoCLIP training: no output pack given");
@@ -222,7 +201,7 @@ nlohmann::json run_fingerprint(const EmoClipTrainOptions& o, const Run& run, int
 
 Run build_run(const EmoClipTrainOptions& o) {
   Run run;
-  run.device = parse_device(o.device);
+  run.device = models::torch_device(o.device);
   run.from_checkpoint = !o.init_checkpoint.empty();
   if (run.from_checkpoint) {
     run.clip =

@@ -23,6 +23,7 @@
 #include "hesp_config.h"
 #include "models/hesp_model.h"
 #include "models/open_set.h"
+#include "models/torch_device.h"
 #include "train/clip_batches.h"
 #include "train/training_log.h"
 
@@ -344,7 +345,7 @@ HespTrainReport train_hesp(const HespTrainOptions& o) {
   validate(o);
   const auto started = std::chrono::steady_clock::now();
   const HespVariant variant = train::parse_hesp_variant(o.variant);
-  const c10::Device device = hesp_torch_device(o.device);
+  const c10::Device device = models::torch_device(o.device);
   if (o.threads > 0) at::set_num_threads(o.threads);
   const int k = static_cast<int>(o.class_names.size());
 
