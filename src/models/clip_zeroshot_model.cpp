@@ -2,7 +2,6 @@
 #include "models/clip_zeroshot_model.h"
 
 #include <stdlib.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -15,6 +14,7 @@
 #include "hesp/error.h"
 #include "hesp/model_pack.h"
 #include "models/open_set.h"
+#include "models/pack_support.h"
 
 namespace hesp {
 
@@ -54,16 +54,11 @@ std::vector<float> class_embedding(const ClipEncoder& encoder, const Tokenizer& 
 
 namespace {
 
-std::string pack_error(const std::string& path, const std::string& what) {
-  return "model pack '" + path + "': " + what;
-}
-
 std::string shape_text(const std::vector<std::int64_t>& shape) {
   std::string s = "[";
   for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
   return s + "]";
 }
-
 
 }  // namespace
 
@@ -82,16 +77,18 @@ ClipZeroShotModel::ClipZeroShotModel(const ModelPack& pack, const ModelOptions& 
     for (const auto& t : m.at("text").at("templates")) templates_.push_back(t.get<std::string>());
   } catch (const nlohmann::json::exception& e) {
     throw CorruptFileError(
-        pack_error(path_, std::string("bad clip-zeroshot manifest: ") + e.what()));
+        models::pack_error(path_, std::string("bad clip-zeroshot manifest: ") + e.what()));
   }
   const auto& rules = open_set_score_rules();
   if (std::find(rules.begin(), rules.end(), score_rule_) == rules.end())
-    throw CorruptFileError(pack_error(path_, "unknown open-set score rule '" + score_rule_ + "'"));
-  if (templates_.empty()) throw CorruptFileError(pack_error(path_, "'text.templates' is empty"));
+    throw CorruptFileError(
+        models::pack_error(path_, "unknown open-set score rule '" + score_rule_ + "'"));
+  if (templates_.empty())
+    throw CorruptFileError(models::pack_error(path_, "'text.templates' is empty"));
   for (const std::string& t : templates_)
     if (t.find("{}") == std::string::npos)
       throw CorruptFileError(
-          pack_error(path_, "template '" + t + "' has no {} for the class name"));
+          models::pack_error(path_, "template '" + t + "' has no {} for the class name"));
 
   ClipOptions clip_options;
   clip_options.device = options.device;
@@ -100,24 +97,24 @@ ClipZeroShotModel::ClipZeroShotModel(const ModelPack& pack, const ModelOptions& 
   device_ = options.device;
   logit_scale_ = encoder_->logit_scale();
   if (input_size_ != encoder_->input_size())
-    throw CorruptFileError(pack_error(path_, "'input.size' is " + std::to_string(input_size_) +
-                                                 " but the CLIP weights take " +
-                                                 std::to_string(encoder_->input_size()) + " px"));
+    throw CorruptFileError(models::pack_error(
+        path_, "'input.size' is " + std::to_string(input_size_) + " but the CLIP weights take " +
+                   std::to_string(encoder_->input_size()) + " px"));
 
   const TensorInfo& emb = pack.tensor(kClassEmbeddingsTensor);
   const std::vector<std::int64_t> want = {static_cast<std::int64_t>(class_names_.size()),
                                           encoder_->embed_dim()};
   if (emb.dtype != DType::kF32 || emb.shape != want)
-    throw CorruptFileError(pack_error(path_, std::string("'") + kClassEmbeddingsTensor + "' is " +
-                                                 dtype_name(emb.dtype) + " " +
-                                                 shape_text(emb.shape) + ", expected F32 " +
-                                                 shape_text(want) + " (one embedding per class)"));
+    throw CorruptFileError(models::pack_error(
+        path_, std::string("'") + kClassEmbeddingsTensor + "' is " + dtype_name(emb.dtype) + " " +
+                   shape_text(emb.shape) + ", expected F32 " + shape_text(want) +
+                   " (one embedding per class)"));
   class_embeddings_.resize(emb.numel());
   std::memcpy(class_embeddings_.data(), emb.data, emb.nbytes);
 
   const TensorInfo& vocab = pack.tensor(kVocabTensor);
   if (vocab.dtype != DType::kU8 || vocab.shape.size() != 1)
-    throw CorruptFileError(pack_error(
+    throw CorruptFileError(models::pack_error(
         path_,
         std::string("'") + kVocabTensor + "' must be a 1-D U8 tensor (the vocabulary file)"));
   const auto* bytes = static_cast<const unsigned char*>(vocab.data);
@@ -127,30 +124,7 @@ ClipZeroShotModel::ClipZeroShotModel(const ModelPack& pack, const ModelOptions& 
 ClipZeroShotModel::~ClipZeroShotModel() = default;
 
 const Tokenizer& ClipZeroShotModel::tokenizer() {
-  if (tokenizer_) return *tokenizer_;
-  // Tokenizer reads a file; the pack's copy of the vocabulary goes through a private temporary.
-  const char* tmp = std::getenv("TMPDIR");
-  std::string name = std::string(tmp && *tmp ? tmp : "/tmp") + "/hesp-vocab-XXXXXX";
-  const int fd = ::mkstemp(name.data());
-  if (fd < 0) throw Error("cannot create a temporary file for the vocabulary of '" + path_ + "'");
-  std::size_t done = 0;
-  while (done < vocab_.size()) {
-    const ssize_t n = ::write(fd, vocab_.data() + done, vocab_.size() - done);
-    if (n <= 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  try {
-    if (done != vocab_.size()) throw Error("cannot write the vocabulary to '" + name + "'");
-    tokenizer_ = std::make_unique<Tokenizer>(name);
-  } catch (const CorruptFileError& e) {
-    ::unlink(name.c_str());
-    throw CorruptFileError(pack_error(path_, std::string("stored vocabulary: ") + e.what()));
-  } catch (...) {
-    ::unlink(name.c_str());
-    throw;
-  }
-  ::unlink(name.c_str());
+  if (!tokenizer_) tokenizer_ = models::tokenizer_from_pack_bytes(vocab_, path_);
   return *tokenizer_;
 }
 
@@ -234,8 +208,8 @@ std::vector<ExpressionResult> ClipZeroShotModel::classify(const std::vector<Clip
       for (int x = 0; x < d; ++x) dot += v[x] * t[x];
       logits[j] = logit_scale_ * dot;
     }
-    results.push_back(
-        models::result_from_logits(std::move(logits), class_names_, score_rule_, unknown_threshold));
+    results.push_back(models::result_from_logits(std::move(logits), class_names_, score_rule_,
+                                                 unknown_threshold));
   }
   return results;
 }

@@ -5,7 +5,6 @@
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -21,6 +20,7 @@
 #include "hesp/model_pack.h"
 #include "models/clip_zeroshot_model.h"
 #include "models/open_set.h"
+#include "models/pack_support.h"
 #include "train/temporal_transformer.h"
 
 namespace hesp {
@@ -30,10 +30,6 @@ namespace {
 // CLIP's published input normalisation, in 0-255 units as manifests state it.
 constexpr double kClipMean[3] = {0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255};
 constexpr double kClipStd[3] = {0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255};
-
-std::string pack_error(const std::string& path, const std::string& what) {
-  return "model pack '" + path + "': " + what;
-}
 
 std::string shape_text(const std::vector<std::int64_t>& shape) {
   std::string s = "[";
@@ -198,20 +194,22 @@ EmoClipModel::EmoClipModel(const ModelPack& pack, const ModelOptions& options)
     tg.layers = a.at("layers").get<int64_t>();
     tg.heads = a.at("heads").get<int64_t>();
   } catch (const nlohmann::json::exception& e) {
-    throw CorruptFileError(pack_error(path_, std::string("bad emoclip manifest: ") + e.what()));
+    throw CorruptFileError(
+        models::pack_error(path_, std::string("bad emoclip manifest: ") + e.what()));
   }
   const auto& rules = open_set_score_rules();
   if (std::find(rules.begin(), rules.end(), score_rule_) == rules.end())
-    throw CorruptFileError(pack_error(path_, "unknown open-set score rule '" + score_rule_ + "'"));
+    throw CorruptFileError(
+        models::pack_error(path_, "unknown open-set score rule '" + score_rule_ + "'"));
   for (const std::string& t : templates_)
     if (t.find("{}") == std::string::npos)
       throw CorruptFileError(
-          pack_error(path_, "template '" + t + "' has no {} for the class name"));
+          models::pack_error(path_, "template '" + t + "' has no {} for the class name"));
   if (tg.frames != frames_per_clip_)
-    throw CorruptFileError(pack_error(path_, "'frames_per_clip' is " +
-                                                 std::to_string(frames_per_clip_) +
-                                                 " but the temporal transformer has " +
-                                                 std::to_string(tg.frames) + " frame positions"));
+    throw CorruptFileError(
+        models::pack_error(path_, "'frames_per_clip' is " + std::to_string(frames_per_clip_) +
+                                      " but the temporal transformer has " +
+                                      std::to_string(tg.frames) + " frame positions"));
 
   ClipOptions clip_options;
   clip_options.device = options.device;
@@ -219,11 +217,11 @@ EmoClipModel::EmoClipModel(const ModelPack& pack, const ModelOptions& options)
   encoder_ = ClipEncoder::load(path_, clip_options);
   device_ = options.device;
   if (input_size_ != encoder_->input_size())
-    throw CorruptFileError(pack_error(path_, "'input.size' is " + std::to_string(input_size_) +
-                                                 " but the CLIP weights take " +
-                                                 std::to_string(encoder_->input_size()) + " px"));
+    throw CorruptFileError(models::pack_error(
+        path_, "'input.size' is " + std::to_string(input_size_) + " but the CLIP weights take " +
+                   std::to_string(encoder_->input_size()) + " px"));
   if (tg.width != encoder_->embed_dim())
-    throw CorruptFileError(pack_error(
+    throw CorruptFileError(models::pack_error(
         path_, "the temporal transformer is " + std::to_string(tg.width) +
                    " wide but CLIP embeds into " + std::to_string(encoder_->embed_dim())));
 
@@ -232,7 +230,7 @@ EmoClipModel::EmoClipModel(const ModelPack& pack, const ModelOptions& options)
   try {
     temporal_->net = train::TemporalTransformer(tg);
   } catch (const SettingsError& e) {
-    throw CorruptFileError(pack_error(path_, e.what()));
+    throw CorruptFileError(models::pack_error(path_, e.what()));
   }
   temporal_->net->eval();
   std::set<std::string> used;
@@ -244,9 +242,9 @@ EmoClipModel::EmoClipModel(const ModelPack& pack, const ModelOptions& options)
       at::Tensor& p = item.value();
       const std::vector<std::int64_t> want(p.sizes().begin(), p.sizes().end());
       if (t.dtype != DType::kF32 || t.shape != want)
-        throw CorruptFileError(pack_error(path_, "'" + name + "' is " + dtype_name(t.dtype) + " " +
-                                                     shape_text(t.shape) + ", expected F32 " +
-                                                     shape_text(want)));
+        throw CorruptFileError(models::pack_error(
+            path_, "'" + name + "' is " + dtype_name(t.dtype) + " " + shape_text(t.shape) +
+                       ", expected F32 " + shape_text(want)));
       std::memcpy(p.data_ptr(), t.data, t.nbytes);
       p.set_requires_grad(false);
       used.insert(name);
@@ -254,13 +252,13 @@ EmoClipModel::EmoClipModel(const ModelPack& pack, const ModelOptions& options)
   }
   for (const TensorInfo& t : pack.tensors())
     if (t.name.rfind(kEmoClipTemporalPrefix, 0) == 0 && !used.count(t.name))
-      throw CorruptFileError(
-          pack_error(path_, "tensor '" + t.name + "' has no place in the temporal transformer"));
+      throw CorruptFileError(models::pack_error(
+          path_, "tensor '" + t.name + "' has no place in the temporal transformer"));
 
   const TensorInfo& scale = pack.tensor(kEmoClipLogitScaleTensor);
   if (scale.dtype != DType::kF32 || scale.numel() != 1)
-    throw CorruptFileError(
-        pack_error(path_, std::string("'") + kEmoClipLogitScaleTensor + "' must be one F32 value"));
+    throw CorruptFileError(models::pack_error(
+        path_, std::string("'") + kEmoClipLogitScaleTensor + "' must be one F32 value"));
   float log_scale = 0.f;
   std::memcpy(&log_scale, scale.data, sizeof log_scale);
   logit_scale_ = std::min(std::exp(static_cast<double>(log_scale)), train::kMaxLogitScale);
@@ -269,16 +267,16 @@ EmoClipModel::EmoClipModel(const ModelPack& pack, const ModelOptions& options)
   const std::vector<std::int64_t> want = {static_cast<std::int64_t>(class_names_.size()),
                                           encoder_->embed_dim()};
   if (emb.dtype != DType::kF32 || emb.shape != want)
-    throw CorruptFileError(pack_error(path_, std::string("'") + kClassEmbeddingsTensor + "' is " +
-                                                 dtype_name(emb.dtype) + " " +
-                                                 shape_text(emb.shape) + ", expected F32 " +
-                                                 shape_text(want) + " (one embedding per class)"));
+    throw CorruptFileError(models::pack_error(
+        path_, std::string("'") + kClassEmbeddingsTensor + "' is " + dtype_name(emb.dtype) + " " +
+                   shape_text(emb.shape) + ", expected F32 " + shape_text(want) +
+                   " (one embedding per class)"));
   class_embeddings_.resize(emb.numel());
   std::memcpy(class_embeddings_.data(), emb.data, emb.nbytes);
 
   const TensorInfo& vocab = pack.tensor(kVocabTensor);
   if (vocab.dtype != DType::kU8 || vocab.shape.size() != 1)
-    throw CorruptFileError(pack_error(
+    throw CorruptFileError(models::pack_error(
         path_,
         std::string("'") + kVocabTensor + "' must be a 1-D U8 tensor (the vocabulary file)"));
   const auto* bytes = static_cast<const unsigned char*>(vocab.data);
@@ -290,30 +288,7 @@ EmoClipModel::~EmoClipModel() = default;
 int EmoClipModel::embed_dim() const { return encoder_->embed_dim(); }
 
 const Tokenizer& EmoClipModel::tokenizer() {
-  if (tokenizer_) return *tokenizer_;
-  // Tokenizer reads a file; the pack's copy of the vocabulary goes through a private temporary.
-  const char* tmp = std::getenv("TMPDIR");
-  std::string name = std::string(tmp && *tmp ? tmp : "/tmp") + "/hesp-vocab-XXXXXX";
-  const int fd = ::mkstemp(name.data());
-  if (fd < 0) throw Error("cannot create a temporary file for the vocabulary of '" + path_ + "'");
-  std::size_t done = 0;
-  while (done < vocab_.size()) {
-    const ssize_t n = ::write(fd, vocab_.data() + done, vocab_.size() - done);
-    if (n <= 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  try {
-    if (done != vocab_.size()) throw Error("cannot write the vocabulary to '" + name + "'");
-    tokenizer_ = std::make_unique<Tokenizer>(name);
-  } catch (const CorruptFileError& e) {
-    ::unlink(name.c_str());
-    throw CorruptFileError(pack_error(path_, std::string("stored vocabulary: ") + e.what()));
-  } catch (...) {
-    ::unlink(name.c_str());
-    throw;
-  }
-  ::unlink(name.c_str());
+  if (!tokenizer_) tokenizer_ = models::tokenizer_from_pack_bytes(vocab_, path_);
   return *tokenizer_;
 }
 

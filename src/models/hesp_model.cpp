@@ -13,6 +13,7 @@
 #include "hesp/error.h"
 #include "hesp/model_pack.h"
 #include "models/open_set.h"
+#include "models/pack_support.h"
 #include "models/torch_device.h"
 #include "train/clip_batches.h"
 
@@ -27,10 +28,6 @@ constexpr double kClipStd[3] = {0.26862954 * 255, 0.26130258 * 255, 0.27577711 *
 // Frames per encoder pass at inference: bounds memory whatever the number of clips.
 constexpr std::int64_t kMaxFramesPerForward = 32;
 
-std::string pack_error(const std::string& path, const std::string& what) {
-  return "model pack '" + path + "': " + what;
-}
-
 std::string shape_text(const std::vector<std::int64_t>& shape) {
   std::string s = "[";
   for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
@@ -42,9 +39,9 @@ at::Tensor read_f32(const ModelPack& pack, const char* name,
                     const std::vector<std::int64_t>& shape) {
   const TensorInfo& t = pack.tensor(name);
   if (t.dtype != DType::kF32 || t.shape != shape)
-    throw CorruptFileError(
-        pack_error(pack.path(), std::string("'") + name + "' is " + dtype_name(t.dtype) + " " +
-                                    shape_text(t.shape) + ", expected F32 " + shape_text(shape)));
+    throw CorruptFileError(models::pack_error(
+        pack.path(), std::string("'") + name + "' is " + dtype_name(t.dtype) + " " +
+                         shape_text(t.shape) + ", expected F32 " + shape_text(shape)));
   at::Tensor out = at::empty(shape, at::kFloat);
   if (t.nbytes) std::memcpy(out.data_ptr(), t.data, t.nbytes);
   return out;
@@ -170,13 +167,15 @@ HespModel::HespModel(const ModelPack& pack, const ModelOptions& options)
                  vp.at("side").get<std::int64_t>()};
     variant_ = train::parse_hesp_variant(m.at("variant").get<std::string>());
   } catch (const nlohmann::json::exception& e) {
-    throw CorruptFileError(pack_error(path_, std::string("bad hesp manifest: ") + e.what()));
+    throw CorruptFileError(
+        models::pack_error(path_, std::string("bad hesp manifest: ") + e.what()));
   } catch (const SettingsError& e) {
-    throw CorruptFileError(pack_error(path_, e.what()));
+    throw CorruptFileError(models::pack_error(path_, e.what()));
   }
   const auto& rules = open_set_score_rules();
   if (std::find(rules.begin(), rules.end(), score_rule_) == rules.end())
-    throw CorruptFileError(pack_error(path_, "unknown open-set score rule '" + score_rule_ + "'"));
+    throw CorruptFileError(
+        models::pack_error(path_, "unknown open-set score rule '" + score_rule_ + "'"));
 
   State& s = *state_;
   s.device = models::torch_device(options.device);
@@ -185,14 +184,15 @@ HespModel::HespModel(const ModelPack& pack, const ModelOptions& options)
   s.clip = clip::build_model(clip::read_pack_clip_tensors(path_), path_);
   const auto& g = s.clip->geometry();
   if (input_size_ != g.vision.image_size)
-    throw CorruptFileError(pack_error(path_, "'input.size' is " + std::to_string(input_size_) +
-                                                 " but the CLIP weights take " +
-                                                 std::to_string(g.vision.image_size) + " px"));
+    throw CorruptFileError(models::pack_error(
+        path_, "'input.size' is " + std::to_string(input_size_) + " but the CLIP weights take " +
+                   std::to_string(g.vision.image_size) + " px"));
   const std::int64_t k = static_cast<std::int64_t>(class_names_.size()), e = g.vision.embed_dim;
   const std::int64_t side = train::visual_prompt_side(g.vision.image_size);
   if (location_.side != side || location_.x < 0 || location_.y < 0 ||
       location_.x + side > input_size_ || location_.y + side > input_size_)
-    throw CorruptFileError(pack_error(path_, "the visual prompt's window does not fit the input"));
+    throw CorruptFileError(
+        models::pack_error(path_, "the visual prompt's window does not fit the input"));
   s.text_features = read_f32(pack, kHespTextFeatures, {k, e});
   s.centers = read_f32(pack, kHespNegativeCenters, {k, e});
   s.visual_prompt = read_f32(pack, kHespVisualPrompt, {3, side, side});
