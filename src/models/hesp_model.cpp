@@ -12,6 +12,7 @@
 #include "clip/clip_from_pack.h"
 #include "hesp/error.h"
 #include "hesp/model_pack.h"
+#include "models/clip_frames.h"
 #include "models/open_set.h"
 #include "models/pack_support.h"
 #include "models/torch_device.h"
@@ -209,36 +210,12 @@ HespModel::~HespModel() = default;
 std::vector<ExpressionResult> HespModel::classify(const std::vector<ClipView>& clips,
                                                   double unknown_threshold) {
   if (std::isnan(unknown_threshold)) throw SettingsError("the unknown threshold is NaN");
-  std::int64_t total = 0;
-  for (std::size_t i = 0; i < clips.size(); ++i) {
-    const ClipView& c = clips[i];
-    if (!c.rgb || c.n_frames < 1 || c.crop_size < 1)
-      throw InputError("clip " + std::to_string(i) + " is empty (" + std::to_string(c.n_frames) +
-                       " frames of " + std::to_string(c.crop_size) + " px)");
-    total += c.n_frames;
-  }
   if (clips.empty()) return {};
   State& s = *state_;
-
-  // Crops at the input size, resized as the training loader resizes (area when shrinking).
   const int size = input_size_;
-  const std::size_t frame_bytes = static_cast<std::size_t>(size) * size * 3;
-  std::vector<std::uint8_t> pixels(static_cast<std::size_t>(total) * frame_bytes);
-  std::size_t at = 0;
-  for (const ClipView& c : clips) {
-    const std::size_t src_bytes = static_cast<std::size_t>(c.crop_size) * c.crop_size * 3;
-    for (int f = 0; f < c.n_frames; ++f, at += frame_bytes) {
-      const std::uint8_t* src = c.rgb + f * src_bytes;
-      if (c.crop_size == size) {
-        std::memcpy(pixels.data() + at, src, frame_bytes);
-      } else {
-        const cv::Mat in(c.crop_size, c.crop_size, CV_8UC3, const_cast<std::uint8_t*>(src));
-        cv::Mat out(size, size, CV_8UC3, pixels.data() + at);
-        cv::resize(in, out, out.size(), 0, 0,
-                   c.crop_size > size ? cv::INTER_AREA : cv::INTER_LINEAR);
-      }
-    }
-  }
+  models::PackedFrames packed = models::pack_clip_frames(clips, size);
+  const std::int64_t total = packed.count;
+  std::vector<std::uint8_t>& pixels = packed.rgb;
 
   c10::InferenceMode guard;
   const at::Tensor bytes = at::from_blob(pixels.data(), {total, size, size, 3}, at::kByte);
