@@ -26,8 +26,8 @@
 #include "common/face_roi.h"
 #include "common/guard.h"
 #include "common/video_image.h"
-#include "hesp/clip.h"
 #include "hesp/error.h"
+#include "hesp/face_clips.h"
 #include "meta/gsthespclipmeta.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_hesp_clip_batch_debug);
@@ -61,8 +61,8 @@ void attach(GstBuffer* buffer, std::unique_ptr<hesp::Clip> clip, gint roi_id) {
   const std::vector<std::uint64_t> pts = clip->pts;
   GBytes* frames = frames_to_bytes(clip);
   static_assert(sizeof(GstClockTime) == sizeof(std::uint64_t), "PTS layout");
-  gst_buffer_add_hesp_clip_meta(buffer, clip->track_id, roi_id, clip->n_frames,
-                                clip->n_real_frames, clip->crop_size, frames,
+  gst_buffer_add_hesp_clip_meta(buffer, clip->track_id, roi_id, clip->n_frames, clip->n_real_frames,
+                                clip->crop_size, frames,
                                 reinterpret_cast<const GstClockTime*>(pts.data()));
   g_bytes_unref(frames);
 }
@@ -97,15 +97,33 @@ static void gst_hesp_clip_batch_set_property(GObject* object, guint prop_id, con
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   hesp::ClipConfig& c = self->priv->settings;
   switch (prop_id) {
-    case PROP_CLIP_LENGTH: c.clip_length = static_cast<int>(g_value_get_uint(value)); break;
-    case PROP_FRAME_SUBSAMPLE: c.frame_subsample = static_cast<int>(g_value_get_uint(value)); break;
-    case PROP_CLIP_STRIDE: c.clip_stride = static_cast<int>(g_value_get_uint(value)); break;
-    case PROP_MIN_FRAMES: c.min_frames = static_cast<int>(g_value_get_uint(value)); break;
-    case PROP_CROP_SIZE: c.crop_size = static_cast<int>(g_value_get_uint(value)); break;
-    case PROP_MARGIN: c.margin = static_cast<float>(g_value_get_double(value)); break;
-    case PROP_MAX_TRACKS: c.max_tracks = static_cast<int>(g_value_get_uint(value)); break;
-    case PROP_TRACK_TIMEOUT: c.track_timeout = static_cast<int>(g_value_get_uint(value)); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+    case PROP_CLIP_LENGTH:
+      c.clip_length = static_cast<int>(g_value_get_uint(value));
+      break;
+    case PROP_FRAME_SUBSAMPLE:
+      c.frame_subsample = static_cast<int>(g_value_get_uint(value));
+      break;
+    case PROP_CLIP_STRIDE:
+      c.clip_stride = static_cast<int>(g_value_get_uint(value));
+      break;
+    case PROP_MIN_FRAMES:
+      c.min_frames = static_cast<int>(g_value_get_uint(value));
+      break;
+    case PROP_CROP_SIZE:
+      c.crop_size = static_cast<int>(g_value_get_uint(value));
+      break;
+    case PROP_MARGIN:
+      c.margin = static_cast<float>(g_value_get_double(value));
+      break;
+    case PROP_MAX_TRACKS:
+      c.max_tracks = static_cast<int>(g_value_get_uint(value));
+      break;
+    case PROP_TRACK_TIMEOUT:
+      c.track_timeout = static_cast<int>(g_value_get_uint(value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
   }
 }
 
@@ -115,15 +133,33 @@ static void gst_hesp_clip_batch_get_property(GObject* object, guint prop_id, GVa
   std::lock_guard<std::mutex> lock(self->priv->settings_lock);
   const hesp::ClipConfig& c = self->priv->settings;
   switch (prop_id) {
-    case PROP_CLIP_LENGTH: g_value_set_uint(value, c.clip_length); break;
-    case PROP_FRAME_SUBSAMPLE: g_value_set_uint(value, c.frame_subsample); break;
-    case PROP_CLIP_STRIDE: g_value_set_uint(value, c.clip_stride); break;
-    case PROP_MIN_FRAMES: g_value_set_uint(value, c.min_frames); break;
-    case PROP_CROP_SIZE: g_value_set_uint(value, c.crop_size); break;
-    case PROP_MARGIN: g_value_set_double(value, c.margin); break;
-    case PROP_MAX_TRACKS: g_value_set_uint(value, c.max_tracks); break;
-    case PROP_TRACK_TIMEOUT: g_value_set_uint(value, c.track_timeout); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+    case PROP_CLIP_LENGTH:
+      g_value_set_uint(value, c.clip_length);
+      break;
+    case PROP_FRAME_SUBSAMPLE:
+      g_value_set_uint(value, c.frame_subsample);
+      break;
+    case PROP_CLIP_STRIDE:
+      g_value_set_uint(value, c.clip_stride);
+      break;
+    case PROP_MIN_FRAMES:
+      g_value_set_uint(value, c.min_frames);
+      break;
+    case PROP_CROP_SIZE:
+      g_value_set_uint(value, c.crop_size);
+      break;
+    case PROP_MARGIN:
+      g_value_set_double(value, c.margin);
+      break;
+    case PROP_MAX_TRACKS:
+      g_value_set_uint(value, c.max_tracks);
+      break;
+    case PROP_TRACK_TIMEOUT:
+      g_value_set_uint(value, c.track_timeout);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
   }
 }
 
@@ -182,9 +218,14 @@ static gboolean gst_hesp_clip_batch_sink_event(GstBaseTransform* trans, GstEvent
   auto* self = GST_HESP_CLIP_BATCH(trans);
   switch (GST_EVENT_TYPE(event)) {
     case GST_EVENT_FLUSH_STOP:
-    case GST_EVENT_STREAM_START: reset_clips(self); break;
-    case GST_EVENT_EOS: push_partial_clips(self); break;
-    default: break;
+    case GST_EVENT_STREAM_START:
+      reset_clips(self);
+      break;
+    case GST_EVENT_EOS:
+      push_partial_clips(self);
+      break;
+    default:
+      break;
   }
   return GST_BASE_TRANSFORM_CLASS(parent_class)->sink_event(trans, event);
 }
@@ -314,8 +355,7 @@ static void gst_hesp_clip_batch_class_init(GstHespClipBatchClass* klass) {
   filter_class->set_info = GST_DEBUG_FUNCPTR(gst_hesp_clip_batch_set_info);
   filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_hesp_clip_batch_transform_frame_ip);
 
-  GST_DEBUG_CATEGORY_INIT(gst_hesp_clip_batch_debug, "hespclipbatch", 0,
-                          "HESP face clip batcher");
+  GST_DEBUG_CATEGORY_INIT(gst_hesp_clip_batch_debug, "hespclipbatch", 0, "HESP face clip batcher");
 }
 
 static void gst_hesp_clip_batch_init(GstHespClipBatch* self) {

@@ -21,6 +21,24 @@ namespace hesp {
 inline constexpr int kModelPackFormatVersion = 1;
 // The safetensors metadata key that holds the manifest JSON text.
 inline constexpr const char* kManifestKey = "hesp_manifest";
+// Bounds on manifest values, checked when a pack is opened so that a damaged or hostile manifest
+// is refused by name instead of failing later (e.g. an input size whose frames cannot be
+// allocated). The largest released CLIP takes 448 px.
+inline constexpr int kMaxPackInputSize = 1024;
+inline constexpr int kMaxPackFramesPerClip = 256;
+
+// The manifest fields every pack kind shares, read once when the pack is opened (after
+// manifest_problem found nothing wrong with them). docs/models.md describes them.
+struct PackHeader {
+  std::string kind;
+  std::string name;
+  std::vector<std::string> classes;
+  int input_size = 0;              // input.size, 1..kMaxPackInputSize pixels
+  int frames_per_clip = 1;         // 1..kMaxPackFramesPerClip
+  double face_margin = 0.0;        // input.face_margin, 0..2 (0 when absent)
+  std::string score_rule;          // open_set.score, one of open_set_score_rules()
+  double unknown_threshold = 0.0;  // open_set.unknown_threshold, finite
+};
 
 // Element types, spelled in files as safetensors does ("F32", "BF16", ...).
 enum class DType { kF64, kF32, kF16, kBF16, kI64, kI32, kI16, kI8, kU8, kBool };
@@ -68,6 +86,8 @@ class ModelPack {
   const TensorInfo* find(const std::string& name) const;
   // Throws CorruptFileError naming the pack and the tensor when it is missing.
   const TensorInfo& tensor(const std::string& name) const;
+  // The common manifest fields.
+  const PackHeader& header() const;
   // Convenience accessors for the required manifest fields.
   std::string kind() const;
   std::string name() const;
@@ -81,7 +101,9 @@ class ModelPack {
 
 // Checks that a manifest has the fields every pack needs (see docs/models.md): format_version,
 // kind, name, classes, input.size, frames_per_clip, open_set.score and open_set.unknown_threshold,
-// provenance. Returns an empty string when it does, else what is wrong.
+// provenance, and that their values are usable (types, bounds, a known score rule; the optional
+// input.face_margin in 0..2). Returns an empty string when they are, else what is wrong: "... is
+// missing" for an absent field, the value and what it must be for a present but invalid one.
 std::string manifest_problem(const nlohmann::json& manifest);
 
 // Writes a pack. The manifest is checked first (SettingsError when a field is missing), tensor

@@ -11,10 +11,10 @@
 #include <utility>
 
 #include "clip/clip_checkpoint.h"
-#include "hesp/clip.h"
 #include "hesp/clip_preprocess.h"
 #include "hesp/error.h"
-#include "models/torch_device.h"
+#include "hesp/face_clips.h"
+#include "torch_util/torch_device.h"
 
 namespace hesp {
 
@@ -142,7 +142,7 @@ std::unique_ptr<ClipEncoder> ClipEncoder::load(const std::string& checkpoint,
   if (options.threads < 0)
     throw SettingsError("CLIP threads must be 0 (default) or positive, got " +
                         std::to_string(options.threads));
-  impl->device = models::torch_device(options.device);
+  impl->device = torch_util::torch_device(options.device);
   const bool bf16 = options.precision == ClipPrecision::kBFloat16;
   if (bf16 && (!impl->device.is_cpu() || !cpu_has_avx512_bf16() || !at::hasMKLDNN()))
     throw SettingsError(

@@ -217,4 +217,11 @@ void ClipModelImpl::set_kernel(const LinearKernel& kernel) {
   }
 }
 
+at::Tensor clip_normalize(const at::Tensor& rgb01) {
+  const auto options = rgb01.options().dtype(at::kFloat);
+  const at::Tensor mean = at::tensor({0.48145466, 0.4578275, 0.40821073}, options).view({3, 1, 1});
+  const at::Tensor std = at::tensor({0.26862954, 0.26130258, 0.27577711}, options).view({3, 1, 1});
+  return (rgb01 - mean) / std;
+}
+
 }  // namespace hesp::clip

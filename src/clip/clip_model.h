@@ -188,4 +188,7 @@ TORCH_MODULE(ClipModel);
 // Upper-triangular -inf mask that keeps each text position from seeing later ones: [L, L].
 at::Tensor causal_mask(int64_t length, const at::TensorOptions& options);
 
+// CLIP's per-channel normalisation of RGB in [0, 1]; channels on dimension -3.
+at::Tensor clip_normalize(const at::Tensor& rgb01);
+
 }  // namespace hesp::clip

@@ -20,6 +20,7 @@
 #include "hesp/error.h"
 #include "hesp/expression_model.h"
 #include "hesp/model_pack.h"
+#include "hesp/pack_converters.h"
 #include "hesp/tokenizer.h"
 #include "hesp_config.h"
 #include "models/clip_zeroshot_model.h"

@@ -18,10 +18,9 @@
 #include "clip/clip_model.h"
 #include "hesp/error.h"
 #include "hesp/model_pack.h"
-#include "models/clip_zeroshot_model.h"
 #include "models/open_set.h"
 #include "models/pack_support.h"
-#include "train/temporal_transformer.h"
+#include "nets/temporal_transformer.h"
 
 namespace hesp {
 
@@ -30,12 +29,6 @@ namespace {
 // CLIP's published input normalisation, in 0-255 units as manifests state it.
 constexpr double kClipMean[3] = {0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255};
 constexpr double kClipStd[3] = {0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255};
-
-std::string shape_text(const std::vector<std::int64_t>& shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
 
 TensorInfo info_for(const std::string& name, const at::Tensor& t) {
   TensorInfo info;
@@ -63,7 +56,7 @@ void write_emoclip_pack(const std::string& path, const EmoClipPackContents& c) {
   if (!c.clip || !c.temporal)
     throw SettingsError("cannot write emoclip pack '" + path + "': CLIP or temporal model missing");
   const clip::ModelGeometry& g = c.clip->geometry();
-  const train::TemporalGeometry& tg = c.temporal->geometry();
+  const nets::TemporalGeometry& tg = c.temporal->geometry();
   const std::size_t k = c.class_names.size();
   if (k == 0 || c.class_prompts.size() != k ||
       c.class_embeddings.size() != k * static_cast<std::size_t>(g.vision.embed_dim))
@@ -111,7 +104,7 @@ void write_emoclip_pack(const std::string& path, const EmoClipPackContents& c) {
   voc.nbytes = c.vocab.size();
   tensors.push_back(voc);
 
-  const double scale = std::min(std::exp(c.log_logit_scale), train::kMaxLogitScale);
+  const double scale = std::min(std::exp(c.log_logit_scale), nets::kMaxLogitScale);
   nlohmann::json prompts = nlohmann::json::object();
   for (std::size_t i = 0; i < k; ++i) prompts[c.class_names[i]] = c.class_prompts[i];
   const std::string name = c.name.empty() ? std::filesystem::path(path).stem().string() : c.name;
@@ -170,25 +163,15 @@ void write_emoclip_pack(const std::string& path, const EmoClipPackContents& c) {
 // The temporal transformer and where it runs. Always the CPU: it sees a few frame embeddings per
 // clip, far less work than moving them to a GPU and back would save.
 struct EmoClipModel::Temporal {
-  train::TemporalTransformer net{nullptr};
+  nets::TemporalTransformer net{nullptr};
 };
 
 EmoClipModel::EmoClipModel(const ModelPack& pack, const ModelOptions& options)
-    : temporal_(std::make_unique<Temporal>()) {
-  const auto& m = pack.manifest();
-  path_ = pack.path();
-  name_ = pack.name();
-  kind_ = pack.kind();
-  train::TemporalGeometry tg;
+    : EmbeddingClassifier(pack, options, /*templates_required=*/false),
+      temporal_(std::make_unique<Temporal>()) {
+  nets::TemporalGeometry tg;
   try {
-    for (const auto& c : m.at("classes")) class_names_.push_back(c.get<std::string>());
-    score_rule_ = m.at("open_set").at("score").get<std::string>();
-    default_unknown_threshold_ = m.at("open_set").at("unknown_threshold").get<double>();
-    input_size_ = m.at("input").at("size").get<int>();
-    frames_per_clip_ = m.at("frames_per_clip").get<int>();
-    face_margin_ = m.at("input").value("face_margin", 0.0);
-    for (const auto& t : m.at("text").at("templates")) templates_.push_back(t.get<std::string>());
-    const auto& a = m.at("architecture").at("temporal");
+    const auto& a = pack.manifest().at("architecture").at("temporal");
     tg.width = a.at("width").get<int64_t>();
     tg.frames = a.at("frames").get<int64_t>();
     tg.layers = a.at("layers").get<int64_t>();
@@ -197,29 +180,11 @@ EmoClipModel::EmoClipModel(const ModelPack& pack, const ModelOptions& options)
     throw CorruptFileError(
         models::pack_error(path_, std::string("bad emoclip manifest: ") + e.what()));
   }
-  const auto& rules = open_set_score_rules();
-  if (std::find(rules.begin(), rules.end(), score_rule_) == rules.end())
-    throw CorruptFileError(
-        models::pack_error(path_, "unknown open-set score rule '" + score_rule_ + "'"));
-  for (const std::string& t : templates_)
-    if (t.find("{}") == std::string::npos)
-      throw CorruptFileError(
-          models::pack_error(path_, "template '" + t + "' has no {} for the class name"));
   if (tg.frames != frames_per_clip_)
     throw CorruptFileError(
         models::pack_error(path_, "'frames_per_clip' is " + std::to_string(frames_per_clip_) +
                                       " but the temporal transformer has " +
                                       std::to_string(tg.frames) + " frame positions"));
-
-  ClipOptions clip_options;
-  clip_options.device = options.device;
-  clip_options.threads = options.threads;
-  encoder_ = ClipEncoder::load(path_, clip_options);
-  device_ = options.device;
-  if (input_size_ != encoder_->input_size())
-    throw CorruptFileError(models::pack_error(
-        path_, "'input.size' is " + std::to_string(input_size_) + " but the CLIP weights take " +
-                   std::to_string(encoder_->input_size()) + " px"));
   if (tg.width != encoder_->embed_dim())
     throw CorruptFileError(models::pack_error(
         path_, "the temporal transformer is " + std::to_string(tg.width) +
@@ -228,7 +193,7 @@ EmoClipModel::EmoClipModel(const ModelPack& pack, const ModelOptions& options)
   // The temporal weights: every parameter the module has must be in the pack with its shape,
   // and the pack must hold no temporal tensor the module has no place for.
   try {
-    temporal_->net = train::TemporalTransformer(tg);
+    temporal_->net = nets::TemporalTransformer(tg);
   } catch (const SettingsError& e) {
     throw CorruptFileError(models::pack_error(path_, e.what()));
   }
@@ -243,8 +208,8 @@ EmoClipModel::EmoClipModel(const ModelPack& pack, const ModelOptions& options)
       const std::vector<std::int64_t> want(p.sizes().begin(), p.sizes().end());
       if (t.dtype != DType::kF32 || t.shape != want)
         throw CorruptFileError(models::pack_error(
-            path_, "'" + name + "' is " + dtype_name(t.dtype) + " " + shape_text(t.shape) +
-                       ", expected F32 " + shape_text(want)));
+            path_, "'" + name + "' is " + dtype_name(t.dtype) + " " + models::shape_text(t.shape) +
+                       ", expected F32 " + models::shape_text(want)));
       std::memcpy(p.data_ptr(), t.data, t.nbytes);
       p.set_requires_grad(false);
       used.insert(name);
@@ -261,55 +226,10 @@ EmoClipModel::EmoClipModel(const ModelPack& pack, const ModelOptions& options)
         path_, std::string("'") + kEmoClipLogitScaleTensor + "' must be one F32 value"));
   float log_scale = 0.f;
   std::memcpy(&log_scale, scale.data, sizeof log_scale);
-  logit_scale_ = std::min(std::exp(static_cast<double>(log_scale)), train::kMaxLogitScale);
-
-  const TensorInfo& emb = pack.tensor(kClassEmbeddingsTensor);
-  const std::vector<std::int64_t> want = {static_cast<std::int64_t>(class_names_.size()),
-                                          encoder_->embed_dim()};
-  if (emb.dtype != DType::kF32 || emb.shape != want)
-    throw CorruptFileError(models::pack_error(
-        path_, std::string("'") + kClassEmbeddingsTensor + "' is " + dtype_name(emb.dtype) + " " +
-                   shape_text(emb.shape) + ", expected F32 " + shape_text(want) +
-                   " (one embedding per class)"));
-  class_embeddings_.resize(emb.numel());
-  std::memcpy(class_embeddings_.data(), emb.data, emb.nbytes);
-
-  const TensorInfo& vocab = pack.tensor(kVocabTensor);
-  if (vocab.dtype != DType::kU8 || vocab.shape.size() != 1)
-    throw CorruptFileError(models::pack_error(
-        path_,
-        std::string("'") + kVocabTensor + "' must be a 1-D U8 tensor (the vocabulary file)"));
-  const auto* bytes = static_cast<const unsigned char*>(vocab.data);
-  vocab_.assign(bytes, bytes + vocab.nbytes);
+  logit_scale_ = std::min(std::exp(static_cast<double>(log_scale)), nets::kMaxLogitScale);
 }
 
 EmoClipModel::~EmoClipModel() = default;
-
-int EmoClipModel::embed_dim() const { return encoder_->embed_dim(); }
-
-const Tokenizer& EmoClipModel::tokenizer() {
-  if (!tokenizer_) tokenizer_ = models::tokenizer_from_pack_bytes(vocab_, path_);
-  return *tokenizer_;
-}
-
-void EmoClipModel::add_classes(const std::vector<std::string>& names) {
-  if (templates_.empty())
-    throw SettingsError("model pack '" + path_ + "' stores no class-name template");
-  std::set<std::string> known(class_names_.begin(), class_names_.end());
-  for (const std::string& n : names) {
-    if (n.empty()) throw SettingsError("extra class names must not be empty");
-    if (!known.insert(n).second)
-      throw SettingsError("class '" + n + "' is already known to model pack '" + path_ + "'");
-  }
-  std::vector<float> added;
-  for (const std::string& n : names) {
-    const std::vector<float> e =
-        models::class_embedding(*encoder_, tokenizer(), models::prompts_for(n, templates_));
-    added.insert(added.end(), e.begin(), e.end());
-  }
-  class_embeddings_.insert(class_embeddings_.end(), added.begin(), added.end());
-  class_names_.insert(class_names_.end(), names.begin(), names.end());
-}
 
 std::vector<float> EmoClipModel::video_embeddings(const std::vector<ClipView>& clips) {
   std::vector<int> used_frames(clips.size());
@@ -370,32 +290,18 @@ std::vector<float> EmoClipModel::video_embeddings(const std::vector<ClipView>& c
   return out;
 }
 
-std::vector<ExpressionResult> EmoClipModel::classify(const std::vector<ClipView>& clips,
-                                                     double unknown_threshold) {
-  if (std::isnan(unknown_threshold)) throw SettingsError("the unknown threshold is NaN");
-  const std::vector<float> videos = video_embeddings(clips);
-  const int d = encoder_->embed_dim();
-  const std::size_t k = class_names_.size();
-  std::vector<ExpressionResult> results;
-  results.reserve(clips.size());
-  for (std::size_t i = 0; i < clips.size(); ++i) {
-    const float* v = videos.data() + i * d;
-    std::vector<double> logits(k, 0.0);
-    for (std::size_t j = 0; j < k; ++j) {
-      const float* t = class_embeddings_.data() + j * d;
-      double dot = 0.0;
-      for (int x = 0; x < d; ++x) dot += static_cast<double>(v[x]) * t[x];
-      logits[j] = logit_scale_ * dot;
-    }
-    results.push_back(models::result_from_logits(std::move(logits), class_names_, score_rule_,
-                                                 unknown_threshold));
-  }
-  return results;
+std::vector<double> EmoClipModel::clip_embeddings(const std::vector<ClipView>& clips) {
+  const std::vector<float> v = video_embeddings(clips);
+  return std::vector<double>(v.begin(), v.end());
 }
 
-std::unique_ptr<ExpressionModel> make_emoclip_model(const ModelPack& pack,
-                                                    const ModelOptions& options) {
+namespace models {
+
+std::unique_ptr<ExpressionModel> load_emoclip_pack(const ModelPack& pack,
+                                                   const ModelOptions& options) {
   return std::make_unique<EmoClipModel>(pack, options);
 }
+
+}  // namespace models
 
 }  // namespace hesp

@@ -17,18 +17,14 @@
 #include <string>
 #include <vector>
 
-#include "hesp/clip_encoder.h"
-#include "hesp/expression_model.h"
-#include "hesp/tokenizer.h"
+#include "models/embedding_classifier.h"
 
 namespace hesp {
-
-class ModelPack;
 
 namespace clip {
 class ClipModelImpl;
 }
-namespace train {
+namespace nets {
 class TemporalTransformerImpl;
 }
 
@@ -41,7 +37,7 @@ namespace models {
 // Everything an emoclip pack holds, from trained modules. The modules are read, not changed.
 struct EmoClipPackContents {
   const clip::ClipModelImpl* clip = nullptr;
-  const train::TemporalTransformerImpl* temporal = nullptr;
+  const nets::TemporalTransformerImpl* temporal = nullptr;
   double log_logit_scale = 0.0;  // the learned parameter (log of the factor)
   std::vector<std::string> class_names;
   std::vector<std::vector<std::string>> class_prompts;  // the descriptions, per class
@@ -63,40 +59,23 @@ void write_emoclip_pack(const std::string& path, const EmoClipPackContents& cont
 
 }  // namespace models
 
-class EmoClipModel final : public ExpressionModel {
+class EmoClipModel final : public EmbeddingClassifier {
  public:
   // Throws CorruptFileError when the pack's tensors and manifest do not fit together, and what
   // ClipEncoder::load throws (SettingsError for an unusable device).
   EmoClipModel(const ModelPack& pack, const ModelOptions& options);
   ~EmoClipModel() override;
 
+  // Unit-length video embeddings [clips, E] row-major (what classify compares with the classes).
   // A clip with more frames than the model's positions is cut to frames_per_clip() frames at its
   // segment centres (what training's test-mode sampling takes); shorter clips run as they are.
-  std::vector<ExpressionResult> classify(const std::vector<ClipView>& clips,
-                                         double unknown_threshold) override;
-  // Each name goes through the pack's templates and the (trained) text tower.
-  void add_classes(const std::vector<std::string>& names) override;
-
-  // Unit-length video embeddings [clips, E] row-major (what classify compares with the classes).
   std::vector<float> video_embeddings(const std::vector<ClipView>& clips);
-  const std::vector<float>& class_embeddings() const { return class_embeddings_; }
-  int embed_dim() const;
-  double logit_scale() const { return logit_scale_; }
 
  private:
   struct Temporal;
-  const Tokenizer& tokenizer();
+  std::vector<double> clip_embeddings(const std::vector<ClipView>& clips) override;
 
-  std::unique_ptr<ClipEncoder> encoder_;
   std::unique_ptr<Temporal> temporal_;
-  std::vector<float> class_embeddings_;
-  std::vector<std::string> templates_;
-  double logit_scale_ = 0.0;
-  std::vector<unsigned char> vocab_;
-  std::unique_ptr<Tokenizer> tokenizer_;
 };
-
-std::unique_ptr<ExpressionModel> make_emoclip_model(const ModelPack& pack,
-                                                    const ModelOptions& options);
 
 }  // namespace hesp

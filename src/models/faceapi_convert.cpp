@@ -16,10 +16,11 @@
 #include <set>
 
 #include "face/tfjs_weights.h"
-#include "hesp/clip.h"
 #include "hesp/error.h"
 #include "hesp/expression_model.h"
+#include "hesp/face_clips.h"
 #include "hesp/model_pack.h"
+#include "hesp/pack_converters.h"
 #include "hesp_config.h"
 #include "models/open_set.h"
 

@@ -15,8 +15,7 @@
 #include "models/clip_frames.h"
 #include "models/open_set.h"
 #include "models/pack_support.h"
-#include "models/torch_device.h"
-#include "train/clip_batches.h"
+#include "torch_util/torch_device.h"
 
 namespace hesp {
 
@@ -115,7 +114,7 @@ void write_hesp_pack(const HespPackContents& c) {
         {"context_length", g.text.context_length},
         {"embed_dim", g.vision.embed_dim},
         {"context_tokens", c.text_context.size(1)}}},
-      {"variant", train::hesp_variant_name(c.variant)},
+      {"variant", nets::hesp_variant_name(c.variant)},
       {"prompt_class_names", c.prompt_names},
       {"input",
        {{"size", c.input_size},
@@ -124,17 +123,17 @@ void write_hesp_pack(const HespPackContents& c) {
         {"face_margin", c.face_margin}}},
       {"frames_per_clip", c.frames_per_clip},
       {"clip_pooling",
-       c.variant == train::HespVariant::kPaper ? "temporal_attention" : "mean_embedding"},
+       c.variant == nets::HespVariant::kPaper ? "temporal_attention" : "mean_embedding"},
       {"visual_prompt",
        {{"x", c.location.x},
         {"y", c.location.y},
         {"side", c.location.side},
         {"space", "added to RGB in [0, 1] before CLIP normalisation"}}},
-      {"logits", c.variant == train::HespVariant::kCoop
+      {"logits", c.variant == nets::HespVariant::kCoop
                      ? "clip: logit_scale cos(v, t_k)"
                      : "ensemble: (logit_scale cos(v, t_k) + |v - c_k|^2 / E - v . c_k) / 2"},
       {"open_set",
-       {{"score", train::variant_score_rule(c.variant)},
+       {{"score", nets::variant_score_rule(c.variant)},
         {"unknown_threshold", c.unknown_threshold},
         {"calibration", c.calibration}}},
       {"provenance", c.training},
@@ -151,36 +150,22 @@ struct HespModel::State {
 };
 
 HespModel::HespModel(const ModelPack& pack, const ModelOptions& options)
-    : state_(std::make_unique<State>()) {
+    : ExpressionModel(pack, options), state_(std::make_unique<State>()) {
   const auto& m = pack.manifest();
-  path_ = pack.path();
-  name_ = pack.name();
-  kind_ = pack.kind();
   try {
-    for (const auto& c : m.at("classes")) class_names_.push_back(c.get<std::string>());
-    score_rule_ = m.at("open_set").at("score").get<std::string>();
-    default_unknown_threshold_ = m.at("open_set").at("unknown_threshold").get<double>();
-    input_size_ = m.at("input").at("size").get<int>();
-    frames_per_clip_ = m.at("frames_per_clip").get<int>();
-    face_margin_ = m.at("input").value("face_margin", 0.0);
     const auto& vp = m.at("visual_prompt");
     location_ = {vp.at("x").get<std::int64_t>(), vp.at("y").get<std::int64_t>(),
                  vp.at("side").get<std::int64_t>()};
-    variant_ = train::parse_hesp_variant(m.at("variant").get<std::string>());
+    variant_ = nets::parse_hesp_variant(m.at("variant").get<std::string>());
   } catch (const nlohmann::json::exception& e) {
     throw CorruptFileError(
         models::pack_error(path_, std::string("bad hesp manifest: ") + e.what()));
   } catch (const SettingsError& e) {
     throw CorruptFileError(models::pack_error(path_, e.what()));
   }
-  const auto& rules = open_set_score_rules();
-  if (std::find(rules.begin(), rules.end(), score_rule_) == rules.end())
-    throw CorruptFileError(
-        models::pack_error(path_, "unknown open-set score rule '" + score_rule_ + "'"));
 
   State& s = *state_;
-  s.device = models::torch_device(options.device);
-  device_ = options.device;
+  s.device = torch_util::torch_device(options.device);
   if (options.threads > 0) at::set_num_threads(options.threads);
   s.clip = clip::build_model(clip::read_pack_clip_tensors(path_), path_);
   const auto& g = s.clip->geometry();
@@ -189,7 +174,7 @@ HespModel::HespModel(const ModelPack& pack, const ModelOptions& options)
         path_, "'input.size' is " + std::to_string(input_size_) + " but the CLIP weights take " +
                    std::to_string(g.vision.image_size) + " px"));
   const std::int64_t k = static_cast<std::int64_t>(class_names_.size()), e = g.vision.embed_dim;
-  const std::int64_t side = train::visual_prompt_side(g.vision.image_size);
+  const std::int64_t side = nets::visual_prompt_side(g.vision.image_size);
   if (location_.side != side || location_.x < 0 || location_.y < 0 ||
       location_.x + side > input_size_ || location_.y + side > input_size_)
     throw CorruptFileError(
@@ -224,7 +209,7 @@ std::vector<ExpressionResult> HespModel::classify(const std::vector<ClipView>& c
     const std::int64_t end = std::min(total, begin + kMaxFramesPerForward);
     const at::Tensor x =
         bytes.slice(0, begin, end).to(s.device).permute({0, 3, 1, 2}).to(at::kFloat) / 255.0;
-    parts.push_back(train::hesp_encode_frames(*s.clip, x, s.visual_prompt, location_));
+    parts.push_back(nets::hesp_encode_frames(*s.clip, x, s.visual_prompt, location_));
   }
   const at::Tensor frames = at::cat(parts);  // [total, E]
 
@@ -234,8 +219,8 @@ std::vector<ExpressionResult> HespModel::classify(const std::vector<ClipView>& c
   for (const ClipView& c : clips) {
     const at::Tensor f = frames.slice(0, row, row + c.n_frames).unsqueeze(0);  // [1, T, E]
     row += c.n_frames;
-    const at::Tensor v = train::pool_frames(f, variant_, s.query, s.gain);
-    const at::Tensor e = train::variant_logits(v, s.text_features, s.centers, s.scale, variant_);
+    const at::Tensor v = nets::pool_frames(f, variant_, s.query, s.gain);
+    const at::Tensor e = nets::variant_logits(v, s.text_features, s.centers, s.scale, variant_);
     const at::Tensor l = e[0].to(at::kCPU, at::kDouble).contiguous();
     std::vector<double> logits(l.data_ptr<double>(), l.data_ptr<double>() + l.numel());
     results.push_back(models::result_from_logits(std::move(logits), class_names_, score_rule_,
@@ -244,9 +229,13 @@ std::vector<ExpressionResult> HespModel::classify(const std::vector<ClipView>& c
   return results;
 }
 
-std::unique_ptr<ExpressionModel> make_hesp_model(const ModelPack& pack,
-                                                 const ModelOptions& options) {
+namespace models {
+
+std::unique_ptr<ExpressionModel> load_hesp_pack(const ModelPack& pack,
+                                                const ModelOptions& options) {
   return std::make_unique<HespModel>(pack, options);
 }
+
+}  // namespace models
 
 }  // namespace hesp

@@ -14,7 +14,7 @@
 
 #include "clip/clip_checkpoint.h"
 #include "hesp/expression_model.h"
-#include "train/hesp_network.h"
+#include "nets/hesp_network.h"
 
 namespace hesp {
 
@@ -38,7 +38,7 @@ struct HespPackContents {
   std::string path;
   std::string name;
   clip::TensorMap clip_tensors;  // OpenAI names; floating tensors are kept in their dtypes
-  train::HespVariant variant = train::HespVariant::kPaper;
+  nets::HespVariant variant = nets::HespVariant::kPaper;
   std::vector<std::string> class_names;   // label order
   std::vector<std::string> prompt_names;  // the name each label's prompt carried
   int input_size = 0;
@@ -46,7 +46,7 @@ struct HespPackContents {
   double face_margin = 0.1;
   at::Tensor text_features, text_context, negative_centers, visual_prompt, temporal_query,
       temporal_gain, radius;
-  train::PromptLocation location;
+  nets::PromptLocation location;
   double unknown_threshold = 0.0;
   nlohmann::json calibration;  // how the threshold was set
   nlohmann::json training;     // provenance: options, data, report
@@ -68,17 +68,14 @@ class HespModel final : public ExpressionModel {
   std::vector<ExpressionResult> classify(const std::vector<ClipView>& clips,
                                          double unknown_threshold) override;
 
-  train::HespVariant variant() const { return variant_; }
-  const train::PromptLocation& prompt_location() const { return location_; }
+  nets::HespVariant variant() const { return variant_; }
+  const nets::PromptLocation& prompt_location() const { return location_; }
 
  private:
   struct State;
   std::unique_ptr<State> state_;
-  train::HespVariant variant_ = train::HespVariant::kPaper;
-  train::PromptLocation location_;
+  nets::HespVariant variant_ = nets::HespVariant::kPaper;
+  nets::PromptLocation location_;
 };
-
-std::unique_ptr<ExpressionModel> make_hesp_model(const ModelPack& pack,
-                                                 const ModelOptions& options);
 
 }  // namespace hesp

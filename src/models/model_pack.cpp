@@ -20,6 +20,7 @@
 #include <set>
 
 #include "hesp/error.h"
+#include "hesp/expression_model.h"
 
 namespace hesp {
 
@@ -106,10 +107,35 @@ std::int64_t TensorInfo::numel() const {
   return n;
 }
 
+namespace {
+
+// A manifest value as it appears in the file, shortened for a one-line message.
+std::string shown(const nlohmann::json& v) {
+  std::string text = v.dump();
+  if (text.size() > 40) text = text.substr(0, 37) + "...";
+  return text;
+}
+
+std::string invalid(const std::string& field, const nlohmann::json& v, const std::string& want) {
+  return "manifest '" + field + "' is " + shown(v) + "; it must be " + want;
+}
+
+// Empty when v is an integer in [lo, hi], else what is wrong with it.
+std::string integer_problem(const std::string& field, const nlohmann::json& v, std::int64_t lo,
+                            std::int64_t hi, const std::string& unit) {
+  if (v.is_number_integer() && v.get<std::int64_t>() >= lo && v.get<std::int64_t>() <= hi)
+    return {};
+  return invalid(field, v,
+                 "an integer from " + std::to_string(lo) + " to " + std::to_string(hi) + unit);
+}
+
+}  // namespace
+
 std::string manifest_problem(const nlohmann::json& m) {
   if (!m.is_object()) return "the manifest is not a JSON object";
-  if (!m.contains("format_version") || !m["format_version"].is_number_integer())
-    return "manifest field 'format_version' (integer) is missing";
+  if (!m.contains("format_version")) return "manifest field 'format_version' (integer) is missing";
+  if (!m["format_version"].is_number_integer())
+    return invalid("format_version", m["format_version"], "an integer");
   const auto version = m["format_version"].get<std::int64_t>();
   if (version < 1) return "manifest 'format_version' must be at least 1";
   if (version > kModelPackFormatVersion)
@@ -117,37 +143,75 @@ std::string manifest_problem(const nlohmann::json& m) {
            " is newer than this build of hesp reads (" + std::to_string(kModelPackFormatVersion) +
            ")";
   for (const char* key : {"kind", "name"}) {
-    if (!m.contains(key) || !is_nonempty_string(m[key]))
+    if (!m.contains(key))
       return std::string("manifest field '") + key + "' (non-empty string) is missing";
+    if (!is_nonempty_string(m[key])) return invalid(key, m[key], "a non-empty string");
   }
-  if (!m.contains("classes") || !m["classes"].is_array() || m["classes"].empty())
+  if (!m.contains("classes"))
     return "manifest field 'classes' (non-empty array of class names) is missing";
+  if (!m["classes"].is_array() || m["classes"].empty())
+    return invalid("classes", m["classes"], "a non-empty array of class names");
   std::set<std::string> seen;
   for (const auto& c : m["classes"]) {
     if (!is_nonempty_string(c)) return "manifest 'classes' holds something that is not a name";
     if (!seen.insert(c.get<std::string>()).second)
       return "manifest 'classes' names '" + c.get<std::string>() + "' twice";
   }
-  if (!m.contains("architecture") || !m["architecture"].is_object())
-    return "manifest field 'architecture' (object) is missing";
-  if (!m.contains("input") || !m["input"].is_object() || !m["input"].contains("size") ||
-      !m["input"]["size"].is_number_integer() || m["input"]["size"].get<std::int64_t>() <= 0)
-    return "manifest field 'input.size' (positive integer) is missing";
-  if (!m.contains("frames_per_clip") || !m["frames_per_clip"].is_number_integer() ||
-      m["frames_per_clip"].get<std::int64_t>() < 1)
+  if (!m.contains("architecture")) return "manifest field 'architecture' (object) is missing";
+  if (!m["architecture"].is_object())
+    return invalid("architecture", m["architecture"], "an object");
+  if (!m.contains("input")) return "manifest field 'input' (object) is missing";
+  const auto& input = m["input"];
+  if (!input.is_object()) return invalid("input", input, "an object");
+  if (!input.contains("size")) return "manifest field 'input.size' (positive integer) is missing";
+  std::string problem =
+      integer_problem("input.size", input["size"], 1, kMaxPackInputSize, " (pixels)");
+  if (!problem.empty()) return problem;
+  if (input.contains("face_margin")) {
+    const auto& fm = input["face_margin"];
+    if (!fm.is_number() || !(fm.get<double>() >= 0.0 && fm.get<double>() <= 2.0))
+      return invalid("input.face_margin", fm, "a number in 0..2 (fraction of the face box)");
+  }
+  if (!m.contains("frames_per_clip"))
     return "manifest field 'frames_per_clip' (integer >= 1) is missing";
-  if (!m.contains("open_set") || !m["open_set"].is_object())
-    return "manifest field 'open_set' (object) is missing";
+  problem = integer_problem("frames_per_clip", m["frames_per_clip"], 1, kMaxPackFramesPerClip, "");
+  if (!problem.empty()) return problem;
+  if (!m.contains("open_set")) return "manifest field 'open_set' (object) is missing";
   const auto& os = m["open_set"];
-  if (!os.contains("score") || !is_nonempty_string(os["score"]))
+  if (!os.is_object()) return invalid("open_set", os, "an object");
+  if (!os.contains("score"))
     return "manifest field 'open_set.score' (name of the score rule) is missing";
-  if (!os.contains("unknown_threshold") || !os["unknown_threshold"].is_number() ||
-      !std::isfinite(os["unknown_threshold"].get<double>()))
+  const auto& rules = open_set_score_rules();
+  if (!os["score"].is_string() ||
+      std::find(rules.begin(), rules.end(), os["score"].get<std::string>()) == rules.end())
+    return "manifest 'open_set.score' is " + shown(os["score"]) +
+           "; it must name an open-set score rule (max_logit, max_softmax or energy)";
+  if (!os.contains("unknown_threshold"))
     return "manifest field 'open_set.unknown_threshold' (finite number) is missing";
-  if (!m.contains("provenance") || !m["provenance"].is_object())
-    return "manifest field 'provenance' (object) is missing";
+  if (!os["unknown_threshold"].is_number() || !std::isfinite(os["unknown_threshold"].get<double>()))
+    return invalid("open_set.unknown_threshold", os["unknown_threshold"], "a finite number");
+  if (!m.contains("provenance")) return "manifest field 'provenance' (object) is missing";
+  if (!m["provenance"].is_object()) return invalid("provenance", m["provenance"], "an object");
   return {};
 }
+
+namespace {
+
+// Reads the fields manifest_problem has checked.
+PackHeader read_header(const nlohmann::json& m) {
+  PackHeader h;
+  h.kind = m["kind"].get<std::string>();
+  h.name = m["name"].get<std::string>();
+  for (const auto& c : m["classes"]) h.classes.push_back(c.get<std::string>());
+  h.input_size = m["input"]["size"].get<int>();
+  h.frames_per_clip = m["frames_per_clip"].get<int>();
+  h.face_margin = m["input"].value("face_margin", 0.0);
+  h.score_rule = m["open_set"]["score"].get<std::string>();
+  h.unknown_threshold = m["open_set"]["unknown_threshold"].get<double>();
+  return h;
+}
+
+}  // namespace
 
 // ---------------------------------------------------------------------------------------------
 // Reading
@@ -157,6 +221,7 @@ struct ModelPack::Impl {
   void* map = nullptr;
   std::size_t size = 0;
   nlohmann::json manifest;
+  PackHeader header;
   std::map<std::string, std::string> metadata;
   std::vector<TensorInfo> tensors;
 
@@ -175,8 +240,9 @@ const nlohmann::json& ModelPack::manifest() const { return impl_->manifest; }
 const std::map<std::string, std::string>& ModelPack::metadata() const { return impl_->metadata; }
 const std::vector<TensorInfo>& ModelPack::tensors() const { return impl_->tensors; }
 std::size_t ModelPack::file_size() const { return impl_->size; }
-std::string ModelPack::kind() const { return impl_->manifest["kind"].get<std::string>(); }
-std::string ModelPack::name() const { return impl_->manifest["name"].get<std::string>(); }
+const PackHeader& ModelPack::header() const { return impl_->header; }
+std::string ModelPack::kind() const { return impl_->header.kind; }
+std::string ModelPack::name() const { return impl_->header.name; }
 
 const TensorInfo* ModelPack::find(const std::string& name) const {
   for (const auto& t : impl_->tensors)
@@ -343,6 +409,7 @@ ModelPack ModelPack::open(const std::string& path) {
   }
   const std::string problem = manifest_problem(impl->manifest);
   if (!problem.empty()) corrupt(path, problem);
+  impl->header = read_header(impl->manifest);
   return ModelPack(std::move(impl));
 }
 

@@ -50,7 +50,4 @@ class ClipBatches {
   BatchOptions options_;
 };
 
-// CLIP's per-channel normalisation of RGB in [0, 1]; channels on dimension -3.
-at::Tensor clip_normalize(const at::Tensor& rgb01);
-
 }  // namespace hesp::train

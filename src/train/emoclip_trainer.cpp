@@ -27,9 +27,10 @@
 #include "hesp/error.h"
 #include "hesp_config.h"
 #include "models/emoclip_model.h"
-#include "models/torch_device.h"
+#include "nets/temporal_transformer.h"
+#include "torch_util/torch_device.h"
 #include "train/clip_batches.h"
-#include "train/temporal_transformer.h"
+#include "train/contrastive_loss.h"
 #include "train/training_log.h"
 
 namespace hesp {
@@ -81,13 +82,13 @@ at::Tensor description_embeddings(clip::TextTransformerImpl& text, const Tokeniz
 
 namespace {
 
-using train::TemporalTransformer;
+using nets::TemporalTransformer;
 
 // Everything one training run holds.
 struct Run {
   torch::Device device{torch::kCPU};
   clip::ClipModel clip{nullptr};
-  TemporalTransformer temporal{nullptr};
+  nets::TemporalTransformer temporal{nullptr};
   at::Tensor log_scale;  // the video-text logit scale (separate from CLIP's own)
   bool image_frozen = false;
   bool from_checkpoint = false;
@@ -201,7 +202,7 @@ nlohmann::json run_fingerprint(const EmoClipTrainOptions& o, const Run& run, int
 
 Run build_run(const EmoClipTrainOptions& o) {
   Run run;
-  run.device = models::torch_device(o.device);
+  run.device = torch_util::torch_device(o.device);
   run.from_checkpoint = !o.init_checkpoint.empty();
   if (run.from_checkpoint) {
     run.clip =
@@ -220,12 +221,12 @@ Run build_run(const EmoClipTrainOptions& o) {
   // The temporal model and the logit scale draw from their own seed, so they start the same
   // whether CLIP came from a checkpoint or from random_clip_model.
   torch::manual_seed(o.seed ^ 0x7e4d0a1c5eedull);
-  train::TemporalGeometry tg;
+  nets::TemporalGeometry tg;
   tg.width = g.vision.embed_dim;
   tg.frames = o.frames;
   tg.layers = o.temporal_layers;
-  tg.heads = train::temporal_heads_for(tg.width);
-  run.temporal = TemporalTransformer(tg);
+  tg.heads = nets::temporal_heads_for(tg.width);
+  run.temporal = nets::TemporalTransformer(tg);
   // CLIP's starting temperature, 0.07.
   run.log_scale = at::full({}, std::log(1.0 / 0.07), at::kFloat);
 
@@ -364,7 +365,7 @@ int load_state(const std::string& path, Run& run, Optimiser& opt,
 // Video embeddings [B, E] of a batch of frames [B, T, 3, S, S] in [0, 1].
 at::Tensor encode_videos(Run& run, const at::Tensor& frames) {
   const int64_t b = frames.size(0), t = frames.size(1), s = frames.size(3);
-  const at::Tensor x = train::clip_normalize(frames.to(run.device)).reshape({b * t, 3, s, s});
+  const at::Tensor x = clip::clip_normalize(frames.to(run.device)).reshape({b * t, 3, s, s});
   at::Tensor per_frame;
   {
     // A frozen tower needs no graph: skipping it saves the activations' memory.
@@ -545,7 +546,7 @@ EmoClipTrainReport train_emoclip(const EmoClipTrainOptions& o, const EmoClipProg
       {
         // CLIP keeps the scale at or below 100 so the logits cannot run away.
         at::NoGradGuard no_grad;
-        run.log_scale.clamp_(0.0, std::log(train::kMaxLogitScale));
+        run.log_scale.clamp_(0.0, std::log(nets::kMaxLogitScale));
       }
       const double value = loss.item<double>();
       if (!std::isfinite(value))
@@ -597,7 +598,7 @@ EmoClipTrainReport train_emoclip(const EmoClipTrainOptions& o, const EmoClipProg
   report.epochs_done = std::max(start_epoch, end_epoch);
   report.clips_per_second = train_seconds > 0.0 ? train_clips / train_seconds : 0.0;
   const double log_scale = run.log_scale.item<double>();
-  report.logit_scale = std::min(std::exp(log_scale), train::kMaxLogitScale);
+  report.logit_scale = std::min(std::exp(log_scale), nets::kMaxLogitScale);
 
   // The pack: class embeddings from the trained text tower, weights as they are now.
   run.clip->eval();

@@ -60,7 +60,7 @@ at::Tensor hesp_ensemble_loss(const at::Tensor& ensemble, const at::Tensor& labe
   return cross_entropy(ensemble, labels);
 }
 
-HespLoss hesp_total_loss(const HespOutputs& o, const at::Tensor& labels,
+HespLoss hesp_total_loss(const nets::HespOutputs& o, const at::Tensor& labels,
                          const at::Tensor& negative_text, const at::Tensor& logit_scale,
                          const at::Tensor& radius) {
   const at::Tensor clip = hesp_clip_loss(o.clip_logits, labels);

@@ -8,7 +8,7 @@
 #include <map>
 #include <string>
 
-#include "train/hesp_network.h"
+#include "nets/hesp_network.h"
 
 namespace hesp::train {
 
@@ -44,7 +44,7 @@ struct HespLoss {
 };
 
 // The five terms for one batch of network outputs.
-HespLoss hesp_total_loss(const HespOutputs& outputs, const at::Tensor& labels,
+HespLoss hesp_total_loss(const nets::HespOutputs& outputs, const at::Tensor& labels,
                          const at::Tensor& negative_text, const at::Tensor& logit_scale,
                          const at::Tensor& radius);
 

@@ -23,7 +23,7 @@
 #include "hesp_config.h"
 #include "models/hesp_model.h"
 #include "models/open_set.h"
-#include "models/torch_device.h"
+#include "torch_util/torch_device.h"
 #include "train/clip_batches.h"
 #include "train/training_log.h"
 
@@ -55,9 +55,9 @@ void HespSgd::step(double lr) {
   }
 }
 
-std::vector<at::Tensor> sgd_parameters(HespNetworkImpl& network) {
-  if (network.variant() == HespVariant::kReleased) return {network.radius};
-  if (network.variant() == HespVariant::kCoop) return {network.context};
+std::vector<at::Tensor> sgd_parameters(nets::HespNetworkImpl& network) {
+  if (network.variant() == nets::HespVariant::kReleased) return {network.radius};
+  if (network.variant() == nets::HespVariant::kCoop) return {network.context};
   return {network.context, network.radius, network.temporal_query, network.temporal_gain};
 }
 
@@ -79,12 +79,12 @@ double hesp_learning_rate(double base, int epoch, int epochs) {
   return lr;
 }
 
-HespLoss hesp_train_step(HespNetworkImpl& network, HespSgd& sgd, const at::Tensor& frames01,
+HespLoss hesp_train_step(nets::HespNetworkImpl& network, HespSgd& sgd, const at::Tensor& frames01,
                          const at::Tensor& labels, double learning_rate, double prompt_length) {
   for (auto& p : network.parameters())
     if (p.grad().defined()) p.mutable_grad() = at::Tensor();
-  const HespOutputs out = network.forward(frames01);
-  if (network.variant() == HespVariant::kCoop) {
+  const nets::HespOutputs out = network.forward(frames01);
+  if (network.variant() == nets::HespVariant::kCoop) {
     // CoOp: the CLIP cross-entropy trains the text context; the prompts HESP adds stay unused.
     HespLoss loss;
     loss.total = hesp_clip_loss(out.clip_logits, labels);
@@ -108,11 +108,11 @@ HespLoss hesp_train_step(HespNetworkImpl& network, HespSgd& sgd, const at::Tenso
 
 namespace {
 
-using train::HespNetwork;
-using train::HespVariant;
+using nets::HespNetwork;
+using nets::HespVariant;
 
 // The learned tensors, by the names the state file uses.
-std::vector<std::pair<std::string, at::Tensor>> learned(train::HespNetworkImpl& net) {
+std::vector<std::pair<std::string, at::Tensor>> learned(nets::HespNetworkImpl& net) {
   return {{"context", net.context},
           {"visual_prompt", net.visual_prompt},
           {"negative_prompts", net.negative_prompts},
@@ -121,13 +121,13 @@ std::vector<std::pair<std::string, at::Tensor>> learned(train::HespNetworkImpl& 
           {"temporal_gain", net.temporal_gain}};
 }
 
-std::vector<at::Tensor> snapshot(train::HespNetworkImpl& net) {
+std::vector<at::Tensor> snapshot(nets::HespNetworkImpl& net) {
   std::vector<at::Tensor> out;
   for (auto& [name, t] : learned(net)) out.push_back(t.detach().to(at::kCPU).clone());
   return out;
 }
 
-void restore(train::HespNetworkImpl& net, const std::vector<at::Tensor>& saved) {
+void restore(nets::HespNetworkImpl& net, const std::vector<at::Tensor>& saved) {
   c10::NoGradGuard no_grad;
   auto items = learned(net);
   for (std::size_t i = 0; i < items.size(); ++i) items[i].second.copy_(saved[i]);
@@ -169,7 +169,7 @@ struct RunState {
 
 const char* const kTermNames[] = {"clip", "supcon", "negative", "negative_prompt", "ensemble"};
 
-void save_state(const std::string& path, const std::string& print, train::HespNetworkImpl& net,
+void save_state(const std::string& path, const std::string& print, nets::HespNetworkImpl& net,
                 const train::HespSgd& sgd, const RunState& run) {
   torch::serialize::OutputArchive a;
   a.write("fingerprint", at::tensor(static_cast<std::int64_t>(std::stoull(print))));
@@ -204,7 +204,7 @@ void save_state(const std::string& path, const std::string& print, train::HespNe
   if (ec) throw Error("cannot write the training state '" + path + "': " + ec.message());
 }
 
-RunState load_state(const std::string& path, const std::string& print, train::HespNetworkImpl& net,
+RunState load_state(const std::string& path, const std::string& print, nets::HespNetworkImpl& net,
                     train::HespSgd& sgd) {
   if (!std::filesystem::exists(path))
     throw FileNotFoundError("training state '" + path + "' not found (nothing to resume)");
@@ -256,7 +256,7 @@ struct Evaluation {
   std::vector<double> scores;  // open-set score per clip (the variant's rule)
 };
 
-Evaluation evaluate(train::HespNetworkImpl& net, const train::ClipBatches& batches,
+Evaluation evaluate(nets::HespNetworkImpl& net, const train::ClipBatches& batches,
                     const c10::Device& device) {
   c10::NoGradGuard no_grad;
   const at::Tensor text = net.text_features();
@@ -269,11 +269,10 @@ Evaluation evaluate(train::HespNetworkImpl& net, const train::ClipBatches& batch
     const at::Tensor frames = batch.frames.to(device);
     const int64_t b = frames.size(0), t = frames.size(1);
     const at::Tensor f = net.encode_frames(frames.flatten(0, 1)).view({b, t, -1});
-    const at::Tensor v =
-        train::pool_frames(f, net.variant(), net.temporal_query, net.temporal_gain);
-    const at::Tensor e = train::variant_logits(v, text, centers, scale, net.variant());
+    const at::Tensor v = nets::pool_frames(f, net.variant(), net.temporal_query, net.temporal_gain);
+    const at::Tensor e = nets::variant_logits(v, text, centers, scale, net.variant());
     auto [top, arg] = e.max(1);
-    if (net.variant() == HespVariant::kCoop) top = at::softmax(e, 1).amax(1);
+    if (net.variant() == nets::HespVariant::kCoop) top = at::softmax(e, 1).amax(1);
     correct += arg.cpu().eq(batch.labels).sum().item<std::int64_t>();
     const at::Tensor s = top.to(at::kCPU, at::kDouble).contiguous();
     out.scores.insert(out.scores.end(), s.data_ptr<double>(), s.data_ptr<double>() + s.numel());
@@ -307,7 +306,7 @@ void check_items(const std::vector<data::AnnotationItem>& items, int k, const ch
 }
 
 void validate(const HespTrainOptions& o) {
-  train::parse_hesp_variant(o.variant);
+  nets::parse_hesp_variant(o.variant);
   if (o.class_names.empty()) throw SettingsError("HESP training needs the known class names");
   std::set<std::string> seen;
   for (const auto& n : o.class_names) {
@@ -344,8 +343,8 @@ void validate(const HespTrainOptions& o) {
 HespTrainReport train_hesp(const HespTrainOptions& o) {
   validate(o);
   const auto started = std::chrono::steady_clock::now();
-  const HespVariant variant = train::parse_hesp_variant(o.variant);
-  const c10::Device device = models::torch_device(o.device);
+  const nets::HespVariant variant = nets::parse_hesp_variant(o.variant);
+  const c10::Device device = torch_util::torch_device(o.device);
   if (o.threads > 0) at::set_num_threads(o.threads);
   const int k = static_cast<int>(o.class_names.size());
 
@@ -355,20 +354,21 @@ HespTrainReport train_hesp(const HespTrainOptions& o) {
   const clip::ModelGeometry geometry = clip->geometry();
   const int size = static_cast<int>(geometry.vision.image_size);
   const Tokenizer tokenizer(o.vocab_path);
-  const std::vector<std::string> prompt_names = train::prompt_class_names(o.class_names, variant);
-  train::HespNetworkOptions net_options;
+  const std::vector<std::string> prompt_names = nets::prompt_class_names(o.class_names, variant);
+  nets::HespNetworkOptions net_options;
   net_options.variant = variant;
   net_options.context_tokens = o.context_tokens;
   net_options.seed = o.seed;
-  HespNetwork net(clip, tokenizer, prompt_names, net_options);
+  nets::HespNetwork net(clip, tokenizer, prompt_names, net_options);
   const double step_length = o.prompt_step > 0.0 ? o.prompt_step : train::default_prompt_step(size);
 
   data::ClipLoaderOptions train_loader;
   train_loader.num_segments = o.frames;
   train_loader.mode = data::SamplingMode::kTrain;
   // The released loader repeats a short clip's last frame; the paper variant spreads the frames.
-  train_loader.short_clips = variant == HespVariant::kReleased ? data::ShortClipPolicy::kRepeatLast
-                                                               : data::ShortClipPolicy::kStretch;
+  train_loader.short_clips = variant == nets::HespVariant::kReleased
+                                 ? data::ShortClipPolicy::kRepeatLast
+                                 : data::ShortClipPolicy::kStretch;
   train_loader.augment.size = size;
   train_loader.augment.train = true;
   train_loader.seed = o.seed;
@@ -398,9 +398,9 @@ HespTrainReport train_hesp(const HespTrainOptions& o) {
     run = load_state(o.state_path, print, *net, sgd);
   } else {
     // Where the visual prompt goes, fixed before training (deterministic for the seed).
-    if (variant == HespVariant::kReleased) {
+    if (variant == nets::HespVariant::kReleased) {
       const at::Tensor frame = sample_frames({o.train_items.front()}, test_loader, 0)[0];
-      net->set_location(train::released_prompt_location(*clip, frame, k, o.seed));
+      net->set_location(nets::released_prompt_location(*clip, frame, k, o.seed));
     } else {
       constexpr std::size_t kSample = 64;
       std::vector<data::AnnotationItem> sample;
@@ -420,14 +420,13 @@ HespTrainReport train_hesp(const HespTrainOptions& o) {
       c10::NoGradGuard no_grad;
       const at::Tensor class_text = clip->text->forward(ids.to(device));
       const at::Tensor frames = sample_frames(sample, test_loader, o.frames / 2);
-      net->set_location(
-          train::paper_prompt_location(*clip, frames, at::tensor(labels), class_text));
+      net->set_location(nets::paper_prompt_location(*clip, frames, at::tensor(labels), class_text));
     }
   }
 
   HespTrainReport report;
   report.output_path = o.output_path;
-  report.variant = train::hesp_variant_name(variant);
+  report.variant = nets::hesp_variant_name(variant);
   report.epochs = o.epochs;
   report.start_epoch = run.next_epoch;
   report.train_items = static_cast<int>(o.train_items.size());
@@ -491,7 +490,7 @@ HespTrainReport train_hesp(const HespTrainOptions& o) {
     for (const auto& [name, sum] : sums)
       run.last_terms[name] = sum / double(std::max<std::int64_t>(1, clips));
 
-    if (variant != HespVariant::kReleased && selection) {
+    if (variant != nets::HespVariant::kReleased && selection) {
       const Evaluation eval = evaluate(*net, *selection, device);
       if (eval.acc > run.best_acc) {
         run.best_acc = eval.acc;
@@ -530,7 +529,7 @@ HespTrainReport train_hesp(const HespTrainOptions& o) {
   report.finished = true;
 
   // The kept epoch: the best on the selection clips (paper), else the last one.
-  if (variant != HespVariant::kReleased && !run.best.empty()) restore(*net, run.best);
+  if (variant != nets::HespVariant::kReleased && !run.best.empty()) restore(*net, run.best);
   report.best_epoch = run.best_epoch > 0 ? run.best_epoch : o.epochs;
 
   // The unknown threshold keeps calibration_tpr of the known calibration clips (test sampling).

@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "nets/hesp_network.h"
 #include "train/hesp_losses.h"
-#include "train/hesp_network.h"
 
 namespace hesp::train {
 
@@ -32,7 +32,7 @@ class HespSgd {
 // What SGD trains. Paper: text context, radius, temporal attention. Released: the radius only
 // (the released code clears the context's gradient before every step, and mean pooling has no
 // parameters). The visual prompts are never in it: they move by prompt_step alone.
-std::vector<at::Tensor> sgd_parameters(HespNetworkImpl& network);
+std::vector<at::Tensor> sgd_parameters(nets::HespNetworkImpl& network);
 
 // p -= length * g / |g| with g = p.grad(); nothing when the gradient is missing or zero.
 void prompt_step(const at::Tensor& prompt, double length);
@@ -46,7 +46,7 @@ double hesp_learning_rate(double base, int epoch, int epochs);
 
 // One optimisation step on a batch: forward, the five losses, backward, SGD, the prompts' steps.
 // frames01 [B, T, 3, S, S] in [0, 1] on the network's device, labels [B] int64.
-HespLoss hesp_train_step(HespNetworkImpl& network, HespSgd& sgd, const at::Tensor& frames01,
+HespLoss hesp_train_step(nets::HespNetworkImpl& network, HespSgd& sgd, const at::Tensor& frames01,
                          const at::Tensor& labels, double learning_rate, double prompt_length);
 
 }  // namespace hesp::train

@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "hesp/clip.h"
 #include "hesp/clip_encoder.h"
 #include "hesp/error.h"
+#include "hesp/face_clips.h"
 
 namespace {
 

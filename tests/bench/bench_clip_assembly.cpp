@@ -6,7 +6,7 @@
 #include <opencv2/imgproc.hpp>
 #include <vector>
 
-#include "hesp/clip.h"
+#include "hesp/face_clips.h"
 #include "hesp/pan_zoom.h"
 #include "test_data.h"
 

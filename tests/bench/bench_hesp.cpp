@@ -20,7 +20,7 @@
 #include "hesp/expression_model.h"
 #include "hesp/tokenizer.h"
 #include "models/hesp_model.h"
-#include "train/hesp_network.h"
+#include "nets/hesp_network.h"
 
 namespace {
 
@@ -53,9 +53,9 @@ hesp::ExpressionModel* model(std::string* why) {
       auto clip = hesp::clip::random_clip_model(vit_b32, 1);
       const auto clip_tensors = hesp::clip::openai_tensors(*clip);
       hesp::Tokenizer tokenizer(vocab);
-      hesp::train::HespNetworkOptions options;
-      hesp::train::HespNetwork net(clip, tokenizer, classes, options);
-      net->set_location({84, 84, hesp::train::visual_prompt_side(224)});
+      hesp::nets::HespNetworkOptions options;
+      hesp::nets::HespNetwork net(clip, tokenizer, classes, options);
+      net->set_location({84, 84, hesp::nets::visual_prompt_side(224)});
       torch::NoGradGuard no_grad;
       hesp::models::HespPackContents c;
       c.path = (std::filesystem::temp_directory_path() /

@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "hesp/error.h"
 #include "hesp/expression_model.h"
+#include "hesp/pack_converters.h"
 #include "hesp_config.h"
 
 namespace hesp::cli {

@@ -19,6 +19,7 @@
 #include "hesp/error.h"
 #include "hesp/expression_model.h"
 #include "hesp/hesp_training.h"
+#include "hesp/pack_converters.h"
 #include "hesp/training_progress.h"
 
 namespace hesp::cli {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "hesp/expression_model.h"
+#include "hesp/pack_converters.h"
 #include "pipeline_runner.h"
 #include "test_data.h"
 

@@ -11,10 +11,10 @@
 #include <thread>
 #include <vector>
 
-#include "hesp/clip.h"
 #include "hesp/clip_encoder.h"
 #include "hesp/clip_preprocess.h"
 #include "hesp/error.h"
+#include "hesp/face_clips.h"
 #include "hesp/tokenizer.h"
 #include "test_data.h"
 

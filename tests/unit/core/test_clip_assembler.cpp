@@ -3,8 +3,8 @@
 
 #include <vector>
 
-#include "hesp/clip.h"
 #include "hesp/error.h"
+#include "hesp/face_clips.h"
 
 namespace {
 
@@ -32,7 +32,8 @@ std::vector<std::pair<int, std::unique_ptr<hesp::Clip>>> feed(hesp::ClipAssemble
   for (int f = 0; f < frames; ++f) {
     a.begin_frame();
     if (a.wants_frame(track)) {
-      auto clip = a.add(track, 1000u * f, crop_of(a.config().crop_size, static_cast<std::uint8_t>(f)));
+      auto clip =
+          a.add(track, 1000u * f, crop_of(a.config().crop_size, static_cast<std::uint8_t>(f)));
       if (clip) out.emplace_back(f, std::move(clip));
     }
     for (auto& c : a.end_frame()) out.emplace_back(f, std::move(c));

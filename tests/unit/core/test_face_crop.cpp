@@ -6,8 +6,8 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "hesp/clip.h"
 #include "hesp/error.h"
+#include "hesp/face_clips.h"
 
 namespace {
 
@@ -16,9 +16,9 @@ cv::Mat test_rgb(int w, int h) {
   cv::Mat rgb(h, w, CV_8UC3);
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x)
-      rgb.at<cv::Vec3b>(y, x) = cv::Vec3b(static_cast<uchar>(40 + 150 * x / w),
-                                          static_cast<uchar>(60 + 120 * y / h),
-                                          static_cast<uchar>(90 + 60 * (x + y) / (w + h)));
+      rgb.at<cv::Vec3b>(y, x) =
+          cv::Vec3b(static_cast<uchar>(40 + 150 * x / w), static_cast<uchar>(60 + 120 * y / h),
+                    static_cast<uchar>(90 + 60 * (x + y) / (w + h)));
   return rgb;
 }
 

@@ -14,6 +14,7 @@
 #include "hesp/error.h"
 #include "hesp/expression_model.h"
 #include "hesp/model_pack.h"
+#include "hesp/pack_converters.h"
 #include "models_support.h"
 
 namespace hesp {

@@ -261,6 +261,60 @@ TEST(ModelPack, ManifestProblems) {
   EXPECT_NE(msg("dup.st", header_with(json::object(), m)).find("twice"), std::string::npos);
 }
 
+// A value that is there but unusable is named with what it is and what it must be, never reported
+// as missing; sizes that no model takes are refused at open, before anything is allocated.
+TEST(ModelPack, InvalidValuesAreNamedNotMissing) {
+  struct Case {
+    const char* name;
+    std::vector<std::string> path;
+    json value;
+    std::vector<std::string> expected;  // substrings of the message
+  };
+  const std::vector<Case> cases = {
+      {"size-huge", {"input", "size"}, 100000, {"'input.size' is 100000", "1 to 1024"}},
+      {"size-zero", {"input", "size"}, 0, {"'input.size' is 0", "1 to 1024"}},
+      {"size-text", {"input", "size"}, "112", {"'input.size' is \"112\"", "integer"}},
+      {"frames-negative", {"frames_per_clip"}, -3, {"'frames_per_clip' is -3", "1 to 256"}},
+      {"frames-huge", {"frames_per_clip"}, 100000, {"'frames_per_clip' is 100000"}},
+      {"threshold-nan",
+       {"open_set", "unknown_threshold"},
+       "NaN",
+       {"'open_set.unknown_threshold' is \"NaN\"", "finite number"}},
+      {"rule", {"open_set", "score"}, "entropy", {"'open_set.score' is \"entropy\"", "max_logit"}},
+      {"margin", {"input", "face_margin"}, 7.5, {"'input.face_margin' is 7.5", "0..2"}},
+      {"kind-empty", {"kind"}, "", {"'kind' is \"\"", "non-empty string"}},
+      {"classes-object", {"classes"}, json::object(), {"'classes' is {}"}},
+  };
+  for (const Case& c : cases) {
+    json m = valid_manifest();
+    json* at = &m;
+    for (const std::string& key : c.path) at = &(*at)[key];
+    *at = c.value;
+    const std::string text = corrupt_message(std::string(c.name) + ".st",
+                                             raw_pack(header_with(json::object(), m).dump(), ""));
+    EXPECT_EQ(text.find("missing"), std::string::npos) << c.name << ": " << text;
+    for (const std::string& want : c.expected)
+      EXPECT_NE(text.find(want), std::string::npos) << c.name << ": " << text;
+  }
+}
+
+TEST(ModelPack, HeaderHoldsTheCommonFields) {
+  json m = valid_manifest();
+  m["input"]["face_margin"] = 0.25;
+  const std::string path = scratch().file("header.safetensors");
+  write_pack(path, m, {});
+  const ModelPack pack = ModelPack::open(path);
+  const PackHeader& h = pack.header();
+  EXPECT_EQ(h.kind, "fer-cnn");
+  EXPECT_EQ(h.name, "test-pack");
+  EXPECT_EQ(h.classes, (std::vector<std::string>{"neutral", "happy"}));
+  EXPECT_EQ(h.input_size, 112);
+  EXPECT_EQ(h.frames_per_clip, 8);
+  EXPECT_DOUBLE_EQ(h.face_margin, 0.25);
+  EXPECT_EQ(h.score_rule, "max_logit");
+  EXPECT_DOUBLE_EQ(h.unknown_threshold, -1.5);
+}
+
 TEST(ModelPack, WriterRefusesWhatCouldNotBeRead) {
   const std::vector<float> v = {1.0f, 2.0f};
   const std::string path = scratch().file("refused.safetensors");

@@ -14,9 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "hesp/clip.h"
 #include "hesp/expression_model.h"
+#include "hesp/face_clips.h"
 #include "hesp/face_detector.h"
+#include "hesp/pack_converters.h"
 #include "test_data.h"
 
 namespace hesp::test {

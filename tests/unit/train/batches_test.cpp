@@ -113,7 +113,7 @@ TEST_F(BatchesTest, BadInput) {
 
 TEST(ClipNormalize, UsesClipStatistics) {
   const at::Tensor gray = at::full({1, 3, 2, 2}, 0.5f);
-  const at::Tensor n = hesp::train::clip_normalize(gray);
+  const at::Tensor n = hesp::clip::clip_normalize(gray);
   EXPECT_NEAR(n[0][0][0][0].item<float>(), (0.5 - 0.48145466) / 0.26862954, 1e-5);
   EXPECT_NEAR(n[0][2][1][1].item<float>(), (0.5 - 0.40821073) / 0.27577711, 1e-5);
 }

@@ -20,16 +20,18 @@
 #include "hesp/error.h"
 #include "hesp/expression_model.h"
 #include "hesp/model_pack.h"
+#include "hesp/pack_converters.h"
 #include "hesp/synth.h"
 #include "models/emoclip_model.h"
+#include "nets/temporal_transformer.h"
 #include "test_data.h"
+#include "train/contrastive_loss.h"
 #include "train/emoclip_trainer.h"
-#include "train/temporal_transformer.h"
 #include "train/training_log.h"
 
 namespace fs = std::filesystem;
-using hesp::train::TemporalGeometry;
-using hesp::train::TemporalTransformer;
+using hesp::nets::TemporalGeometry;
+using hesp::nets::TemporalTransformer;
 
 namespace {
 
@@ -47,7 +49,7 @@ TemporalTransformer small_temporal(int64_t frames = 4) {
   g.width = 32;
   g.frames = frames;
   g.layers = 2;
-  g.heads = hesp::train::temporal_heads_for(g.width);
+  g.heads = hesp::nets::temporal_heads_for(g.width);
   return TemporalTransformer(g);
 }
 

@@ -10,12 +10,13 @@
 #include <cmath>
 
 #include "hesp/error.h"
-#include "train/hesp_network.h"
+#include "nets/hesp_network.h"
 #include "train/hesp_trainer.h"
 
 namespace {
 
 using namespace hesp::train;
+using namespace hesp::nets;  // the network these losses are computed on
 
 at::Tensor t(std::vector<float> v) { return torch::tensor(v); }
 at::Tensor rows(std::vector<std::vector<float>> r) {

@@ -21,16 +21,16 @@
 #include "hesp/synth.h"
 #include "hesp/tokenizer.h"
 #include "models/hesp_model.h"
+#include "nets/hesp_network.h"
 #include "test_data.h"
 #include "train/hesp_losses.h"
-#include "train/hesp_network.h"
 #include "train/hesp_trainer.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-using hesp::train::HespVariant;
+using hesp::nets::HespVariant;
 
 constexpr const char* kTinyGeometry =
     "image=32,patch=16,width=64,layers=1,text-width=64,text-layers=1,embed=32,context=32";
@@ -120,14 +120,13 @@ class HespTraining : public ::testing::Test {
     return o;
   }
 
-  static hesp::train::HespNetwork network(HespVariant variant) {
-    hesp::train::HespNetworkOptions o;
+  static hesp::nets::HespNetwork network(HespVariant variant) {
+    hesp::nets::HespNetworkOptions o;
     o.variant = variant;
     o.seed = 9;
     const hesp::Tokenizer tokenizer(vocab());
-    return hesp::train::HespNetwork(hesp::clip::load_clip_checkpoint(path("tiny_clip.safetensors")),
-                                    tokenizer, hesp::train::prompt_class_names(kClasses, variant),
-                                    o);
+    return hesp::nets::HespNetwork(hesp::clip::load_clip_checkpoint(path("tiny_clip.safetensors")),
+                                   tokenizer, hesp::nets::prompt_class_names(kClasses, variant), o);
   }
 
   // Random frames in [0, 1] and labels for a network-level step.
@@ -305,12 +304,12 @@ TEST_F(HespTraining, ReleasedVariantPairsSortedNamesAndKeepsItsContext) {
   EXPECT_EQ(m["prompt_class_names"].get<std::vector<std::string>>(), sorted);
   EXPECT_EQ(m["clip_pooling"], "mean_embedding");
   // The stored context is the initial one: the network built with the same seed has it.
-  hesp::train::HespNetworkOptions no;
+  hesp::nets::HespNetworkOptions no;
   no.variant = HespVariant::kReleased;
   no.seed = o.seed;
   const hesp::Tokenizer tokenizer(vocab());
-  hesp::train::HespNetwork fresh(hesp::clip::load_clip_checkpoint(o.clip_weights), tokenizer,
-                                 sorted, no);
+  hesp::nets::HespNetwork fresh(hesp::clip::load_clip_checkpoint(o.clip_weights), tokenizer, sorted,
+                                no);
   EXPECT_TRUE(torch::equal(learned(o.output_path).at("hesp.text_context"), fresh->context));
   EXPECT_NO_THROW(hesp::ExpressionModel::load(o.output_path));
 }

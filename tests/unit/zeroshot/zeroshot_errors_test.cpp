@@ -10,6 +10,7 @@
 #include "hesp/error.h"
 #include "hesp/expression_model.h"
 #include "hesp/model_pack.h"
+#include "hesp/pack_converters.h"
 #include "zeroshot_support.h"
 
 namespace {

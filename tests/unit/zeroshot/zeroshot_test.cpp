@@ -16,6 +16,7 @@
 #include "hesp/error.h"
 #include "hesp/expression_model.h"
 #include "hesp/model_pack.h"
+#include "hesp/pack_converters.h"
 #include "hesp/tokenizer.h"
 #include "models/clip_zeroshot_model.h"
 #include "zeroshot_support.h"

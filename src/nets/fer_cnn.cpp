@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-#include "models/fer_cnn.h"
+#include "nets/fer_cnn.h"
 
 #include <torch/nn/functional/padding.h>
 #include <torch/nn/functional/pooling.h>
@@ -12,7 +12,7 @@
 #include "hesp/error.h"
 #include "hesp/model_pack.h"
 
-namespace hesp::models {
+namespace hesp::nets {
 
 namespace F = torch::nn::functional;
 
@@ -172,4 +172,4 @@ FerCnn load_fer_cnn(const ModelPack& pack) {
   return net;
 }
 
-}  // namespace hesp::models
+}  // namespace hesp::nets

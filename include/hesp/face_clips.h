@@ -35,17 +35,17 @@ struct Clip {
 };
 
 struct ClipConfig {
-  int clip_length = 8;     // T frames per clip
-  int frame_subsample = 1; // take every n-th frame of a track
-  int clip_stride = 8;     // sampled frames between the starts of consecutive clips
+  int clip_length = 8;      // T frames per clip
+  int frame_subsample = 1;  // take every n-th frame of a track
+  int clip_stride = 8;      // sampled frames between the starts of consecutive clips
   // A partial clip with at least this many frames is padded, else dropped; 0 = half the clip
   // length, rounded up.
   int min_frames = 0;
   int max_tracks = 32;     // tracks buffered at most; the least recently seen is evicted first
   int track_timeout = 15;  // frames a track may be absent before its partial clip is finished
   int crop_size = 224;
-  float margin = 0.1f;     // context around the face box, as a fraction of the box side (the
-                           // default pack was calibrated at 0.1)
+  float margin = 0.1f;  // context around the face box, as a fraction of the box side (the
+                        // default pack was calibrated at 0.1)
 };
 
 // Throws SettingsError naming the bad value.
@@ -89,7 +89,7 @@ class ClipAssembler {
   struct TrackState {
     std::vector<Sampled> window;  // at most clip_length frames
     std::uint64_t frames_seen = 0;
-    int to_skip = 0;  // sampled frames still to skip when clip_stride > clip_length
+    int to_skip = 0;              // sampled frames still to skip when clip_stride > clip_length
     std::uint64_t last_seen = 0;  // frame counter value when the track was last present
   };
   std::unique_ptr<Clip> make_clip(std::uint32_t track_id, const std::vector<Sampled>& window) const;

@@ -14,7 +14,7 @@
 
 #include "clip/clip_model.h"
 
-namespace hesp::train {
+namespace hesp::nets {
 
 struct TemporalGeometry {
   int64_t width = 512;  // = CLIP's embed_dim
@@ -54,14 +54,7 @@ class TemporalTransformerImpl : public torch::nn::Module {
 };
 TORCH_MODULE(TemporalTransformer);
 
-// Scaled cosine logits and CLIP's symmetric InfoNCE loss. `video` and `text` [B, E] (any
-// length; normalised here), `log_scale` a scalar tensor whose exp multiplies the cosines (clamped
-// at 100 as CLIP does). Row i of each is the matching pair; the loss is the mean of the
-// video-to-text and text-to-video cross-entropies. Returns the loss (scalar).
-at::Tensor clip_contrastive_loss(const at::Tensor& video, const at::Tensor& text,
-                                 const at::Tensor& log_scale);
-
 // The largest value exp(log_scale) may take, as in CLIP.
 inline constexpr double kMaxLogitScale = 100.0;
 
-}  // namespace hesp::train
+}  // namespace hesp::nets

@@ -7,10 +7,10 @@
 
 #include <string>
 
-namespace hesp::models {
+namespace hesp::torch_util {
 
 // Throws SettingsError for another spelling, for CUDA when this LibTorch has none or no GPU is
 // visible (saying which), and for a CUDA index past the last device. Never falls back to the CPU.
 c10::Device torch_device(const std::string& spec);
 
-}  // namespace hesp::models
+}  // namespace hesp::torch_util

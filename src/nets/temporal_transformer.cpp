@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-#include "train/temporal_transformer.h"
+#include "nets/temporal_transformer.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
@@ -9,7 +9,7 @@
 
 #include "hesp/error.h"
 
-namespace hesp::train {
+namespace hesp::nets {
 
 int64_t temporal_heads_for(int64_t width) { return width >= 64 ? width / 64 : 1; }
 
@@ -78,17 +78,4 @@ at::Tensor TemporalTransformerImpl::forward(const at::Tensor& frame_embeddings) 
                         1e-5);  // [N, W]
 }
 
-at::Tensor clip_contrastive_loss(const at::Tensor& video, const at::Tensor& text,
-                                 const at::Tensor& log_scale) {
-  if (video.dim() != 2 || text.dim() != 2 || video.sizes() != text.sizes())
-    throw InputError("contrastive loss: video and text embeddings must both be [B, E] and match");
-  const at::Tensor v = video / video.norm(2, -1, true).clamp_min(1e-12);
-  const at::Tensor t = text / text.norm(2, -1, true).clamp_min(1e-12);
-  const at::Tensor scale = log_scale.exp().clamp_max(kMaxLogitScale);
-  const at::Tensor logits = scale * v.mm(t.t());  // [B, B]: row = video, column = caption
-  const at::Tensor target = at::arange(video.size(0), video.options().dtype(at::kLong));
-  return (at::cross_entropy_loss(logits, target) + at::cross_entropy_loss(logits.t(), target)) /
-         2.0;
-}
-
-}  // namespace hesp::train
+}  // namespace hesp::nets

@@ -15,7 +15,7 @@ namespace hesp {
 class ModelPack;
 }
 
-namespace hesp::models {
+namespace hesp::nets {
 
 struct FerCnnConfig {
   std::vector<int> block_channels = {32, 64, 128, 256};
@@ -83,4 +83,4 @@ torch::Tensor pad_same(const torch::Tensor& x, int kernel, int stride);
 // holds tensors the architecture has no place for.
 FerCnn load_fer_cnn(const ModelPack& pack);
 
-}  // namespace hesp::models
+}  // namespace hesp::nets

@@ -16,7 +16,7 @@
 #include "clip/clip_model.h"
 #include "hesp/tokenizer.h"
 
-namespace hesp::train {
+namespace hesp::nets {
 
 // "paper": the method as the paper describes it (trainable text context, class names paired with
 // their own labels, temporal attention, an expression-sensitive prompt location). "released":
@@ -157,4 +157,4 @@ class HespNetworkImpl : public torch::nn::Module {
 };
 TORCH_MODULE(HespNetwork);
 
-}  // namespace hesp::train
+}  // namespace hesp::nets

@@ -3,8 +3,8 @@
 #include <cstring>
 #include <string>
 
-#include "hesp/clip.h"
 #include "hesp/error.h"
+#include "hesp/face_clips.h"
 
 namespace hesp {
 
@@ -128,9 +128,9 @@ void ClipAssembler::reset() { tracks_.clear(); }
 
 void ClipAssembler::evict_if_full() {
   while (static_cast<int>(tracks_.size()) >= config_.max_tracks) {
-    auto oldest = std::min_element(tracks_.begin(), tracks_.end(), [](const auto& a, const auto& b) {
-      return a.second.last_seen < b.second.last_seen;
-    });
+    auto oldest = std::min_element(
+        tracks_.begin(), tracks_.end(),
+        [](const auto& a, const auto& b) { return a.second.last_seen < b.second.last_seen; });
     tracks_.erase(oldest);
   }
 }

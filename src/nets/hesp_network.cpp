@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-#include "train/hesp_network.h"
+#include "nets/hesp_network.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -9,9 +9,8 @@
 #include <cmath>
 
 #include "hesp/error.h"
-#include "train/clip_batches.h"
 
-namespace hesp::train {
+namespace hesp::nets {
 
 namespace {
 
@@ -95,7 +94,7 @@ PromptLocation released_prompt_location(clip::ClipModelImpl& clip, const at::Ten
   auto& visual = *clip.visual;
   const auto& g = visual.geometry();
   const int64_t s = g.image_size, w = g.width, grid = g.grid();
-  const at::Tensor x = clip_normalize(frame01.to(clip.logit_scale.device()).unsqueeze(0));
+  const at::Tensor x = clip::clip_normalize(frame01.to(clip.logit_scale.device()).unsqueeze(0));
   const at::Tensor feat = visual.conv1->forward(x)[0].cpu();  // [W, g, g]
   // A classifier that never saw data: nn.Linear's default initialisation, from the seed.
   const double bound = 1.0 / std::sqrt(static_cast<double>(w));
@@ -129,7 +128,7 @@ PromptLocation paper_prompt_location(clip::ClipModelImpl& clip, const at::Tensor
   constexpr int64_t kChunk = 32;
   for (int64_t begin = 0; begin < n; begin += kChunk) {
     const int64_t end = std::min(n, begin + kChunk);
-    const at::Tensor x = clip_normalize(frames01.slice(0, begin, end).to(device));
+    const at::Tensor x = clip::clip_normalize(frames01.slice(0, begin, end).to(device));
     const at::Tensor tokens = vision_tokens(visual, x).narrow(1, 1, grid * grid);
     at::Tensor patch = layer_norm(visual.ln_post, tokens).matmul(visual.proj);  // [n, g^2, E]
     patch = patch / patch.norm(2, -1, true).clamp_min(1e-12);
@@ -156,7 +155,7 @@ at::Tensor add_visual_prompt(const at::Tensor& images01, const at::Tensor& promp
 
 at::Tensor hesp_encode_frames(clip::ClipModelImpl& clip, const at::Tensor& frames01,
                               const at::Tensor& prompt, const PromptLocation& location) {
-  return clip.visual->forward(clip_normalize(add_visual_prompt(frames01, prompt, location)));
+  return clip.visual->forward(clip::clip_normalize(add_visual_prompt(frames01, prompt, location)));
 }
 
 at::Tensor pool_frames(const at::Tensor& f, HespVariant variant, const at::Tensor& query,
@@ -277,4 +276,4 @@ HespOutputs HespNetworkImpl::forward(const at::Tensor& frames01) {
   return out;
 }
 
-}  // namespace hesp::train
+}  // namespace hesp::nets

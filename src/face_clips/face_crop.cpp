@@ -4,8 +4,8 @@
 #include <cstring>
 #include <opencv2/imgproc.hpp>
 
-#include "hesp/clip.h"
 #include "hesp/error.h"
+#include "hesp/face_clips.h"
 #include "image/cv_image.h"
 
 namespace hesp {

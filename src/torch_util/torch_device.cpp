@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-#include "models/torch_device.h"
+#include "torch_util/torch_device.h"
 
 #include <c10/util/Exception.h>
 #include <torch/cuda.h>
@@ -7,7 +7,7 @@
 #include "hesp/error.h"
 #include "hesp_config.h"
 
-namespace hesp::models {
+namespace hesp::torch_util {
 
 c10::Device torch_device(const std::string& spec) {
   const bool wants_cuda = spec == "cuda" || spec.rfind("cuda:", 0) == 0;
@@ -31,4 +31,4 @@ c10::Device torch_device(const std::string& spec) {
   }
 }
 
-}  // namespace hesp::models
+}  // namespace hesp::torch_util

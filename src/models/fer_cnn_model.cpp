@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// fer-cnn packs: a frame CNN (face-api.js's expression network, nets/fer_cnn.h) run on every frame
+// of a clip; the clip's logits are the mean of its frames' logits.
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "hesp/error.h"
+#include "hesp/expression_model.h"
+#include "hesp/model_pack.h"
+#include "models/clip_frames.h"
+#include "models/open_set.h"
+#include "nets/fer_cnn.h"
+#include "torch_util/torch_device.h"
+
+namespace hesp {
+
+namespace {
+
+// Frames per forward pass. Bounds peak memory, and keeps the largest activation (32 x 56 x 56
+// floats per frame, 12.8 MB for 32 frames) under glibc's 32 MB mmap ceiling, so that with a raised
+// mmap threshold (docs/models.md) the buffers are reused instead of mapped and zeroed every pass.
+constexpr std::int64_t kMaxFramesPerForward = 32;
+
+std::vector<double> read_vec3(const nlohmann::json& input, const char* key, double fallback,
+                              const std::string& path) {
+  if (!input.contains(key)) return {fallback, fallback, fallback};
+  const auto& v = input[key];
+  if (!v.is_array() || v.size() != 3)
+    throw CorruptFileError("model pack '" + path + "': manifest 'input." + key +
+                           "' must hold 3 numbers (R, G, B)");
+  std::vector<double> out;
+  for (const auto& x : v) {
+    if (!x.is_number())
+      throw CorruptFileError("model pack '" + path + "': bad 'input." + key + "'");
+    out.push_back(x.get<double>());
+  }
+  return out;
+}
+
+class FerCnnModel final : public ExpressionModel {
+ public:
+  FerCnnModel(const ModelPack& pack, const ModelOptions& options)
+      : ExpressionModel(pack, options),
+        torch_device_(torch_util::torch_device(options.device)),
+        net_(nets::load_fer_cnn(pack)) {
+    const auto& m = pack.manifest();
+    if (static_cast<int>(class_names_.size()) != net_->config().num_classes)
+      throw CorruptFileError("model pack '" + path_ + "': " + std::to_string(class_names_.size()) +
+                             " class names for a network with " +
+                             std::to_string(net_->config().num_classes) + " outputs");
+    const auto mean = read_vec3(m["input"], "mean", 0.0, path_);
+    const auto stdev = read_vec3(m["input"], "std", 1.0, path_);
+    for (double s : stdev)
+      if (!(s > 0.0))
+        throw CorruptFileError("model pack '" + path_ + "': 'input.std' must be positive");
+    auto as_tensor = [&](const std::vector<double>& v) {
+      return torch::tensor({v[0], v[1], v[2]}, torch::kFloat32)
+          .view({1, 3, 1, 1})
+          .to(torch_device_);
+    };
+    mean_ = as_tensor(mean);
+    inv_std_ = 1.0 / as_tensor(stdev);
+    // Channels-last convolution weights and inputs let oneDNN skip its layout conversions around
+    // every convolution: measured 1.7x faster on batches of 64 frames (docs/models.md).
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& p : net_->parameters())
+        if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
+    }
+    net_->to(torch_device_);
+    if (options.threads > 0) at::set_num_threads(options.threads);
+  }
+
+  std::vector<ExpressionResult> classify(const std::vector<ClipView>& clips,
+                                         double unknown_threshold) override {
+    if (std::isnan(unknown_threshold)) throw SettingsError("the unknown threshold is NaN");
+    if (clips.empty()) return {};
+    const int s = input_size_;
+    models::PackedFrames packed = models::pack_clip_frames(clips, s);
+    const std::int64_t total = packed.count;
+    std::vector<std::uint8_t>& pixels = packed.rgb;
+
+    c10::InferenceMode guard;
+    const auto frames = torch::from_blob(pixels.data(), {total, s, s, 3}, torch::kUInt8);
+    std::vector<torch::Tensor> parts;
+    for (std::int64_t begin = 0; begin < total; begin += kMaxFramesPerForward) {
+      const std::int64_t end = std::min(total, begin + kMaxFramesPerForward);
+      torch::Tensor x = frames.slice(0, begin, end).to(torch_device_);
+      // NHWC bytes viewed as NCHW are already channels-last; keep them that way.
+      x = ((x.permute({0, 3, 1, 2}).to(torch::kFloat32) - mean_) * inv_std_)
+              .contiguous(at::MemoryFormat::ChannelsLast);
+      parts.push_back(net_->forward(x).to(torch::kCPU, torch::kFloat64));
+    }
+    const torch::Tensor logits = torch::cat(parts).contiguous();  // [total, classes]
+    const auto* l = logits.data_ptr<double>();
+    const std::size_t k = class_names_.size();
+
+    std::vector<ExpressionResult> results;
+    results.reserve(clips.size());
+    std::size_t row = 0;
+    for (const ClipView& c : clips) {
+      // Mean over frames in double, frame by frame in order: the same sum whatever the batch.
+      std::vector<double> pooled(k, 0.0);
+      for (int f = 0; f < c.n_frames; ++f, ++row)
+        for (std::size_t j = 0; j < k; ++j) pooled[j] += l[row * k + j];
+      for (double& v : pooled) v /= c.n_frames;
+      results.push_back(models::result_from_logits(std::move(pooled), class_names_, score_rule_,
+                                                   unknown_threshold));
+    }
+    return results;
+  }
+
+ private:
+  torch::Device torch_device_;
+  nets::FerCnn net_;
+  torch::Tensor mean_;
+  torch::Tensor inv_std_;
+};
+
+}  // namespace
+
+namespace models {
+
+std::unique_ptr<ExpressionModel> load_fer_cnn_pack(const ModelPack& pack,
+                                                   const ModelOptions& options) {
+  return std::make_unique<FerCnnModel>(pack, options);
+}
+
+}  // namespace models
+
+}  // namespace hesp
