@@ -227,12 +227,7 @@ static void gst_hesp_clip_batch_class_init(GstHespClipBatchClass* klass) {
       "GstHespClipMeta. Example: gst-launch-1.0 filesrc location=movie.avi ! decodebin ! "
       "videoconvert ! hespfacecrop ! hespclipbatch clip-length=8 crop-size=112 ! fakesink",
       "hesp developers");
-  GstCaps* caps = gst_caps_from_string(GST_VIDEO_CAPS_MAKE(HESP_VIDEO_FORMATS));
-  gst_element_class_add_pad_template(
-      element_class, gst_pad_template_new("sink", GST_PAD_SINK, GST_PAD_ALWAYS, caps));
-  gst_element_class_add_pad_template(
-      element_class, gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, caps));
-  gst_caps_unref(caps);
+  hesp::gst::add_video_filter_pad_templates(element_class, GST_VIDEO_CAPS_MAKE(HESP_VIDEO_FORMATS));
 
   trans_class->start = GST_DEBUG_FUNCPTR(gst_hesp_clip_batch_start);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_hesp_clip_batch_stop);

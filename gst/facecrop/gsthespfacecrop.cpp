@@ -315,12 +315,7 @@ static void gst_hesp_face_crop_class_init(GstHespFaceCropClass* klass) {
       "GstVideoRegionOfInterestMeta per face. Example: gst-launch-1.0 filesrc location=movie.avi "
       "! decodebin ! videoconvert ! hespfacecrop detection-interval=3 ! hespclipbatch ! fakesink",
       "hesp developers");
-  GstCaps* caps = gst_caps_from_string(GST_VIDEO_CAPS_MAKE(HESP_VIDEO_FORMATS));
-  gst_element_class_add_pad_template(
-      element_class, gst_pad_template_new("sink", GST_PAD_SINK, GST_PAD_ALWAYS, caps));
-  gst_element_class_add_pad_template(
-      element_class, gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, caps));
-  gst_caps_unref(caps);
+  hesp::gst::add_video_filter_pad_templates(element_class, GST_VIDEO_CAPS_MAKE(HESP_VIDEO_FORMATS));
 
   trans_class->start = GST_DEBUG_FUNCPTR(gst_hesp_face_crop_start);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_hesp_face_crop_stop);

@@ -46,6 +46,7 @@
 #include "common/face_roi.h"
 #include "common/guard.h"
 #include "common/property_table.h"
+#include "common/video_image.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_hesp_overlay_debug);
 #define GST_CAT_DEFAULT gst_hesp_overlay_debug
@@ -407,12 +408,7 @@ static void gst_hesp_overlay_class_init(GstHespOverlayClass* klass) {
       "rejects). Example: gst-launch-1.0 filesrc location=movie.avi ! decodebin ! videoconvert ! "
       "hespfacecrop ! hespclipbatch ! hespinfer ! hespoverlay ! videoconvert ! autovideosink",
       "hesp developers");
-  GstCaps* caps = gst_caps_from_string(GST_VIDEO_CAPS_MAKE(OVERLAY_FORMATS));
-  gst_element_class_add_pad_template(
-      element_class, gst_pad_template_new("sink", GST_PAD_SINK, GST_PAD_ALWAYS, caps));
-  gst_element_class_add_pad_template(
-      element_class, gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, caps));
-  gst_caps_unref(caps);
+  hesp::gst::add_video_filter_pad_templates(element_class, GST_VIDEO_CAPS_MAKE(OVERLAY_FORMATS));
 
   trans_class->start = GST_DEBUG_FUNCPTR(gst_hesp_overlay_start);
   trans_class->passthrough_on_same_caps = FALSE;
