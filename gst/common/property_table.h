@@ -41,28 +41,34 @@ struct Property {
   std::function<void(const Settings&, GValue*)> get;
 };
 
+namespace detail {
+// A row for a field that converts to and from the GValue's C type V with a static_cast; `spec`
+// makes the GParamSpec from the default converted to V.
+template <typename V, typename Settings, typename T, typename Spec>
+Property<Settings> field_row(T Settings::*field, Spec spec, V (*get)(const GValue*),
+                             void (*set)(GValue*, V)) {
+  return {[=](const Settings& d) { return spec(static_cast<V>(d.*field)); },
+          [=](Settings& s, const GValue* v) { s.*field = static_cast<T>(get(v)); },
+          [=](const Settings& s, GValue* v) { set(v, static_cast<V>(s.*field)); }};
+}
+}  // namespace detail
+
 // A guint property. The field may be any arithmetic type (hesp::ClipConfig uses int): the
 // range keeps the value representable.
 template <typename Settings, typename T>
 Property<Settings> uint_property(const char* name, const char* nick, const char* blurb, guint min,
                                  guint max, T Settings::*field, GParamFlags flags) {
-  return {
-      [=](const Settings& d) {
-        return g_param_spec_uint(name, nick, blurb, min, max, static_cast<guint>(d.*field), flags);
-      },
-      [field](Settings& s, const GValue* v) { s.*field = static_cast<T>(g_value_get_uint(v)); },
-      [field](const Settings& s, GValue* v) { g_value_set_uint(v, static_cast<guint>(s.*field)); }};
+  const auto spec = [=](guint d) {
+    return g_param_spec_uint(name, nick, blurb, min, max, d, flags);
+  };
+  return detail::field_row<guint>(field, spec, g_value_get_uint, g_value_set_uint);
 }
 
 template <typename Settings, typename T>
 Property<Settings> int_property(const char* name, const char* nick, const char* blurb, gint min,
                                 gint max, T Settings::*field, GParamFlags flags) {
-  return {
-      [=](const Settings& d) {
-        return g_param_spec_int(name, nick, blurb, min, max, static_cast<gint>(d.*field), flags);
-      },
-      [field](Settings& s, const GValue* v) { s.*field = static_cast<T>(g_value_get_int(v)); },
-      [field](const Settings& s, GValue* v) { g_value_set_int(v, static_cast<gint>(s.*field)); }};
+  const auto spec = [=](gint d) { return g_param_spec_int(name, nick, blurb, min, max, d, flags); };
+  return detail::field_row<gint>(field, spec, g_value_get_int, g_value_set_int);
 }
 
 // A gdouble property; the field may be a float (the value is rounded to it on set).
@@ -70,26 +76,17 @@ template <typename Settings, typename T>
 Property<Settings> double_property(const char* name, const char* nick, const char* blurb,
                                    gdouble min, gdouble max, T Settings::*field,
                                    GParamFlags flags) {
-  return {
-      [=](const Settings& d) {
-        return g_param_spec_double(name, nick, blurb, min, max, static_cast<gdouble>(d.*field),
-                                   flags);
-      },
-      [field](Settings& s, const GValue* v) { s.*field = static_cast<T>(g_value_get_double(v)); },
-      [field](const Settings& s, GValue* v) {
-        g_value_set_double(v, static_cast<gdouble>(s.*field));
-      }};
+  const auto spec = [=](gdouble d) {
+    return g_param_spec_double(name, nick, blurb, min, max, d, flags);
+  };
+  return detail::field_row<gdouble>(field, spec, g_value_get_double, g_value_set_double);
 }
 
 template <typename Settings>
 Property<Settings> boolean_property(const char* name, const char* nick, const char* blurb,
                                     bool Settings::*field, GParamFlags flags) {
-  return {
-      [=](const Settings& d) {
-        return g_param_spec_boolean(name, nick, blurb, d.*field ? TRUE : FALSE, flags);
-      },
-      [field](Settings& s, const GValue* v) { s.*field = g_value_get_boolean(v) != FALSE; },
-      [field](const Settings& s, GValue* v) { g_value_set_boolean(v, s.*field ? TRUE : FALSE); }};
+  const auto spec = [=](gboolean d) { return g_param_spec_boolean(name, nick, blurb, d, flags); };
+  return detail::field_row<gboolean>(field, spec, g_value_get_boolean, g_value_set_boolean);
 }
 
 // A string property. Setting NULL or "" restores the default, so `prop=""` on a launch line
@@ -112,12 +109,10 @@ Property<Settings> string_property(const char* name, const char* nick, const cha
 template <typename Settings, typename E>
 Property<Settings> enum_property(const char* name, const char* nick, const char* blurb,
                                  GType enum_type, E Settings::*field, GParamFlags flags) {
-  return {
-      [=](const Settings& d) {
-        return g_param_spec_enum(name, nick, blurb, enum_type, static_cast<gint>(d.*field), flags);
-      },
-      [field](Settings& s, const GValue* v) { s.*field = static_cast<E>(g_value_get_enum(v)); },
-      [field](const Settings& s, GValue* v) { g_value_set_enum(v, static_cast<gint>(s.*field)); }};
+  const auto spec = [=](gint d) {
+    return g_param_spec_enum(name, nick, blurb, enum_type, d, flags);
+  };
+  return detail::field_row<gint>(field, spec, g_value_get_enum, g_value_set_enum);
 }
 
 // Any other property: the spec and both directions are written out. set runs under the settings
