@@ -141,9 +141,10 @@ class PropertyTable {
   PropertyTable(const PropertyTable&) = delete;
   PropertyTable& operator=(const PropertyTable&) = delete;
 
-  // Installs the rows as property ids 1..n in the listed order (gst-inspect-1.0 lists them in
-  // that order) and makes the table the class's set_property and get_property. The table must
-  // outlive the class, so keep it in a function-local static.
+  // Installs the rows as property ids 1..n in the listed order (the order
+  // g_object_class_list_properties and language bindings see) and makes the table the class's
+  // set_property and get_property. The table must outlive the class, so keep it in a
+  // function-local static.
   void install(GObjectClass* klass) const {
     klass->set_property = &PropertyTable::set_property;
     klass->get_property = &PropertyTable::get_property;
