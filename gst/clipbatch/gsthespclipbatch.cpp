@@ -20,11 +20,12 @@
 #include "clipbatch/gsthespclipbatch.h"
 
 #include <memory>
-#include <mutex>
 #include <vector>
 
+#include "common/element_state.h"
 #include "common/face_roi.h"
 #include "common/guard.h"
+#include "common/property_table.h"
 #include "common/video_image.h"
 #include "hesp/error.h"
 #include "hesp/face_clips.h"
@@ -35,19 +36,14 @@ GST_DEBUG_CATEGORY_STATIC(gst_hesp_clip_batch_debug);
 
 namespace {
 
-const hesp::ClipConfig kDefaults{};
+// The properties are the core's clip settings, with the core's defaults.
+using Settings = hesp::ClipConfig;
 
 struct State {
   std::unique_ptr<hesp::ClipAssembler> assembler;
-  bool failed = false;
 };
 
-struct Private {
-  std::mutex settings_lock;
-  hesp::ClipConfig settings;
-  std::mutex state_lock;
-  State state;
-};
+using Private = hesp::gst::ElementData<Settings, State>;
 
 // Hands the clip's pixels to a GBytes without copying them.
 GBytes* frames_to_bytes(std::unique_ptr<hesp::Clip>& clip) {
@@ -74,121 +70,30 @@ struct _GstHespClipBatch {
   Private* priv;
 };
 
-enum {
-  PROP_0,
-  PROP_CLIP_LENGTH,
-  PROP_FRAME_SUBSAMPLE,
-  PROP_CLIP_STRIDE,
-  PROP_MIN_FRAMES,
-  PROP_CROP_SIZE,
-  PROP_MARGIN,
-  PROP_MAX_TRACKS,
-  PROP_TRACK_TIMEOUT,
-};
-
 #define gst_hesp_clip_batch_parent_class parent_class
 G_DEFINE_TYPE(GstHespClipBatch, gst_hesp_clip_batch, GST_TYPE_VIDEO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE(hespclipbatch, "hespclipbatch", GST_RANK_NONE,
                             GST_TYPE_HESP_CLIP_BATCH);
 
-static void gst_hesp_clip_batch_set_property(GObject* object, guint prop_id, const GValue* value,
-                                             GParamSpec* pspec) {
-  auto* self = GST_HESP_CLIP_BATCH(object);
-  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
-  hesp::ClipConfig& c = self->priv->settings;
-  switch (prop_id) {
-    case PROP_CLIP_LENGTH:
-      c.clip_length = static_cast<int>(g_value_get_uint(value));
-      break;
-    case PROP_FRAME_SUBSAMPLE:
-      c.frame_subsample = static_cast<int>(g_value_get_uint(value));
-      break;
-    case PROP_CLIP_STRIDE:
-      c.clip_stride = static_cast<int>(g_value_get_uint(value));
-      break;
-    case PROP_MIN_FRAMES:
-      c.min_frames = static_cast<int>(g_value_get_uint(value));
-      break;
-    case PROP_CROP_SIZE:
-      c.crop_size = static_cast<int>(g_value_get_uint(value));
-      break;
-    case PROP_MARGIN:
-      c.margin = static_cast<float>(g_value_get_double(value));
-      break;
-    case PROP_MAX_TRACKS:
-      c.max_tracks = static_cast<int>(g_value_get_uint(value));
-      break;
-    case PROP_TRACK_TIMEOUT:
-      c.track_timeout = static_cast<int>(g_value_get_uint(value));
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
-      break;
-  }
-}
-
-static void gst_hesp_clip_batch_get_property(GObject* object, guint prop_id, GValue* value,
-                                             GParamSpec* pspec) {
-  auto* self = GST_HESP_CLIP_BATCH(object);
-  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
-  const hesp::ClipConfig& c = self->priv->settings;
-  switch (prop_id) {
-    case PROP_CLIP_LENGTH:
-      g_value_set_uint(value, c.clip_length);
-      break;
-    case PROP_FRAME_SUBSAMPLE:
-      g_value_set_uint(value, c.frame_subsample);
-      break;
-    case PROP_CLIP_STRIDE:
-      g_value_set_uint(value, c.clip_stride);
-      break;
-    case PROP_MIN_FRAMES:
-      g_value_set_uint(value, c.min_frames);
-      break;
-    case PROP_CROP_SIZE:
-      g_value_set_uint(value, c.crop_size);
-      break;
-    case PROP_MARGIN:
-      g_value_set_double(value, c.margin);
-      break;
-    case PROP_MAX_TRACKS:
-      g_value_set_uint(value, c.max_tracks);
-      break;
-    case PROP_TRACK_TIMEOUT:
-      g_value_set_uint(value, c.track_timeout);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
-      break;
-  }
-}
-
 static gboolean gst_hesp_clip_batch_start(GstBaseTransform* trans) {
   auto* self = GST_HESP_CLIP_BATCH(trans);
-  hesp::ClipConfig config;
-  {
-    std::lock_guard<std::mutex> lock(self->priv->settings_lock);
-    config = self->priv->settings;
-  }
+  const hesp::ClipConfig config = self->priv->settings.get();
   State fresh;
   if (!HESP_GUARD(self, "Invalid clip settings",
                   [&] { fresh.assembler = std::make_unique<hesp::ClipAssembler>(config); }))
     return FALSE;
-  std::lock_guard<std::mutex> lock(self->priv->state_lock);
-  self->priv->state = std::move(fresh);
+  self->priv->start(std::move(fresh));
   return TRUE;
 }
 
 static gboolean gst_hesp_clip_batch_stop(GstBaseTransform* trans) {
-  auto* self = GST_HESP_CLIP_BATCH(trans);
-  std::lock_guard<std::mutex> lock(self->priv->state_lock);
-  self->priv->state = State{};
+  GST_HESP_CLIP_BATCH(trans)->priv->stop();
   return TRUE;
 }
 
 static void reset_clips(GstHespClipBatch* self) {
-  std::lock_guard<std::mutex> lock(self->priv->state_lock);
-  if (self->priv->state.assembler) self->priv->state.assembler->reset();
+  auto st = self->priv->lock_state();
+  if (st->assembler) st->assembler->reset();
 }
 
 // Partial clips at the end of the stream have no later buffer to ride on: each goes downstream
@@ -196,9 +101,9 @@ static void reset_clips(GstHespClipBatch* self) {
 static void push_partial_clips(GstHespClipBatch* self) {
   std::vector<std::unique_ptr<hesp::Clip>> clips;
   {
-    std::lock_guard<std::mutex> lock(self->priv->state_lock);
-    if (!self->priv->state.assembler) return;
-    clips = self->priv->state.assembler->finish_all();
+    auto st = self->priv->lock_state();
+    if (!st->assembler) return;
+    clips = st->assembler->finish_all();
   }
   for (auto& clip : clips) {
     const std::vector<std::uint64_t> pts = clip->pts;
@@ -239,9 +144,9 @@ static gboolean gst_hesp_clip_batch_set_info(GstVideoFilter* filter, GstCaps*, G
 static GstFlowReturn gst_hesp_clip_batch_transform_frame_ip(GstVideoFilter* filter,
                                                             GstVideoFrame* frame) {
   auto* self = GST_HESP_CLIP_BATCH(filter);
-  std::lock_guard<std::mutex> lock(self->priv->state_lock);
-  State& st = self->priv->state;
-  if (st.failed || !st.assembler) return GST_FLOW_ERROR;
+  auto locked = self->priv->lock_state();
+  State& st = *locked;
+  if (locked.failed() || !st.assembler) return GST_FLOW_ERROR;
   GstBuffer* buffer = frame->buffer;
   const GstClockTime pts = GST_BUFFER_PTS(buffer);
   hesp::ClipAssembler& assembler = *st.assembler;
@@ -269,7 +174,7 @@ static GstFlowReturn gst_hesp_clip_batch_transform_frame_ip(GstVideoFilter* filt
     }
   });
   if (!ok) {
-    st.failed = true;
+    locked.set_failed();
     return GST_FLOW_ERROR;
   }
   return GST_FLOW_OK;
@@ -286,54 +191,40 @@ static void gst_hesp_clip_batch_class_init(GstHespClipBatchClass* klass) {
   auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
   auto* filter_class = GST_VIDEO_FILTER_CLASS(klass);
 
-  gobject_class->set_property = gst_hesp_clip_batch_set_property;
-  gobject_class->get_property = gst_hesp_clip_batch_get_property;
   gobject_class->finalize = gst_hesp_clip_batch_finalize;
 
-  const auto flags = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-                                              GST_PARAM_MUTABLE_READY);
-  g_object_class_install_property(
-      gobject_class, PROP_CLIP_LENGTH,
-      g_param_spec_uint("clip-length", "Clip length", "Frames per clip (T)", 1, 256,
-                        kDefaults.clip_length, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_FRAME_SUBSAMPLE,
-      g_param_spec_uint("frame-subsample", "Frame subsample",
+  using namespace hesp::gst;  // the property rows and flags
+  static const PropertyTable<Settings> properties(
+      [](GObject* o) { return &GST_HESP_CLIP_BATCH(o)->priv->settings; },
+      {
+          uint_property("clip-length", "Clip length", "Frames per clip (T)", 1, 256,
+                        &Settings::clip_length, kMutableReady),
+          uint_property("frame-subsample", "Frame subsample",
                         "Sample every n-th frame of a track into its clips", 1, 100,
-                        kDefaults.frame_subsample, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_CLIP_STRIDE,
-      g_param_spec_uint("clip-stride", "Clip stride",
+                        &Settings::frame_subsample, kMutableReady),
+          uint_property("clip-stride", "Clip stride",
                         "Sampled frames between the starts of consecutive clips of a track "
                         "(< clip-length: overlapping clips)",
-                        1, 1024, kDefaults.clip_stride, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_MIN_FRAMES,
-      g_param_spec_uint("min-frames", "Minimum frames",
+                        1, 1024, &Settings::clip_stride, kMutableReady),
+          uint_property("min-frames", "Minimum frames",
                         "A track's partial clip at its end or at EOS is padded when it holds at "
                         "least this many frames, else dropped (0 = half of clip-length; must not "
                         "exceed clip-length)",
-                        0, 256, kDefaults.min_frames, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_CROP_SIZE,
-      g_param_spec_uint("crop-size", "Crop size", "Side of the square RGB face crops, pixels", 8,
-                        1024, kDefaults.crop_size, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_MARGIN,
-      g_param_spec_double("margin", "Margin",
+                        0, 256, &Settings::min_frames, kMutableReady),
+          uint_property("crop-size", "Crop size", "Side of the square RGB face crops, pixels", 8,
+                        1024, &Settings::crop_size, kMutableReady),
+          double_property("margin", "Margin",
                           "Context around the face: the crop square's side is "
                           "max(w,h)·(1 + 2·margin)",
-                          0.0, 2.0, kDefaults.margin, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_MAX_TRACKS,
-      g_param_spec_uint("max-tracks", "Maximum tracks",
+                          0.0, 2.0, &Settings::margin, kMutableReady),
+          uint_property("max-tracks", "Maximum tracks",
                         "Tracks buffered at once; the least recently seen is dropped first", 1,
-                        1024, kDefaults.max_tracks, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_TRACK_TIMEOUT,
-      g_param_spec_uint("track-timeout", "Track timeout",
+                        1024, &Settings::max_tracks, kMutableReady),
+          uint_property("track-timeout", "Track timeout",
                         "Frames a track may be absent before its partial clip is finished", 0,
-                        100000, kDefaults.track_timeout, flags));
+                        100000, &Settings::track_timeout, kMutableReady),
+      });
+  properties.install(gobject_class);
 
   gst_element_class_set_static_metadata(
       element_class, "HESP face clip batcher", "Analyzer/Video",
@@ -341,12 +232,7 @@ static void gst_hesp_clip_batch_class_init(GstHespClipBatchClass* klass) {
       "GstHespClipMeta. Example: gst-launch-1.0 filesrc location=movie.avi ! decodebin ! "
       "videoconvert ! hespfacecrop ! hespclipbatch clip-length=8 crop-size=112 ! fakesink",
       "hesp developers");
-  GstCaps* caps = gst_caps_from_string(GST_VIDEO_CAPS_MAKE(HESP_VIDEO_FORMATS));
-  gst_element_class_add_pad_template(
-      element_class, gst_pad_template_new("sink", GST_PAD_SINK, GST_PAD_ALWAYS, caps));
-  gst_element_class_add_pad_template(
-      element_class, gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, caps));
-  gst_caps_unref(caps);
+  hesp::gst::add_video_filter_pad_templates(element_class, GST_VIDEO_CAPS_MAKE(HESP_VIDEO_FORMATS));
 
   trans_class->start = GST_DEBUG_FUNCPTR(gst_hesp_clip_batch_start);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_hesp_clip_batch_stop);

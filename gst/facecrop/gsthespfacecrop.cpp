@@ -22,11 +22,12 @@
 
 #include <algorithm>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "common/element_state.h"
 #include "common/face_roi.h"
 #include "common/guard.h"
+#include "common/property_table.h"
 #include "common/video_image.h"
 #include "hesp/error.h"
 #include "hesp/face_detector.h"
@@ -39,30 +40,20 @@ namespace {
 
 enum class Source { kHaar = 0, kYuNet = 1, kUpstream = 2, kFaceApi = 3 };
 
-constexpr guint kDefaultInterval = 1;
-constexpr guint kDefaultMinFaceSize = 30;
-constexpr guint kDefaultMaxFaces = 32;
-constexpr double kDefaultSensitivity = 0.5;
-constexpr double kDefaultScaleFactor = 1.1;
-constexpr double kDefaultDetectionScale = 1.0;
-constexpr double kDefaultMargin = 0.0;
-constexpr guint kDefaultTrackTimeout = 15;
-constexpr double kDefaultIou = 0.3;
-constexpr guint kDefaultInputSize = 512;
-
+// Property values; the initialisers are the properties' defaults.
 struct Settings {
   Source source = Source::kHaar;
   std::string model;
-  guint interval = kDefaultInterval;
-  guint min_face_size = kDefaultMinFaceSize;
-  guint max_faces = kDefaultMaxFaces;
-  double sensitivity = kDefaultSensitivity;
-  double scale_factor = kDefaultScaleFactor;
-  double detection_scale = kDefaultDetectionScale;
-  double margin = kDefaultMargin;
-  guint track_timeout = kDefaultTrackTimeout;
-  double iou_threshold = kDefaultIou;
-  guint input_size = kDefaultInputSize;
+  guint interval = 1;
+  guint min_face_size = 30;
+  guint max_faces = 32;
+  double sensitivity = 0.5;
+  double scale_factor = 1.1;
+  double detection_scale = 1.0;
+  double margin = 0.0;
+  guint track_timeout = 15;
+  double iou_threshold = 0.3;
+  guint input_size = 512;
 };
 
 // Runtime state, built in start() and dropped in stop().
@@ -70,37 +61,15 @@ struct State {
   std::unique_ptr<hesp::FaceDetector> detector;
   std::unique_ptr<hesp::IouTracker> tracker;
   guint64 frame_index = 0;
-  bool failed = false;
 };
 
-struct Private {
-  std::mutex settings_lock;
-  Settings settings;
-  std::mutex state_lock;
-  State state;
-};
+using Private = hesp::gst::ElementData<Settings, State>;
 
 }  // namespace
 
 struct _GstHespFaceCrop {
   GstVideoFilter parent;
   Private* priv;
-};
-
-enum {
-  PROP_0,
-  PROP_DETECTOR,
-  PROP_DETECTOR_MODEL,
-  PROP_DETECTION_INTERVAL,
-  PROP_MIN_FACE_SIZE,
-  PROP_MAX_FACES,
-  PROP_SENSITIVITY,
-  PROP_SCALE_FACTOR,
-  PROP_DETECTION_SCALE,
-  PROP_MARGIN,
-  PROP_TRACK_TIMEOUT,
-  PROP_IOU_THRESHOLD,
-  PROP_DETECTOR_INPUT_SIZE,
 };
 
 GType gst_hesp_detector_get_type(void) {
@@ -128,62 +97,9 @@ GType gst_hesp_detector_get_type(void) {
 G_DEFINE_TYPE(GstHespFaceCrop, gst_hesp_face_crop, GST_TYPE_VIDEO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE(hespfacecrop, "hespfacecrop", GST_RANK_NONE, GST_TYPE_HESP_FACE_CROP);
 
-static Settings settings_of(GstHespFaceCrop* self) {
-  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
-  return self->priv->settings;
-}
-
-static void gst_hesp_face_crop_set_property(GObject* object, guint prop_id, const GValue* value,
-                                            GParamSpec* pspec) {
-  auto* self = GST_HESP_FACE_CROP(object);
-  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
-  Settings& s = self->priv->settings;
-  switch (prop_id) {
-    case PROP_DETECTOR: s.source = static_cast<Source>(g_value_get_enum(value)); break;
-    case PROP_DETECTOR_MODEL: {
-      const gchar* v = g_value_get_string(value);
-      s.model = v ? v : "";
-      break;
-    }
-    case PROP_DETECTION_INTERVAL: s.interval = g_value_get_uint(value); break;
-    case PROP_MIN_FACE_SIZE: s.min_face_size = g_value_get_uint(value); break;
-    case PROP_MAX_FACES: s.max_faces = g_value_get_uint(value); break;
-    case PROP_SENSITIVITY: s.sensitivity = g_value_get_double(value); break;
-    case PROP_SCALE_FACTOR: s.scale_factor = g_value_get_double(value); break;
-    case PROP_DETECTION_SCALE: s.detection_scale = g_value_get_double(value); break;
-    case PROP_MARGIN: s.margin = g_value_get_double(value); break;
-    case PROP_TRACK_TIMEOUT: s.track_timeout = g_value_get_uint(value); break;
-    case PROP_IOU_THRESHOLD: s.iou_threshold = g_value_get_double(value); break;
-    case PROP_DETECTOR_INPUT_SIZE: s.input_size = g_value_get_uint(value); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
-  }
-}
-
-static void gst_hesp_face_crop_get_property(GObject* object, guint prop_id, GValue* value,
-                                            GParamSpec* pspec) {
-  auto* self = GST_HESP_FACE_CROP(object);
-  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
-  const Settings& s = self->priv->settings;
-  switch (prop_id) {
-    case PROP_DETECTOR: g_value_set_enum(value, static_cast<gint>(s.source)); break;
-    case PROP_DETECTOR_MODEL: g_value_set_string(value, s.model.c_str()); break;
-    case PROP_DETECTION_INTERVAL: g_value_set_uint(value, s.interval); break;
-    case PROP_MIN_FACE_SIZE: g_value_set_uint(value, s.min_face_size); break;
-    case PROP_MAX_FACES: g_value_set_uint(value, s.max_faces); break;
-    case PROP_SENSITIVITY: g_value_set_double(value, s.sensitivity); break;
-    case PROP_SCALE_FACTOR: g_value_set_double(value, s.scale_factor); break;
-    case PROP_DETECTION_SCALE: g_value_set_double(value, s.detection_scale); break;
-    case PROP_MARGIN: g_value_set_double(value, s.margin); break;
-    case PROP_TRACK_TIMEOUT: g_value_set_uint(value, s.track_timeout); break;
-    case PROP_IOU_THRESHOLD: g_value_set_double(value, s.iou_threshold); break;
-    case PROP_DETECTOR_INPUT_SIZE: g_value_set_uint(value, s.input_size); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
-  }
-}
-
 static gboolean gst_hesp_face_crop_start(GstBaseTransform* trans) {
   auto* self = GST_HESP_FACE_CROP(trans);
-  const Settings s = settings_of(self);
+  const Settings s = self->priv->settings.get();
   State fresh;
   const bool ok = HESP_GUARD(self, "Could not load the face detector", [&] {
     if (s.source != Source::kUpstream) {
@@ -210,22 +126,19 @@ static gboolean gst_hesp_face_crop_start(GstBaseTransform* trans) {
   if (!ok) return FALSE;
   GST_INFO_OBJECT(self, "using %s",
                   fresh.detector ? fresh.detector->name().c_str() : "upstream face ROIs");
-  std::lock_guard<std::mutex> lock(self->priv->state_lock);
-  self->priv->state = std::move(fresh);
+  self->priv->start(std::move(fresh));
   return TRUE;
 }
 
 static gboolean gst_hesp_face_crop_stop(GstBaseTransform* trans) {
-  auto* self = GST_HESP_FACE_CROP(trans);
-  std::lock_guard<std::mutex> lock(self->priv->state_lock);
-  self->priv->state = State{};
+  GST_HESP_FACE_CROP(trans)->priv->stop();
   return TRUE;
 }
 
 static void reset_tracks(GstHespFaceCrop* self) {
-  std::lock_guard<std::mutex> lock(self->priv->state_lock);
-  if (self->priv->state.tracker) self->priv->state.tracker->reset();
-  self->priv->state.frame_index = 0;
+  auto st = self->priv->lock_state();
+  if (st->tracker) st->tracker->reset();
+  st->frame_index = 0;
 }
 
 static gboolean gst_hesp_face_crop_sink_event(GstBaseTransform* trans, GstEvent* event) {
@@ -258,10 +171,10 @@ static std::vector<hesp::Detection> detect(State& st, GstVideoFrame* frame,
 static GstFlowReturn gst_hesp_face_crop_transform_frame_ip(GstVideoFilter* filter,
                                                            GstVideoFrame* frame) {
   auto* self = GST_HESP_FACE_CROP(filter);
-  const Settings s = settings_of(self);
-  std::lock_guard<std::mutex> lock(self->priv->state_lock);
-  State& st = self->priv->state;
-  if (st.failed || !st.tracker) return GST_FLOW_ERROR;
+  const Settings s = self->priv->settings.get();
+  auto locked = self->priv->lock_state();
+  State& st = *locked;
+  if (locked.failed() || !st.tracker) return GST_FLOW_ERROR;
 
   GstBuffer* buffer = frame->buffer;
   const int width = GST_VIDEO_FRAME_WIDTH(frame), height = GST_VIDEO_FRAME_HEIGHT(frame);
@@ -283,7 +196,7 @@ static GstFlowReturn gst_hesp_face_crop_transform_frame_ip(GstVideoFilter* filte
     }
   });
   if (!ok) {
-    st.failed = true;
+    locked.set_failed();
     return GST_FLOW_ERROR;
   }
 
@@ -346,80 +259,55 @@ static void gst_hesp_face_crop_class_init(GstHespFaceCropClass* klass) {
   auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
   auto* filter_class = GST_VIDEO_FILTER_CLASS(klass);
 
-  gobject_class->set_property = gst_hesp_face_crop_set_property;
-  gobject_class->get_property = gst_hesp_face_crop_get_property;
   gobject_class->finalize = gst_hesp_face_crop_finalize;
 
-  const auto flags = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-                                              GST_PARAM_MUTABLE_READY);
-  const auto live = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-                                             GST_PARAM_MUTABLE_PLAYING);
-  g_object_class_install_property(
-      gobject_class, PROP_DETECTOR,
-      g_param_spec_enum("detector", "Detector", "Where faces come from", GST_TYPE_HESP_DETECTOR,
-                        static_cast<gint>(Source::kHaar), flags));
-  g_object_class_install_property(
-      gobject_class, PROP_DETECTOR_MODEL,
-      g_param_spec_string("detector-model", "Detector model",
+  using namespace hesp::gst;  // the property rows and flags
+  static const PropertyTable<Settings> properties(
+      [](GObject* o) { return &GST_HESP_FACE_CROP(o)->priv->settings; },
+      {
+          enum_property("detector", "Detector", "Where faces come from", GST_TYPE_HESP_DETECTOR,
+                        &Settings::source, kMutableReady),
+          string_property("detector-model", "Detector model",
                           "Haar cascade XML (detector=haar; empty = opencv-data's "
                           "haarcascade_frontalface_default.xml), ONNX file (detector=yunet) or "
                           "weights manifest JSON (detector=faceapi)",
-                          "", flags));
-  g_object_class_install_property(
-      gobject_class, PROP_DETECTION_INTERVAL,
-      g_param_spec_uint("detection-interval", "Detection interval",
+                          &Settings::model, kMutableReady),
+          uint_property("detection-interval", "Detection interval",
                         "Run the detector on every n-th frame; boxes are carried in between", 1,
-                        1000, kDefaultInterval, live));
-  g_object_class_install_property(
-      gobject_class, PROP_MIN_FACE_SIZE,
-      g_param_spec_uint("min-face-size", "Minimum face size",
+                        1000, &Settings::interval, kMutablePlaying),
+          uint_property("min-face-size", "Minimum face size",
                         "Smallest face side searched for, in frame pixels", 4, 4096,
-                        kDefaultMinFaceSize, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_MAX_FACES,
-      g_param_spec_uint("max-faces", "Maximum faces",
+                        &Settings::min_face_size, kMutableReady),
+          uint_property("max-faces", "Maximum faces",
                         "Faces kept per frame, largest first (0 = no limit)", 0, 1024,
-                        kDefaultMaxFaces, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_SENSITIVITY,
-      g_param_spec_double("sensitivity", "Sensitivity",
+                        &Settings::max_faces, kMutableReady),
+          double_property("sensitivity", "Sensitivity",
                           "Detector sensitivity: higher finds more faces and more false ones "
                           "(Haar: fewer neighbours needed; YuNet: lower score threshold)",
-                          0.0, 1.0, kDefaultSensitivity, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_SCALE_FACTOR,
-      g_param_spec_double("scale-factor", "Scale factor",
+                          0.0, 1.0, &Settings::sensitivity, kMutableReady),
+          double_property("scale-factor", "Scale factor",
                           "Haar: scale step between pyramid levels (smaller = slower, finds more)",
-                          1.01, 2.0, kDefaultScaleFactor, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_DETECTION_SCALE,
-      g_param_spec_double("detection-scale", "Detection scale",
+                          1.01, 2.0, &Settings::scale_factor, kMutableReady),
+          double_property("detection-scale", "Detection scale",
                           "Run the detector on the frame scaled by this factor (faster on large "
                           "frames); boxes are reported in frame pixels",
-                          0.1, 1.0, kDefaultDetectionScale, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_MARGIN,
-      g_param_spec_double("margin", "Margin",
-                          "Grow each face box by this fraction of its size on every side", 0.0,
-                          1.0, kDefaultMargin, live));
-  g_object_class_install_property(
-      gobject_class, PROP_TRACK_TIMEOUT,
-      g_param_spec_uint("track-timeout", "Track timeout",
+                          0.1, 1.0, &Settings::detection_scale, kMutableReady),
+          double_property("margin", "Margin",
+                          "Grow each face box by this fraction of its size on every side", 0.0, 1.0,
+                          &Settings::margin, kMutablePlaying),
+          uint_property("track-timeout", "Track timeout",
                         "Frames a face may go undetected before its track ends (a face seen again "
                         "later gets a new id)",
-                        0, 100000, kDefaultTrackTimeout, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_IOU_THRESHOLD,
-      g_param_spec_double("iou-threshold", "IoU threshold",
+                        0, 100000, &Settings::track_timeout, kMutableReady),
+          double_property("iou-threshold", "IoU threshold",
                           "Minimum overlap for a detection to continue a track", 0.01, 1.0,
-                          kDefaultIou, flags));
-
-  g_object_class_install_property(
-      gobject_class, PROP_DETECTOR_INPUT_SIZE,
-      g_param_spec_uint("detector-input-size", "Detector input size",
+                          &Settings::iou_threshold, kMutableReady),
+          uint_property("detector-input-size", "Detector input size",
                         "detector=faceapi: side of the square the frame is fitted into for the "
                         "network, a multiple of 32 (larger finds smaller and turned faces, slower)",
-                        32, 2048, kDefaultInputSize, flags));
+                        32, 2048, &Settings::input_size, kMutableReady),
+      });
+  properties.install(gobject_class);
 
   gst_element_class_set_static_metadata(
       element_class, "HESP face detector and tracker", "Analyzer/Video",
@@ -427,12 +315,7 @@ static void gst_hesp_face_crop_class_init(GstHespFaceCropClass* klass) {
       "GstVideoRegionOfInterestMeta per face. Example: gst-launch-1.0 filesrc location=movie.avi "
       "! decodebin ! videoconvert ! hespfacecrop detection-interval=3 ! hespclipbatch ! fakesink",
       "hesp developers");
-  GstCaps* caps = gst_caps_from_string(GST_VIDEO_CAPS_MAKE(HESP_VIDEO_FORMATS));
-  gst_element_class_add_pad_template(
-      element_class, gst_pad_template_new("sink", GST_PAD_SINK, GST_PAD_ALWAYS, caps));
-  gst_element_class_add_pad_template(
-      element_class, gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, caps));
-  gst_caps_unref(caps);
+  hesp::gst::add_video_filter_pad_templates(element_class, GST_VIDEO_CAPS_MAKE(HESP_VIDEO_FORMATS));
 
   trans_class->start = GST_DEBUG_FUNCPTR(gst_hesp_face_crop_start);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_hesp_face_crop_stop);

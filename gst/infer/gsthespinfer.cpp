@@ -28,12 +28,13 @@
 #include <deque>
 #include <limits>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "common/element_state.h"
 #include "common/face_roi.h"
 #include "common/guard.h"
+#include "common/property_table.h"
 #include "gsthespclipmeta.h"
 #include "hesp/error.h"
 #include "hesp/expression_model.h"
@@ -46,10 +47,6 @@ GST_DEBUG_CATEGORY_STATIC(gst_hesp_infer_debug);
 namespace {
 
 constexpr double kUsePackThreshold = -std::numeric_limits<double>::max();
-constexpr guint kDefaultBatchSize = 1;
-constexpr guint kDefaultMaxBatchFrames = 25;
-constexpr guint kDefaultThreads = 0;
-constexpr double kDefaultSmoothing = 0.0;
 constexpr guint kForgetFrames = 300;
 constexpr guint kMaxTracks = 1024;
 
@@ -57,14 +54,15 @@ std::string default_model_path() {
   return std::string(HESP_CACHE_DIR) + "/models/faceapi-expression.safetensors";
 }
 
+// Property values; the initialisers are the properties' defaults.
 struct Settings {
   std::string model = default_model_path();
   std::string device = "cpu";
-  guint threads = kDefaultThreads;
-  guint batch_size = kDefaultBatchSize;
-  guint max_batch_frames = kDefaultMaxBatchFrames;
+  guint threads = 0;
+  guint batch_size = 1;
+  guint max_batch_frames = 25;
   double unknown_threshold = kUsePackThreshold;
-  double smoothing = kDefaultSmoothing;
+  double smoothing = 0.0;
   bool post_messages = false;
   // Comma-separated class names the model adds after loading (clip-zeroshot packs).
   std::string extra_classes;
@@ -87,15 +85,10 @@ struct State {
   double threshold = 0.0;
   std::deque<GstBuffer*> held;  // frames waiting for their batch, in order
   std::vector<PendingClip> clips;
-  bool failed = false;
 };
 
-struct Private {
-  std::mutex settings_lock;
-  Settings settings;
-  std::mutex state_lock;  // taken by the streaming thread while it processes; never while pushing
-  State state;
-};
+// The state lock is taken by the streaming thread while it processes, never while it pushes.
+using Private = hesp::gst::ElementData<Settings, State>;
 
 void release(PendingClip& c) {
   if (c.frames) g_bytes_unref(c.frames);
@@ -111,19 +104,6 @@ struct _GstHespInfer {
   Private* priv;
 };
 
-enum {
-  PROP_0,
-  PROP_MODEL,
-  PROP_DEVICE,
-  PROP_THREADS,
-  PROP_BATCH_SIZE,
-  PROP_MAX_BATCH_FRAMES,
-  PROP_UNKNOWN_THRESHOLD,
-  PROP_SMOOTHING,
-  PROP_POST_MESSAGES,
-  PROP_EXTRA_CLASSES,
-};
-
 #define gst_hesp_infer_parent_class parent_class
 G_DEFINE_TYPE(GstHespInfer, gst_hesp_infer, GST_TYPE_ELEMENT);
 GST_ELEMENT_REGISTER_DEFINE(hespinfer, "hespinfer", GST_RANK_NONE, GST_TYPE_HESP_INFER);
@@ -132,61 +112,6 @@ static GstStaticPadTemplate sink_template =
     GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-raw(ANY)"));
 static GstStaticPadTemplate src_template =
     GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-raw(ANY)"));
-
-static Settings settings_of(GstHespInfer* self) {
-  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
-  return self->priv->settings;
-}
-
-static void gst_hesp_infer_set_property(GObject* object, guint prop_id, const GValue* value,
-                                        GParamSpec* pspec) {
-  auto* self = GST_HESP_INFER(object);
-  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
-  Settings& s = self->priv->settings;
-  switch (prop_id) {
-    case PROP_MODEL: {
-      const gchar* v = g_value_get_string(value);
-      s.model = v && *v ? v : default_model_path();
-      break;
-    }
-    case PROP_DEVICE: {
-      const gchar* v = g_value_get_string(value);
-      s.device = v && *v ? v : "cpu";
-      break;
-    }
-    case PROP_THREADS: s.threads = g_value_get_uint(value); break;
-    case PROP_BATCH_SIZE: s.batch_size = g_value_get_uint(value); break;
-    case PROP_MAX_BATCH_FRAMES: s.max_batch_frames = g_value_get_uint(value); break;
-    case PROP_UNKNOWN_THRESHOLD: s.unknown_threshold = g_value_get_double(value); break;
-    case PROP_SMOOTHING: s.smoothing = g_value_get_double(value); break;
-    case PROP_POST_MESSAGES: s.post_messages = g_value_get_boolean(value); break;
-    case PROP_EXTRA_CLASSES: {
-      const gchar* v = g_value_get_string(value);
-      s.extra_classes = v ? v : "";
-      break;
-    }
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
-  }
-}
-
-static void gst_hesp_infer_get_property(GObject* object, guint prop_id, GValue* value,
-                                        GParamSpec* pspec) {
-  auto* self = GST_HESP_INFER(object);
-  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
-  const Settings& s = self->priv->settings;
-  switch (prop_id) {
-    case PROP_MODEL: g_value_set_string(value, s.model.c_str()); break;
-    case PROP_DEVICE: g_value_set_string(value, s.device.c_str()); break;
-    case PROP_THREADS: g_value_set_uint(value, s.threads); break;
-    case PROP_BATCH_SIZE: g_value_set_uint(value, s.batch_size); break;
-    case PROP_MAX_BATCH_FRAMES: g_value_set_uint(value, s.max_batch_frames); break;
-    case PROP_UNKNOWN_THRESHOLD: g_value_set_double(value, s.unknown_threshold); break;
-    case PROP_SMOOTHING: g_value_set_double(value, s.smoothing); break;
-    case PROP_POST_MESSAGES: g_value_set_boolean(value, s.post_messages); break;
-    case PROP_EXTRA_CLASSES: g_value_set_string(value, s.extra_classes.c_str()); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
-  }
-}
 
 // "bored, confused" -> {"bored", "confused"}; blanks around names and empty items are dropped.
 static std::vector<std::string> split_class_list(const std::string& text) {
@@ -204,7 +129,7 @@ static std::vector<std::string> split_class_list(const std::string& text) {
 }
 
 static gboolean start(GstHespInfer* self) {
-  const Settings s = settings_of(self);
+  const Settings s = self->priv->settings.get();
   State fresh;
   const bool ok = HESP_GUARD(self, "Could not load the expression model", [&] {
     hesp::ModelOptions options;
@@ -223,8 +148,7 @@ static gboolean start(GstHespInfer* self) {
   GST_INFO_OBJECT(self, "model %s (%s, %zu classes), threshold %g, device %s",
                   fresh.model->name().c_str(), fresh.model->kind().c_str(),
                   fresh.model->class_names().size(), fresh.threshold, s.device.c_str());
-  std::lock_guard<std::mutex> lock(self->priv->state_lock);
-  self->priv->state = std::move(fresh);
+  self->priv->start(std::move(fresh));
   return TRUE;
 }
 
@@ -236,9 +160,8 @@ static void drop_pending(State& st) {
 }
 
 static void stop(GstHespInfer* self) {
-  std::lock_guard<std::mutex> lock(self->priv->state_lock);
-  drop_pending(self->priv->state);
-  self->priv->state = State{};
+  drop_pending(*self->priv->lock_state());  // ~State would not unref the held buffers
+  self->priv->stop();
 }
 
 static void post_label_change(GstHespInfer* self, const hesp::gst::LabelChange& change) {
@@ -321,13 +244,13 @@ static GstFlowReturn push_ready(GstHespInfer* self, std::vector<GstBuffer*>& rea
 
 static GstFlowReturn gst_hesp_infer_chain(GstPad*, GstObject* parent, GstBuffer* buffer) {
   auto* self = GST_HESP_INFER(parent);
-  const Settings s = settings_of(self);
+  const Settings s = self->priv->settings.get();
   std::vector<GstBuffer*> ready;
   std::vector<hesp::gst::LabelChange> changes;
   {
-    std::lock_guard<std::mutex> lock(self->priv->state_lock);
-    State& st = self->priv->state;
-    if (st.failed || !st.model) {
+    auto locked = self->priv->lock_state();
+    State& st = *locked;
+    if (locked.failed() || !st.model) {
       gst_buffer_unref(buffer);
       return GST_FLOW_ERROR;
     }
@@ -351,7 +274,7 @@ static GstFlowReturn gst_hesp_infer_chain(GstPad*, GstObject* parent, GstBuffer*
     const bool run = st.clips.empty() || st.clips.size() >= std::max<guint>(1, s.batch_size) ||
                      st.held.size() >= std::max<guint>(1, s.max_batch_frames);
     if (run && !run_pending(self, st, s, &ready, &changes)) {
-      st.failed = true;
+      locked.set_failed();
       drop_pending(st);
       return GST_FLOW_ERROR;
     }
@@ -380,9 +303,9 @@ static gboolean gst_hesp_infer_sink_event(GstPad* pad, GstObject* parent, GstEve
   switch (GST_EVENT_TYPE(event)) {
     case GST_EVENT_FLUSH_STOP:
     case GST_EVENT_STREAM_START: {
-      std::lock_guard<std::mutex> lock(self->priv->state_lock);
-      drop_pending(self->priv->state);
-      if (self->priv->state.stamper) self->priv->state.stamper->reset();
+      auto st = self->priv->lock_state();
+      drop_pending(*st);
+      if (st->stamper) st->stamper->reset();
       break;
     }
     case GST_EVENT_CUSTOM_DOWNSTREAM:
@@ -391,20 +314,20 @@ static gboolean gst_hesp_infer_sink_event(GstPad* pad, GstObject* parent, GstEve
     case GST_EVENT_SEGMENT:
     case GST_EVENT_CAPS: {
       // Serialized events must not overtake held frames: finish the pending batch first.
-      const Settings s = settings_of(self);
+      const Settings s = self->priv->settings.get();
       std::vector<GstBuffer*> ready;
       std::vector<hesp::gst::LabelChange> changes;
       bool ok = true;
       {
-        std::lock_guard<std::mutex> lock(self->priv->state_lock);
-        State& st = self->priv->state;
+        auto locked = self->priv->lock_state();
+        State& st = *locked;
         if (gst_hesp_clip_event_is_clip(event) && st.model) add_event_clip(st, event);
         const bool flush_now = GST_EVENT_TYPE(event) != GST_EVENT_CUSTOM_DOWNSTREAM ||
                                !gst_hesp_clip_event_is_clip(event);
-        if (flush_now && st.model && !st.failed && (!st.held.empty() || !st.clips.empty()))
+        if (flush_now && st.model && !locked.failed() && (!st.held.empty() || !st.clips.empty()))
           ok = run_pending(self, st, s, &ready, &changes);
         if (!ok) {
-          st.failed = true;
+          locked.set_failed();
           drop_pending(st);
         }
       }
@@ -424,7 +347,7 @@ static gboolean gst_hesp_infer_src_query(GstPad* pad, GstObject* parent, GstQuer
   auto* self = GST_HESP_INFER(parent);
   if (GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
     if (!gst_pad_peer_query(self->sinkpad, query)) return FALSE;
-    const Settings s = settings_of(self);
+    const Settings s = self->priv->settings.get();
     if (s.batch_size > 1) {
       // Held frames add up to max-batch-frames frame durations; assume 25 fps when unknown.
       gboolean live;
@@ -453,10 +376,10 @@ static GstStateChangeReturn gst_hesp_infer_change_state(GstElement* element,
     return GST_STATE_CHANGE_FAILURE;
   const GstStateChangeReturn ret = GST_ELEMENT_CLASS(parent_class)->change_state(element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
-    std::lock_guard<std::mutex> lock(self->priv->state_lock);
-    drop_pending(self->priv->state);
-    if (self->priv->state.stamper) self->priv->state.stamper->reset();
-    self->priv->state.failed = false;
+    auto st = self->priv->lock_state();
+    drop_pending(*st);
+    if (st->stamper) st->stamper->reset();
+    st.clear_failed();
   }
   if (transition == GST_STATE_CHANGE_READY_TO_NULL) stop(self);
   return ret;
@@ -472,63 +395,52 @@ static void gst_hesp_infer_finalize(GObject* object) {
 static void gst_hesp_infer_class_init(GstHespInferClass* klass) {
   auto* gobject_class = G_OBJECT_CLASS(klass);
   auto* element_class = GST_ELEMENT_CLASS(klass);
-  gobject_class->set_property = gst_hesp_infer_set_property;
-  gobject_class->get_property = gst_hesp_infer_get_property;
   gobject_class->finalize = gst_hesp_infer_finalize;
   element_class->change_state = GST_DEBUG_FUNCPTR(gst_hesp_infer_change_state);
 
-  const auto flags = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-                                              GST_PARAM_MUTABLE_READY);
-  const auto live = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-                                             GST_PARAM_MUTABLE_PLAYING);
-  g_object_class_install_property(
-      gobject_class, PROP_MODEL,
-      g_param_spec_string("model", "Model", "Model pack (.safetensors); empty = the default pack "
+  using namespace hesp::gst;  // the property rows and flags
+  static const PropertyTable<Settings> properties(
+      [](GObject* o) { return &GST_HESP_INFER(o)->priv->settings; },
+      {
+          string_property("model", "Model",
+                          "Model pack (.safetensors); empty = the default pack "
                           "made by setup (face-api expression network)",
-                          default_model_path().c_str(), flags));
-  g_object_class_install_property(
-      gobject_class, PROP_DEVICE,
-      g_param_spec_string("device", "Device", "cpu, cuda or cuda:N (cuda needs a CUDA build of "
-                          "LibTorch and a GPU)", "cpu", flags));
-  g_object_class_install_property(
-      gobject_class, PROP_THREADS,
-      g_param_spec_uint("threads", "Threads",
+                          &Settings::model, kMutableReady),
+          string_property("device", "Device",
+                          "cpu, cuda or cuda:N (cuda needs a CUDA build of "
+                          "LibTorch and a GPU)",
+                          &Settings::device, kMutableReady),
+          uint_property("threads", "Threads",
                         "CPU threads for inference (process-wide LibTorch setting; 0 = one per "
-                        "core)", 0, 256, kDefaultThreads, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_BATCH_SIZE,
-      g_param_spec_uint("batch-size", "Batch size",
+                        "core)",
+                        0, 256, &Settings::threads, kMutableReady),
+          uint_property("batch-size", "Batch size",
                         "Clips run together in one forward pass; > 1 holds frames back until "
-                        "that many clips wait (see max-batch-frames)", 1, 256, kDefaultBatchSize,
-                        flags));
-  g_object_class_install_property(
-      gobject_class, PROP_MAX_BATCH_FRAMES,
-      g_param_spec_uint("max-batch-frames", "Maximum batch frames",
+                        "that many clips wait (see max-batch-frames)",
+                        1, 256, &Settings::batch_size, kMutableReady),
+          uint_property("max-batch-frames", "Maximum batch frames",
                         "Frames held at most while a batch fills (bounds the added latency)", 1,
-                        1000, kDefaultMaxBatchFrames, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_UNKNOWN_THRESHOLD,
-      g_param_spec_double("unknown-threshold", "Unknown threshold",
+                        1000, &Settings::max_batch_frames, kMutableReady),
+          double_property("unknown-threshold", "Unknown threshold",
                           "Open-set score below which a clip is 'unknown'; the lowest double "
                           "(the default) means the threshold calibrated into the model pack",
                           -std::numeric_limits<double>::max(), std::numeric_limits<double>::max(),
-                          kUsePackThreshold, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_SMOOTHING,
-      g_param_spec_double("smoothing", "Smoothing",
+                          &Settings::unknown_threshold, kMutableReady),
+          double_property("smoothing", "Smoothing",
                           "Per-track exponential smoothing of class scores across clips: weight "
-                          "of the previous clips (0 = off)", 0.0, 0.99, kDefaultSmoothing, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_POST_MESSAGES,
-      g_param_spec_boolean("post-messages", "Post messages",
+                          "of the previous clips (0 = off)",
+                          0.0, 0.99, &Settings::smoothing, kMutableReady),
+          boolean_property("post-messages", "Post messages",
                            "Post a 'hesp-expression-changed' element message when a track's "
-                           "label changes", FALSE, live));
-  g_object_class_install_property(
-      gobject_class, PROP_EXTRA_CLASSES,
-      g_param_spec_string("extra-classes", "Extra classes",
+                           "label changes",
+                           &Settings::post_messages, kMutablePlaying),
+          string_property("extra-classes", "Extra classes",
                           "Comma-separated class names added to the model's known classes when "
                           "it loads (clip-zeroshot packs only: each name is put into the pack's "
-                          "prompt templates and encoded once)", "", flags));
+                          "prompt templates and encoded once)",
+                          &Settings::extra_classes, kMutableReady),
+      });
+  properties.install(gobject_class);
 
   gst_element_class_set_static_metadata(
       element_class, "HESP expression recognizer", "Analyzer/Video",

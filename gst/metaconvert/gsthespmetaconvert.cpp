@@ -44,13 +44,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/element_state.h"
 #include "common/expression_params.h"
 #include "common/face_roi.h"
 #include "common/guard.h"
+#include "common/property_table.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_hesp_meta_convert_debug);
 #define GST_CAT_DEFAULT gst_hesp_meta_convert_debug
@@ -61,20 +62,16 @@ using nlohmann::json;
 
 enum class Method { kFile = 0, kMessage = 1, kBoth = 2 };
 
-constexpr Method kDefaultMethod = Method::kFile;
-constexpr const char* kDefaultFilePath = "-";
-constexpr const char* kDefaultTags = "{}";
-constexpr gboolean kDefaultAddEmptyResults = FALSE;
-constexpr gint kDefaultJsonIndent = -1;
 constexpr const char* kMessageName = "hesp-json";
 
+// Property values; the initialisers are the properties' defaults.
 struct Settings {
-  Method method = kDefaultMethod;
-  std::string file_path = kDefaultFilePath;
+  Method method = Method::kFile;
+  std::string file_path = "-";
   std::string source;
-  std::string tags = kDefaultTags;
-  bool add_empty_results = kDefaultAddEmptyResults;
-  gint json_indent = kDefaultJsonIndent;
+  std::string tags = "{}";
+  bool add_empty_results = false;
+  gint json_indent = -1;
 };
 
 // Runtime state, built in start() and dropped in stop().
@@ -89,15 +86,9 @@ struct State {
   bool source_from_property = false;
   gint width = 0;
   gint height = 0;
-  bool failed = false;
 };
 
-struct Private {
-  std::mutex settings_lock;
-  Settings settings;
-  std::mutex state_lock;
-  State state;
-};
+using Private = hesp::gst::ElementData<Settings, State>;
 
 bool writes_file(Method m) { return m == Method::kFile || m == Method::kBoth; }
 bool posts_messages(Method m) { return m == Method::kMessage || m == Method::kBoth; }
@@ -182,16 +173,6 @@ struct _GstHespMetaConvert {
   Private* priv;
 };
 
-enum {
-  PROP_0,
-  PROP_METHOD,
-  PROP_FILE_PATH,
-  PROP_SOURCE,
-  PROP_TAGS,
-  PROP_ADD_EMPTY_RESULTS,
-  PROP_JSON_INDENT,
-};
-
 GType gst_hesp_meta_convert_method_get_type(void) {
   static GType type = 0;
   static const GEnumValue values[] = {
@@ -217,73 +198,6 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
     "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-raw(ANY)"));
 
-static void set_string(std::string* out, const GValue* value) {
-  const gchar* v = g_value_get_string(value);
-  *out = v ? v : "";
-}
-
-static void gst_hesp_meta_convert_set_property(GObject* object, guint prop_id, const GValue* value,
-                                               GParamSpec* pspec) {
-  auto* self = GST_HESP_META_CONVERT(object);
-  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
-  Settings& s = self->priv->settings;
-  switch (prop_id) {
-    case PROP_METHOD:
-      s.method = static_cast<Method>(g_value_get_enum(value));
-      break;
-    case PROP_FILE_PATH:
-      set_string(&s.file_path, value);
-      if (s.file_path.empty()) s.file_path = kDefaultFilePath;
-      break;
-    case PROP_SOURCE:
-      set_string(&s.source, value);
-      break;
-    case PROP_TAGS:
-      set_string(&s.tags, value);
-      if (s.tags.empty()) s.tags = kDefaultTags;
-      break;
-    case PROP_ADD_EMPTY_RESULTS:
-      s.add_empty_results = g_value_get_boolean(value);
-      break;
-    case PROP_JSON_INDENT:
-      s.json_indent = g_value_get_int(value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
-      break;
-  }
-}
-
-static void gst_hesp_meta_convert_get_property(GObject* object, guint prop_id, GValue* value,
-                                               GParamSpec* pspec) {
-  auto* self = GST_HESP_META_CONVERT(object);
-  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
-  const Settings& s = self->priv->settings;
-  switch (prop_id) {
-    case PROP_METHOD:
-      g_value_set_enum(value, static_cast<gint>(s.method));
-      break;
-    case PROP_FILE_PATH:
-      g_value_set_string(value, s.file_path.c_str());
-      break;
-    case PROP_SOURCE:
-      g_value_set_string(value, s.source.c_str());
-      break;
-    case PROP_TAGS:
-      g_value_set_string(value, s.tags.c_str());
-      break;
-    case PROP_ADD_EMPTY_RESULTS:
-      g_value_set_boolean(value, s.add_empty_results);
-      break;
-    case PROP_JSON_INDENT:
-      g_value_set_int(value, s.json_indent);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
-      break;
-  }
-}
-
 static void close_file(GstHespMetaConvert* self, State& st) {
   if (!st.file) return;
   if (std::fflush(st.file) != 0)
@@ -295,11 +209,7 @@ static void close_file(GstHespMetaConvert* self, State& st) {
 
 static gboolean gst_hesp_meta_convert_start(GstBaseTransform* trans) {
   auto* self = GST_HESP_META_CONVERT(trans);
-  Settings s;
-  {
-    std::lock_guard<std::mutex> lock(self->priv->settings_lock);
-    s = self->priv->settings;
-  }
+  const Settings s = self->priv->settings.get();
   State fresh;
   try {
     fresh.tags = json::parse(s.tags);
@@ -335,16 +245,14 @@ static gboolean gst_hesp_meta_convert_start(GstBaseTransform* trans) {
       fresh.owns_file = true;
     }
   }
-  std::lock_guard<std::mutex> lock(self->priv->state_lock);
-  self->priv->state = std::move(fresh);
+  self->priv->start(std::move(fresh));
   return TRUE;
 }
 
 static gboolean gst_hesp_meta_convert_stop(GstBaseTransform* trans) {
   auto* self = GST_HESP_META_CONVERT(trans);
-  std::lock_guard<std::mutex> lock(self->priv->state_lock);
-  close_file(self, self->priv->state);
-  self->priv->state = State{};
+  close_file(self, *self->priv->lock_state());
+  self->priv->stop();
   return TRUE;
 }
 
@@ -359,9 +267,9 @@ static gboolean gst_hesp_meta_convert_set_caps(GstBaseTransform* trans, GstCaps*
                       ("caps: %" GST_PTR_FORMAT, incaps));
     return FALSE;
   }
-  std::lock_guard<std::mutex> lock(self->priv->state_lock);
-  self->priv->state.width = width;
-  self->priv->state.height = height;
+  auto st = self->priv->lock_state();
+  st->width = width;
+  st->height = height;
   return TRUE;
 }
 
@@ -370,11 +278,10 @@ static gboolean gst_hesp_meta_convert_sink_event(GstBaseTransform* trans, GstEve
   switch (GST_EVENT_TYPE(event)) {
     case GST_EVENT_STREAM_START: {
       // A new stream may come from another source (concat, playlists): ask again.
-      std::lock_guard<std::mutex> lock(self->priv->state_lock);
-      State& st = self->priv->state;
-      if (!st.source_from_property) {
-        st.source.clear();
-        st.source_queried = false;
+      auto st = self->priv->lock_state();
+      if (!st->source_from_property) {
+        st->source.clear();
+        st->source_queried = false;
       }
       break;
     }
@@ -383,18 +290,16 @@ static gboolean gst_hesp_meta_convert_sink_event(GstBaseTransform* trans, GstEve
       gst_event_parse_tag(event, &tags);
       gchar* location = nullptr;
       if (tags && gst_tag_list_get_string(tags, GST_TAG_LOCATION, &location)) {
-        std::lock_guard<std::mutex> lock(self->priv->state_lock);
-        State& st = self->priv->state;
-        if (st.source.empty()) st.source = location;
+        auto st = self->priv->lock_state();
+        if (st->source.empty()) st->source = location;
       }
       g_free(location);
       break;
     }
     case GST_EVENT_EOS: {
-      std::lock_guard<std::mutex> lock(self->priv->state_lock);
-      State& st = self->priv->state;
-      if (st.file && std::fflush(st.file) != 0)
-        GST_WARNING_OBJECT(self, "flushing \"%s\" failed: %s", st.file_path.c_str(),
+      auto st = self->priv->lock_state();
+      if (st->file && std::fflush(st->file) != 0)
+        GST_WARNING_OBJECT(self, "flushing \"%s\" failed: %s", st->file_path.c_str(),
                            g_strerror(errno));
       break;
     }
@@ -409,17 +314,16 @@ static GstFlowReturn gst_hesp_meta_convert_transform_ip(GstBaseTransform* trans,
   auto* self = GST_HESP_META_CONVERT(trans);
   bool add_empty;
   gint indent;
-  {
-    std::lock_guard<std::mutex> lock(self->priv->settings_lock);
-    add_empty = self->priv->settings.add_empty_results;
-    indent = self->priv->settings.json_indent;
-  }
+  self->priv->settings.with([&](const Settings& s) {
+    add_empty = s.add_empty_results;
+    indent = s.json_indent;
+  });
   bool post = false;
   std::string text;
   {
-    std::lock_guard<std::mutex> lock(self->priv->state_lock);
-    State& st = self->priv->state;
-    if (st.failed) return GST_FLOW_ERROR;
+    auto locked = self->priv->lock_state();
+    State& st = *locked;
+    if (locked.failed()) return GST_FLOW_ERROR;
     const auto faces = hesp::gst::face_rois(buffer);
     if (faces.empty() && !add_empty) return GST_FLOW_OK;
     if (!st.source_queried && st.source.empty()) {
@@ -441,7 +345,7 @@ static GstFlowReturn gst_hesp_meta_convert_transform_ip(GstBaseTransform* trans,
       text = frame.dump(indent, ' ', false, json::error_handler_t::replace);
     });
     if (!ok) {
-      st.failed = true;
+      locked.set_failed();
       return GST_FLOW_ERROR;
     }
     if (st.file) {
@@ -452,7 +356,7 @@ static GstFlowReturn gst_hesp_meta_convert_transform_ip(GstBaseTransform* trans,
         GST_ELEMENT_ERROR(self, RESOURCE, WRITE,
                           ("Could not write to file \"%s\".", st.file_path.c_str()),
                           GST_ERROR_SYSTEM);
-        st.failed = true;
+        locked.set_failed();
         return GST_FLOW_ERROR;
       }
     }
@@ -481,49 +385,36 @@ static void gst_hesp_meta_convert_class_init(GstHespMetaConvertClass* klass) {
   auto* element_class = GST_ELEMENT_CLASS(klass);
   auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
 
-  gobject_class->set_property = gst_hesp_meta_convert_set_property;
-  gobject_class->get_property = gst_hesp_meta_convert_get_property;
   gobject_class->finalize = gst_hesp_meta_convert_finalize;
 
-  const auto ready = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-                                              GST_PARAM_MUTABLE_READY);
-  const auto playing = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-                                                GST_PARAM_MUTABLE_PLAYING);
-  g_object_class_install_property(
-      gobject_class, PROP_METHOD,
-      g_param_spec_enum("method", "Method",
+  using namespace hesp::gst;  // the property rows and flags
+  static const PropertyTable<Settings> properties(
+      [](GObject* o) { return &GST_HESP_META_CONVERT(o)->priv->settings; },
+      {
+          enum_property("method", "Method",
                         "Where the JSON goes: a file of JSON lines, element messages, or both",
-                        GST_TYPE_HESP_META_CONVERT_METHOD, static_cast<gint>(kDefaultMethod),
-                        ready));
-  g_object_class_install_property(
-      gobject_class, PROP_FILE_PATH,
-      g_param_spec_string("file-path", "File path",
+                        GST_TYPE_HESP_META_CONVERT_METHOD, &Settings::method, kMutableReady),
+          string_property("file-path", "File path",
                           "File the JSON lines are written to (truncated at start); \"-\" = "
                           "standard output",
-                          kDefaultFilePath, ready));
-  g_object_class_install_property(
-      gobject_class, PROP_SOURCE,
-      g_param_spec_string("source", "Source",
+                          &Settings::file_path, kMutableReady),
+          string_property("source", "Source",
                           "Value of the 'source' field; empty = the upstream source's URI when "
                           "it tells one, else empty",
-                          "", ready));
-  g_object_class_install_property(
-      gobject_class, PROP_TAGS,
-      g_param_spec_string("tags", "Tags",
+                          &Settings::source, kMutableReady),
+          string_property("tags", "Tags",
                           "JSON object copied into every frame's 'tags' field, e.g. "
                           "{\"camera\":\"hall\"}",
-                          kDefaultTags, ready));
-  g_object_class_install_property(
-      gobject_class, PROP_ADD_EMPTY_RESULTS,
-      g_param_spec_boolean("add-empty-results", "Add empty results",
+                          &Settings::tags, kMutableReady),
+          boolean_property("add-empty-results", "Add empty results",
                            "Also write frames without faces (with an empty 'objects' array)",
-                           kDefaultAddEmptyResults, playing));
-  g_object_class_install_property(
-      gobject_class, PROP_JSON_INDENT,
-      g_param_spec_int("json-indent", "JSON indent",
+                           &Settings::add_empty_results, kMutablePlaying),
+          int_property("json-indent", "JSON indent",
                        "Spaces per indentation level; -1 = one compact line per frame (JSON "
                        "Lines), other values spread each frame over several lines",
-                       -1, 10, kDefaultJsonIndent, playing));
+                       -1, 10, &Settings::json_indent, kMutablePlaying),
+      });
+  properties.install(gobject_class);
 
   gst_element_class_set_static_metadata(
       element_class, "HESP metadata to JSON", "Filter/Video",

@@ -36,15 +36,17 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
-#include <mutex>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 #include <string>
 #include <vector>
 
+#include "common/element_state.h"
 #include "common/expression_params.h"
 #include "common/face_roi.h"
 #include "common/guard.h"
+#include "common/property_table.h"
+#include "common/video_image.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_hesp_overlay_debug);
 #define GST_CAT_DEFAULT gst_hesp_overlay_debug
@@ -55,33 +57,23 @@ GST_DEBUG_CATEGORY_STATIC(gst_hesp_overlay_debug);
 
 namespace {
 
-constexpr gboolean kDefaultDrawLabels = TRUE;
-constexpr gboolean kDefaultDrawScores = TRUE;
-constexpr gboolean kDefaultShowUnknown = TRUE;
-constexpr guint kDefaultLineWidth = 0;
-constexpr double kDefaultFontScale = 0.0;
 constexpr guint kMaxLineWidth = 64;
 constexpr double kMaxFontScale = 10.0;
 constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
 
+// Property values; the initialisers are the properties' defaults.
 struct Settings {
-  bool draw_labels = kDefaultDrawLabels;
-  bool draw_scores = kDefaultDrawScores;
-  bool show_unknown = kDefaultShowUnknown;
-  guint line_width = kDefaultLineWidth;
-  double font_scale = kDefaultFontScale;
+  bool draw_labels = true;
+  bool draw_scores = true;
+  bool show_unknown = true;
+  guint line_width = 0;
+  double font_scale = 0.0;
 };
 
-struct State {
-  bool failed = false;
-};
+// Drawing keeps nothing from frame to frame: the state is only the sticky failure flag.
+struct State {};
 
-struct Private {
-  std::mutex settings_lock;
-  Settings settings;
-  std::mutex state_lock;
-  State state;
-};
+using Private = hesp::gst::ElementData<Settings, State>;
 
 struct Rgb {
   std::uint8_t r, g, b;
@@ -338,90 +330,21 @@ struct _GstHespOverlay {
   Private* priv;
 };
 
-enum {
-  PROP_0,
-  PROP_DRAW_LABELS,
-  PROP_DRAW_SCORES,
-  PROP_SHOW_UNKNOWN,
-  PROP_LINE_WIDTH,
-  PROP_FONT_SCALE,
-};
-
 #define gst_hesp_overlay_parent_class parent_class
 G_DEFINE_TYPE(GstHespOverlay, gst_hesp_overlay, GST_TYPE_VIDEO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE(hespoverlay, "hespoverlay", GST_RANK_NONE, GST_TYPE_HESP_OVERLAY);
 
-static void gst_hesp_overlay_set_property(GObject* object, guint prop_id, const GValue* value,
-                                          GParamSpec* pspec) {
-  auto* self = GST_HESP_OVERLAY(object);
-  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
-  Settings& s = self->priv->settings;
-  switch (prop_id) {
-    case PROP_DRAW_LABELS:
-      s.draw_labels = g_value_get_boolean(value);
-      break;
-    case PROP_DRAW_SCORES:
-      s.draw_scores = g_value_get_boolean(value);
-      break;
-    case PROP_SHOW_UNKNOWN:
-      s.show_unknown = g_value_get_boolean(value);
-      break;
-    case PROP_LINE_WIDTH:
-      s.line_width = g_value_get_uint(value);
-      break;
-    case PROP_FONT_SCALE:
-      s.font_scale = g_value_get_double(value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
-      break;
-  }
-}
-
-static void gst_hesp_overlay_get_property(GObject* object, guint prop_id, GValue* value,
-                                          GParamSpec* pspec) {
-  auto* self = GST_HESP_OVERLAY(object);
-  std::lock_guard<std::mutex> lock(self->priv->settings_lock);
-  const Settings& s = self->priv->settings;
-  switch (prop_id) {
-    case PROP_DRAW_LABELS:
-      g_value_set_boolean(value, s.draw_labels);
-      break;
-    case PROP_DRAW_SCORES:
-      g_value_set_boolean(value, s.draw_scores);
-      break;
-    case PROP_SHOW_UNKNOWN:
-      g_value_set_boolean(value, s.show_unknown);
-      break;
-    case PROP_LINE_WIDTH:
-      g_value_set_uint(value, s.line_width);
-      break;
-    case PROP_FONT_SCALE:
-      g_value_set_double(value, s.font_scale);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
-      break;
-  }
-}
-
 static gboolean gst_hesp_overlay_start(GstBaseTransform* trans) {
-  auto* self = GST_HESP_OVERLAY(trans);
-  std::lock_guard<std::mutex> lock(self->priv->state_lock);
-  self->priv->state = State{};
+  GST_HESP_OVERLAY(trans)->priv->start(State{});
   return TRUE;
 }
 
 static GstFlowReturn gst_hesp_overlay_transform_frame_ip(GstVideoFilter* filter,
                                                          GstVideoFrame* frame) {
   auto* self = GST_HESP_OVERLAY(filter);
-  Settings settings;
-  {
-    std::lock_guard<std::mutex> lock(self->priv->settings_lock);
-    settings = self->priv->settings;
-  }
-  std::lock_guard<std::mutex> lock(self->priv->state_lock);
-  if (self->priv->state.failed) return GST_FLOW_ERROR;
+  const Settings settings = self->priv->settings.get();
+  auto locked = self->priv->lock_state();
+  if (locked.failed()) return GST_FLOW_ERROR;
   const int width = GST_VIDEO_FRAME_WIDTH(frame), height = GST_VIDEO_FRAME_HEIGHT(frame);
   const bool ok = HESP_GUARD(self, "Drawing the face overlay failed", [&] {
     const std::vector<Annotation> annotations =
@@ -432,7 +355,7 @@ static GstFlowReturn gst_hesp_overlay_transform_frame_ip(GstVideoFilter* filter,
     GST_LOG_OBJECT(self, "drew %zu faces", annotations.size());
   });
   if (!ok) {
-    self->priv->state.failed = true;
+    locked.set_failed();
     return GST_FLOW_ERROR;
   }
   return GST_FLOW_OK;
@@ -449,43 +372,35 @@ static void gst_hesp_overlay_class_init(GstHespOverlayClass* klass) {
   auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
   auto* filter_class = GST_VIDEO_FILTER_CLASS(klass);
 
-  gobject_class->set_property = gst_hesp_overlay_set_property;
-  gobject_class->get_property = gst_hesp_overlay_get_property;
   gobject_class->finalize = gst_hesp_overlay_finalize;
 
   // Every setting is read per frame, so all of them may change while PLAYING.
-  const auto flags = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-                                              GST_PARAM_MUTABLE_PLAYING);
-  g_object_class_install_property(
-      gobject_class, PROP_DRAW_LABELS,
-      g_param_spec_boolean("draw-labels", "Draw labels",
+  using namespace hesp::gst;  // the property rows and flags
+  static const PropertyTable<Settings> properties(
+      [](GObject* o) { return &GST_HESP_OVERLAY(o)->priv->settings; },
+      {
+          boolean_property("draw-labels", "Draw labels",
                            "Draw the label (#id, expression, score) next to each box; false "
                            "draws boxes only",
-                           kDefaultDrawLabels, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_DRAW_SCORES,
-      g_param_spec_boolean("draw-scores", "Draw scores",
+                           &Settings::draw_labels, kMutablePlaying),
+          boolean_property("draw-scores", "Draw scores",
                            "Append the expression's confidence as a percentage to known labels",
-                           kDefaultDrawScores, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_SHOW_UNKNOWN,
-      g_param_spec_boolean("show-unknown", "Show unknown",
+                           &Settings::draw_scores, kMutablePlaying),
+          boolean_property("show-unknown", "Show unknown",
                            "Draw faces whose expression is unknown (grey dashed box); false "
                            "leaves them undrawn",
-                           kDefaultShowUnknown, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_LINE_WIDTH,
-      g_param_spec_uint("line-width", "Line width",
+                           &Settings::show_unknown, kMutablePlaying),
+          uint_property("line-width", "Line width",
                         "Box line width in pixels; 0 = scale with the frame size (1 pixel per "
                         "300 pixels of the shorter side, at least 1)",
-                        0, kMaxLineWidth, kDefaultLineWidth, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_FONT_SCALE,
-      g_param_spec_double("font-scale", "Font scale",
+                        0, kMaxLineWidth, &Settings::line_width, kMutablePlaying),
+          double_property("font-scale", "Font scale",
                           "Label text scale (OpenCV Hershey scale, 1.0 = about 22-pixel "
                           "capitals); 0 = scale with the frame size (shorter side / 1080, at "
                           "least 0.35)",
-                          0.0, kMaxFontScale, kDefaultFontScale, flags));
+                          0.0, kMaxFontScale, &Settings::font_scale, kMutablePlaying),
+      });
+  properties.install(gobject_class);
 
   gst_element_class_set_static_metadata(
       element_class, "HESP expression overlay", "Filter/Effect/Video",
@@ -493,12 +408,7 @@ static void gst_hesp_overlay_class_init(GstHespOverlayClass* klass) {
       "rejects). Example: gst-launch-1.0 filesrc location=movie.avi ! decodebin ! videoconvert ! "
       "hespfacecrop ! hespclipbatch ! hespinfer ! hespoverlay ! videoconvert ! autovideosink",
       "hesp developers");
-  GstCaps* caps = gst_caps_from_string(GST_VIDEO_CAPS_MAKE(OVERLAY_FORMATS));
-  gst_element_class_add_pad_template(
-      element_class, gst_pad_template_new("sink", GST_PAD_SINK, GST_PAD_ALWAYS, caps));
-  gst_element_class_add_pad_template(
-      element_class, gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, caps));
-  gst_caps_unref(caps);
+  hesp::gst::add_video_filter_pad_templates(element_class, GST_VIDEO_CAPS_MAKE(OVERLAY_FORMATS));
 
   trans_class->start = GST_DEBUG_FUNCPTR(gst_hesp_overlay_start);
   trans_class->passthrough_on_same_caps = FALSE;
