@@ -23,13 +23,25 @@ if [ "$name" = tokenizer ] && [ -z "${HESP_CLIP_VOCAB:-}" ]; then
   fi
 fi
 
-# New inputs go to a scratch folder (the first corpus argument), never into the source tree.
-scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
+fuzzer="$build_dir/fuzz_$name"
+corpus="$here/corpus/$name"
 mkdir -p "$build_dir/artifacts"
 # libFuzzer's own exit codes for a bug (77) and a timeout (70) would read as "skipped" and as an
 # ordinary failure code; 1 for both keeps the meaning plain.
-"$build_dir/fuzz_$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-  -error_exitcode=1 -timeout_exitcode=1 -print_final_stats=1 \
-  -artifact_prefix="$build_dir/artifacts/$name-" "$scratch" "$here/corpus/$name" || status=$?
+flags="-timeout=10 -rss_limit_mb=2048 -error_exitcode=1 -timeout_exitcode=1"
+
+# Inputs of fixed bugs first, each run once at full size (the fuzzing run below cuts inputs to
+# -max_len).
+regressions=$(find "$corpus" -name 'regress-*' -type f | sort)
+if [ -n "$regressions" ]; then
+  # shellcheck disable=SC2086 # word splitting wanted: flags and file names without spaces
+  "$fuzzer" $flags $regressions || exit 1
+fi
+
+# New inputs go to a scratch folder (the first corpus argument), never into the source tree.
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+# shellcheck disable=SC2086
+"$fuzzer" $flags -max_len=4096 -max_total_time="$seconds" -print_final_stats=1 \
+  -artifact_prefix="$build_dir/artifacts/$name-" "$scratch" "$corpus" || status=$?
 exit "$status"
