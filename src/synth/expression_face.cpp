@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+// FaceRenderer: a frame is laid out part by part, painted back to front on a supersampled canvas,
+// then scaled to the output size with the camera's blur, light and noise. The parts are in
+// face_parts.h and the files it names.
 #include "synth/expression_face.h"
 
 #include <algorithm>

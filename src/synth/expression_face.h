@@ -83,7 +83,7 @@ class FaceRenderer {
   Box face_box(const FaceActions& actions, Point drift) const;
 
  private:
-  // The parts, in the order they are laid out and drawn, are in face_parts.h.
+  // face::Frame and the parts that lay it out and paint it are in face_parts.h.
   face::Frame layout(const FaceActions& actions, Point drift) const;
   void draw(const face::Frame& f, const FaceActions& a, cv::Mat& canvas) const;
 
