@@ -115,8 +115,14 @@ PredictionSet predictions_from_json(const json& doc, const std::string& source,
   const Reader r(source);
   if (!doc.is_object()) r.fail("a prediction file is a JSON object");
   if (doc.contains("format") &&
-      (!doc["format"].is_string() || doc["format"].get<std::string>() != kPredictionsFormat))
-    r.fail("'format' is " + doc["format"].dump() + ", expected \"" + kPredictionsFormat + "\"");
+      (!doc["format"].is_string() || doc["format"].get<std::string>() != kPredictionsFormat)) {
+    // Only a scalar is quoted back: dump() recurses once per level of nesting, so an array nested
+    // a few hundred thousand deep would overflow the stack (found by tests/fuzz).
+    const json& format = doc["format"];
+    const std::string found =
+        format.is_primitive() ? format.dump() : std::string("a JSON ") + format.type_name();
+    r.fail("'format' is " + found + ", expected \"" + kPredictionsFormat + "\"");
+  }
   if (doc.contains("version")) {
     if (!doc["version"].is_number_integer()) r.fail("'version' must be an integer");
     if (doc["version"].get<std::int64_t>() > kPredictionsVersion)

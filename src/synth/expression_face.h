@@ -65,6 +65,10 @@ struct Scene {
   std::string light_words;
 };
 
+namespace face {
+struct Frame;
+}  // namespace face
+
 Identity sample_identity(std::uint64_t seed);
 Scene sample_scene(std::uint64_t seed, bool camera_effects);
 
@@ -79,9 +83,9 @@ class FaceRenderer {
   Box face_box(const FaceActions& actions, Point drift) const;
 
  private:
-  struct Frame;
-  Frame layout(const FaceActions& actions, Point drift) const;
-  void draw(const Frame& f, const FaceActions& a, cv::Mat& canvas) const;
+  // face::Frame and the parts that lay it out and paint it are in face_parts.h.
+  face::Frame layout(const FaceActions& actions, Point drift) const;
+  void draw(const face::Frame& f, const FaceActions& a, cv::Mat& canvas) const;
 
   Identity id_;
   Scene scene_;

@@ -115,6 +115,13 @@ TEST_F(TempDir, ErrorsNameTheFileAndTheClip) {
       {"duplicate-class", R"({"classes": ["a", "a"], "known": []})", "listed twice"},
       {"no-known", R"({"classes": ["a"]})", "missing field 'known'"},
       {"wrong-format", R"({"format": "other", "classes": ["a"], "known": []})", "'format'"},
+      {"format-array", R"({"format": [1, 2], "classes": ["a"], "known": []})",
+       "'format' is a JSON array, expected \"hesp-predictions\""},
+      // Quoting this back used to recurse once per level and overflow the stack.
+      {"format-nested",
+       R"({"format": )" + std::string(300000, '[') + std::string(300000, ']') +
+           R"(, "classes": ["a"], "known": []})",
+       "'format' is a JSON array"},
       {"newer", R"({"version": 9, "classes": ["a"], "known": []})", "newer"},
       {"bad-rule", head + R"("score_rule": "msp", "known": []})", "unknown open-set score rule"},
       {"no-logits", head + R"("known": [{"label": 0}, {"clip": "x.mp4", "label": 1}]})",
