@@ -56,17 +56,46 @@ bool host_is_little_endian() {
   return first == 1;
 }
 
-// numel * element size, or false on overflow or negative dimensions.
+// numel * element size, or false on negative dimensions or overflow. Every partial product must
+// fit in int64 too, since TensorInfo::numel() multiplies the dimensions in order: a shape like
+// [2^32, 2^31, 0] holds no bytes but would overflow there.
 bool byte_count(const std::vector<std::int64_t>& shape, std::size_t elem, std::uint64_t* out) {
-  std::uint64_t n = elem;
+  std::int64_t n = 1;
   for (std::int64_t d : shape) {
     if (d < 0) return false;
-    if (d != 0 && n > std::numeric_limits<std::uint64_t>::max() / static_cast<std::uint64_t>(d))
-      return false;
-    n *= static_cast<std::uint64_t>(d);
+    if (d != 0 && n > std::numeric_limits<std::int64_t>::max() / d) return false;
+    n *= d;
   }
-  *out = n;
+  const auto count = static_cast<std::uint64_t>(n);
+  if (count != 0 && elem > std::numeric_limits<std::uint64_t>::max() / count) return false;
+  *out = count * elem;
   return true;
+}
+
+// JSON nesting deeper than any real header or manifest has. Parsing is iterative, but printing
+// and comparing JSON recurse once per level, so a hostile file nested 100k levels deep would
+// overflow the stack later (e.g. in `hesp info`); it is refused here instead.
+constexpr int kMaxJsonDepth = 64;
+
+// Parses JSON text; throws CorruptFileError naming the file for invalid or too deeply nested text.
+nlohmann::json parse_json(const char* begin, const char* end, const std::string& path,
+                          const char* what) {
+  bool too_deep = false;
+  nlohmann::json value;
+  try {
+    value = nlohmann::json::parse(
+        begin, end, [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+          if (depth > kMaxJsonDepth) too_deep = true;
+          return !too_deep;
+        });
+  } catch (const nlohmann::json::exception& e) {
+    throw CorruptFileError("model pack '" + path + "': " + what + " is not valid JSON (" +
+                           e.what() + ")");
+  }
+  if (too_deep)
+    throw CorruptFileError("model pack '" + path + "': " + what + " is nested more than " +
+                           std::to_string(kMaxJsonDepth) + " levels deep");
+  return value;
 }
 
 std::string shape_text(const std::vector<std::int64_t>& shape) {
@@ -301,12 +330,8 @@ ModelPack ModelPack::open(const std::string& path) {
     corrupt(path, "header length " + std::to_string(header_len) + " is implausibly large");
   if (header_len < 2) corrupt(path, "header is empty");
 
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(bytes + 8, bytes + 8 + header_len);
-  } catch (const nlohmann::json::exception& e) {
-    corrupt(path, std::string("header is not valid JSON (") + e.what() + ")");
-  }
+  const char* header_text = reinterpret_cast<const char*>(bytes) + 8;
+  const nlohmann::json header = parse_json(header_text, header_text + header_len, path, "header");
   if (!header.is_object()) corrupt(path, "header is not a JSON object");
 
   const std::uint64_t data_size = available - header_len;
@@ -402,11 +427,8 @@ ModelPack ModelPack::open(const std::string& path) {
   if (it == impl->metadata.end())
     corrupt(path, std::string("has no hesp manifest (metadata key '") + kManifestKey +
                       "'); it is a safetensors file but not a hesp model pack");
-  try {
-    impl->manifest = nlohmann::json::parse(it->second);
-  } catch (const nlohmann::json::exception& e) {
-    corrupt(path, std::string("the manifest is not valid JSON (") + e.what() + ")");
-  }
+  impl->manifest = parse_json(it->second.data(), it->second.data() + it->second.size(), path,
+                              "the manifest");
   const std::string problem = manifest_problem(impl->manifest);
   if (!problem.empty()) corrupt(path, problem);
   impl->header = read_header(impl->manifest);

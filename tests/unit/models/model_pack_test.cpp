@@ -298,6 +298,27 @@ TEST(ModelPack, InvalidValuesAreNamedNotMissing) {
   }
 }
 
+// Found by fuzzing: JSON nested far deeper than any pack needs made later printing overflow the
+// stack, and a shape whose dimensions overflow int64 before a zero passed the byte-count check.
+TEST(ModelPack, DeepJsonAndOverflowingShapesAreRefused) {
+  std::string deep = "[]";
+  for (int i = 0; i < 5000; ++i) deep = "[" + deep + "]";
+  json m = valid_manifest();
+  std::string text = m.dump();
+  text.replace(text.find("\"provenance\":{"), 0, "\"deep\":" + deep + ",");
+  const std::string deep_header = json{{"__metadata__", {{kManifestKey, text}}}}.dump();
+  EXPECT_NE(corrupt_message("deep.st", raw_pack(deep_header, "")).find("levels deep"),
+            std::string::npos);
+  std::string deep_tensor = R"({"t":)" + deep + "}";
+  EXPECT_NE(corrupt_message("deep-header.st", raw_pack(deep_tensor, "")).find("levels deep"),
+            std::string::npos);
+
+  const json overflow = header_with(
+      {{"t", {{"dtype", "U8"}, {"shape", {4294967296LL, 2147483648LL, 0}}, {"data_offsets", {0, 0}}}}});
+  EXPECT_NE(corrupt_message("overflow.st", raw_pack(overflow.dump(), "")).find("too large"),
+            std::string::npos);
+}
+
 TEST(ModelPack, HeaderHoldsTheCommonFields) {
   json m = valid_manifest();
   m["input"]["face_margin"] = 0.25;
