@@ -24,14 +24,13 @@
 #include "hesp/tokenizer.h"
 #include "hesp_config.h"
 #include "models/clip_zeroshot_model.h"
+#include "models/pack_support.h"
 
 namespace hesp {
 
 namespace {
 
 // CLIP's published input normalisation, in 0-255 units as the manifest states it.
-constexpr double kClipMean[3] = {0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255};
-constexpr double kClipStd[3] = {0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255};
 
 // SHA-256 (FIPS 180-4) for the provenance record; the core library has no crypto dependency
 // and this is the only hash it needs.
@@ -302,11 +301,7 @@ ClipZeroShotConvertReport convert_openai_clip(const ClipZeroShotConvertOptions& 
         {"context_length", g.context_length},
         {"vocab_size", g.vocab_size},
         {"embed_dim", g.embed_dim}}},
-      {"input",
-       {{"size", g.image_size},
-        {"mean", {kClipMean[0], kClipMean[1], kClipMean[2]}},
-        {"std", {kClipStd[0], kClipStd[1], kClipStd[2]}},
-        {"face_margin", o.face_margin}}},
+      {"input", models::clip_input_manifest(g.image_size, o.face_margin)},
       {"frames_per_clip", o.frames_per_clip},
       {"clip_pooling", "mean_embedding"},
       {"text",

@@ -7,6 +7,7 @@
 
 #include "hesp/error.h"
 #include "hesp/model_pack.h"
+#include "models/pack_kinds.h"
 
 namespace hesp {
 
@@ -70,12 +71,7 @@ std::vector<double> ClipZeroShotModel::clip_embeddings(const std::vector<ClipVie
 }
 
 namespace models {
-
-std::unique_ptr<ExpressionModel> load_clip_zeroshot_pack(const ModelPack& pack,
-                                                         const ModelOptions& options) {
-  return std::make_unique<ClipZeroShotModel>(pack, options);
-}
-
+HESP_DEFINE_PACK_LOADER(load_clip_zeroshot_pack, ClipZeroShotModel)
 }  // namespace models
 
 }  // namespace hesp

@@ -19,16 +19,13 @@
 #include "hesp/error.h"
 #include "hesp/model_pack.h"
 #include "models/open_set.h"
+#include "models/pack_kinds.h"
 #include "models/pack_support.h"
 #include "nets/temporal_transformer.h"
 
 namespace hesp {
 
 namespace {
-
-// CLIP's published input normalisation, in 0-255 units as manifests state it.
-constexpr double kClipMean[3] = {0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255};
-constexpr double kClipStd[3] = {0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255};
 
 TensorInfo info_for(const std::string& name, const at::Tensor& t) {
   TensorInfo info;
@@ -133,11 +130,7 @@ void write_emoclip_pack(const std::string& path, const EmoClipPackContents& c) {
           {"layers", tg.layers},
           {"heads", tg.heads},
           {"pooling", "class_token"}}}}},
-      {"input",
-       {{"size", g.vision.image_size},
-        {"mean", {kClipMean[0], kClipMean[1], kClipMean[2]}},
-        {"std", {kClipStd[0], kClipStd[1], kClipStd[2]}},
-        {"face_margin", c.face_margin}}},
+      {"input", models::clip_input_manifest(g.vision.image_size, c.face_margin)},
       {"frames_per_clip", tg.frames},
       {"clip_pooling", "temporal_transformer"},
       {"text",
@@ -296,12 +289,7 @@ std::vector<double> EmoClipModel::clip_embeddings(const std::vector<ClipView>& c
 }
 
 namespace models {
-
-std::unique_ptr<ExpressionModel> load_emoclip_pack(const ModelPack& pack,
-                                                   const ModelOptions& options) {
-  return std::make_unique<EmoClipModel>(pack, options);
-}
-
+HESP_DEFINE_PACK_LOADER(load_emoclip_pack, EmoClipModel)
 }  // namespace models
 
 }  // namespace hesp

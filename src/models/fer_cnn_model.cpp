@@ -14,6 +14,7 @@
 #include "hesp/model_pack.h"
 #include "models/clip_frames.h"
 #include "models/open_set.h"
+#include "models/pack_kinds.h"
 #include "nets/fer_cnn.h"
 #include "torch_util/torch_device.h"
 
@@ -125,12 +126,7 @@ class FerCnnModel final : public ExpressionModel {
 }  // namespace
 
 namespace models {
-
-std::unique_ptr<ExpressionModel> load_fer_cnn_pack(const ModelPack& pack,
-                                                   const ModelOptions& options) {
-  return std::make_unique<FerCnnModel>(pack, options);
-}
-
+HESP_DEFINE_PACK_LOADER(load_fer_cnn_pack, FerCnnModel)
 }  // namespace models
 
 }  // namespace hesp

@@ -14,6 +14,7 @@
 #include "hesp/model_pack.h"
 #include "models/clip_frames.h"
 #include "models/open_set.h"
+#include "models/pack_kinds.h"
 #include "models/pack_support.h"
 #include "torch_util/torch_device.h"
 
@@ -22,8 +23,6 @@ namespace hesp {
 namespace {
 
 // CLIP's published input normalisation in 0-255 units, as manifests state it.
-constexpr double kClipMean[3] = {0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255};
-constexpr double kClipStd[3] = {0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255};
 
 // Frames per encoder pass at inference: bounds memory whatever the number of clips.
 constexpr std::int64_t kMaxFramesPerForward = 32;
@@ -116,11 +115,7 @@ void write_hesp_pack(const HespPackContents& c) {
         {"context_tokens", c.text_context.size(1)}}},
       {"variant", nets::hesp_variant_name(c.variant)},
       {"prompt_class_names", c.prompt_names},
-      {"input",
-       {{"size", c.input_size},
-        {"mean", {kClipMean[0], kClipMean[1], kClipMean[2]}},
-        {"std", {kClipStd[0], kClipStd[1], kClipStd[2]}},
-        {"face_margin", c.face_margin}}},
+      {"input", models::clip_input_manifest(c.input_size, c.face_margin)},
       {"frames_per_clip", c.frames_per_clip},
       {"clip_pooling",
        c.variant == nets::HespVariant::kPaper ? "temporal_attention" : "mean_embedding"},
@@ -230,12 +225,7 @@ std::vector<ExpressionResult> HespModel::classify(const std::vector<ClipView>& c
 }
 
 namespace models {
-
-std::unique_ptr<ExpressionModel> load_hesp_pack(const ModelPack& pack,
-                                                const ModelOptions& options) {
-  return std::make_unique<HespModel>(pack, options);
-}
-
+HESP_DEFINE_PACK_LOADER(load_hesp_pack, HespModel)
 }  // namespace models
 
 }  // namespace hesp

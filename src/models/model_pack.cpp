@@ -83,11 +83,11 @@ nlohmann::json parse_json(const char* begin, const char* end, const std::string&
   bool too_deep = false;
   nlohmann::json value;
   try {
-    value = nlohmann::json::parse(
-        begin, end, [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
-          if (depth > kMaxJsonDepth) too_deep = true;
-          return !too_deep;
-        });
+    value = nlohmann::json::parse(begin, end,
+                                  [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+                                    if (depth > kMaxJsonDepth) too_deep = true;
+                                    return !too_deep;
+                                  });
   } catch (const nlohmann::json::exception& e) {
     throw CorruptFileError("model pack '" + path + "': " + what + " is not valid JSON (" +
                            e.what() + ")");
@@ -427,8 +427,8 @@ ModelPack ModelPack::open(const std::string& path) {
   if (it == impl->metadata.end())
     corrupt(path, std::string("has no hesp manifest (metadata key '") + kManifestKey +
                       "'); it is a safetensors file but not a hesp model pack");
-  impl->manifest = parse_json(it->second.data(), it->second.data() + it->second.size(), path,
-                              "the manifest");
+  impl->manifest =
+      parse_json(it->second.data(), it->second.data() + it->second.size(), path, "the manifest");
   const std::string problem = manifest_problem(impl->manifest);
   if (!problem.empty()) corrupt(path, problem);
   impl->header = read_header(impl->manifest);

@@ -25,6 +25,14 @@ struct PackKind {
   PackLoader load;
 };
 
+// Defines the loader a pack_kinds.def line names, for a model class constructible from
+// (pack, options): HESP_DEFINE_PACK_LOADER(load_x_pack, XModel) in the kind's own file.
+#define HESP_DEFINE_PACK_LOADER(loader, Model)                                           \
+  std::unique_ptr<::hesp::ExpressionModel> loader(const ::hesp::ModelPack& pack,         \
+                                                  const ::hesp::ModelOptions& options) { \
+    return std::make_unique<Model>(pack, options);                                       \
+  }
+
 // Every kind of pack_kinds.def, in its order.
 const std::vector<PackKind>& pack_kinds();
 
