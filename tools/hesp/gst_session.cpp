@@ -4,7 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+#include <utility>
 
 #include "hesp/error.h"
 #include "hesp_config.h"
@@ -79,17 +85,134 @@ void ProgressLine::finish(const std::string& text) {
   std::fprintf(stderr, "%sdone in %.1f s: %s\n", tty_ ? "\r" : "", wall, text.c_str());
 }
 
-void run_to_eos(GstElement* pipeline, const std::function<void(gint64, gint64)>& on_progress) {
-  GstBus* bus = gst_element_get_bus(pipeline);
-  if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-    // The error message on the bus says why; fall through to read it.
+ElementPtr parse_pipeline(const std::string& description, const std::string& hint) {
+  GError* err = nullptr;
+  ElementPtr pipeline(gst_parse_launch(description.c_str(), &err));
+  // gst_parse_launch may return a pipeline together with an error (a link that failed): that
+  // pipeline would not run as described, so it is an error too.
+  if (pipeline && !err) return pipeline;
+  std::string msg = err ? err->message : "cannot build the pipeline";
+  g_clear_error(&err);
+  if (!hint.empty()) msg += " (" + hint + ")";
+  throw Error(msg);
+}
+
+ElementPtr element_by_name(GstElement* pipeline, const char* name) {
+  ElementPtr element(gst_bin_get_by_name(GST_BIN(pipeline), name));
+  if (!element) throw Error(std::string("the pipeline has no element named '") + name + "'");
+  return element;
+}
+
+PipelineError::PipelineError(const std::string& message, std::string element_path)
+    : Error(message), element_path_(std::move(element_path)) {}
+
+bool PipelineError::posted_by(const std::string& name) const {
+  // Path components are separated by '/'; element names cannot hold one.
+  const std::string& p = element_path_;
+  for (std::size_t pos = p.find(name); pos != std::string::npos; pos = p.find(name, pos + 1)) {
+    const bool starts = pos > 0 && p[pos - 1] == '/';
+    const std::size_t end = pos + name.size();
+    if (starts && (end == p.size() || p[end] == '/')) return true;
   }
-  std::string error;
+  return false;
+}
+
+namespace {
+
+// A source that has given no stream this long after the start will not give one.
+constexpr int kPrerollTimeoutS = 30;
+
+PipelineError error_of(GstMessage* msg) {
+  GError* err = nullptr;
+  gchar* debug = nullptr;
+  gst_message_parse_error(msg, &err, &debug);
+  gchar* path = GST_MESSAGE_SRC(msg) ? gst_object_get_path_string(GST_MESSAGE_SRC(msg)) : nullptr;
+  PipelineError error(err ? err->message : "unknown error", path ? path : "");
+  g_free(path);
+  g_clear_error(&err);
+  g_free(debug);
+  return error;
+}
+
+// Whether every source of the pipeline (a top-level element without sink pads) has a src pad. A
+// uridecodebin exposes one per stream it can decode; one that has exposed none long after the
+// start found nothing it can give and will not.
+bool sources_have_pads(GstElement* pipeline) {
+  bool all = true;
+  GstIterator* it = gst_bin_iterate_elements(GST_BIN(pipeline));
+  GValue item = G_VALUE_INIT;
+  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    auto* element = GST_ELEMENT(g_value_get_object(&item));
+    GST_OBJECT_LOCK(element);
+    if (element->numsinkpads == 0 && element->numsrcpads == 0) all = false;
+    GST_OBJECT_UNLOCK(element);
+    g_value_reset(&item);
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+  return all;
+}
+
+// Sets the pipeline to NULL. Stopping joins every streaming thread, and an element stuck in one
+// would keep the tool from ever ending: after a generous wait it ends the process, with one line
+// saying why, as main() would have.
+void stop_pipeline(GstElement* pipeline, const std::string& pending_error) {
+  std::mutex lock;
+  std::condition_variable stopped;
+  bool done = false;
+  std::thread watchdog([&] {
+    std::unique_lock<std::mutex> l(lock);
+    if (stopped.wait_for(l, std::chrono::seconds(20), [&] { return done; })) return;
+    std::fprintf(stderr, "hesp: %s%sthe pipeline did not stop\n", pending_error.c_str(),
+                 pending_error.empty() ? "" : " (and ");
+    std::fflush(stderr);
+    std::_Exit(1);
+  });
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  {
+    std::lock_guard<std::mutex> l(lock);
+    done = true;
+  }
+  stopped.notify_one();
+  watchdog.join();
+}
+
+}  // namespace
+
+void run_to_eos(GstElement* pipeline, const std::function<void(gint64, gint64)>& on_progress) {
+  std::unique_ptr<GstBus, GstObjectUnref> bus(gst_element_get_bus(pipeline));
+  std::unique_ptr<PipelineError> error;
+  std::string stall;
+  const GstStateChangeReturn ret = gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  const bool started = ret != GST_STATE_CHANGE_FAILURE;
+  // Prerolled: the first buffer reached the sinks (or a live source needs none). Until then the
+  // pipeline is not asked for its position: a query racing the demuxer's failure must not be
+  // what the tool waits on, and a pipeline that never prerolls is a failure, not a wait.
+  bool prerolled = ret == GST_STATE_CHANGE_SUCCESS || ret == GST_STATE_CHANGE_NO_PREROLL;
+  const gint64 start_us = g_get_monotonic_time();
+  const auto types = static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR |
+                                                 GST_MESSAGE_ASYNC_DONE);
   for (;;) {
-    GstMessage* msg = gst_bus_timed_pop_filtered(
-        bus, 500 * GST_MSECOND,
-        static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    // A failed start leaves its reason on the bus: collect it without waiting.
+    GstMessage* msg =
+        gst_bus_timed_pop_filtered(bus.get(), started ? 500 * GST_MSECOND : 0, types);
     if (!msg) {
+      if (!started) break;
+      if (!prerolled) {
+        GstState state = GST_STATE_NULL;
+        prerolled = gst_element_get_state(pipeline, &state, nullptr, 0) ==
+                        GST_STATE_CHANGE_SUCCESS &&
+                    state >= GST_STATE_PAUSED;
+      }
+      if (!prerolled) {
+        if (g_get_monotonic_time() - start_us > kPrerollTimeoutS * G_USEC_PER_SEC &&
+            !sources_have_pads(pipeline)) {
+          stall = "no stream came out of it within " + std::to_string(kPrerollTimeoutS) +
+                  " s (not a video, or a truncated file?)";
+          break;
+        }
+        continue;
+      }
       if (on_progress) {
         gint64 pos = -1, dur = -1;
         gst_element_query_position(pipeline, GST_FORMAT_TIME, &pos);
@@ -98,20 +221,20 @@ void run_to_eos(GstElement* pipeline, const std::function<void(gint64, gint64)>&
       }
       continue;
     }
-    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
-      GError* err = nullptr;
-      gchar* debug = nullptr;
-      gst_message_parse_error(msg, &err, &debug);
-      error = err ? err->message : "unknown error";
-      g_clear_error(&err);
-      g_free(debug);
+    const GstMessageType type = GST_MESSAGE_TYPE(msg);
+    if (type == GST_MESSAGE_ASYNC_DONE) {
+      if (GST_MESSAGE_SRC(msg) == GST_OBJECT(pipeline)) prerolled = true;
+      gst_message_unref(msg);
+      continue;
     }
+    if (type == GST_MESSAGE_ERROR) error = std::make_unique<PipelineError>(error_of(msg));
     gst_message_unref(msg);
     break;
   }
-  gst_element_set_state(pipeline, GST_STATE_NULL);
-  gst_object_unref(bus);
-  if (!error.empty()) throw Error(error);
+  stop_pipeline(pipeline, error ? error->what() : stall);
+  if (error) throw *error;
+  if (!stall.empty()) throw Error(stall);
+  if (!started) throw Error("the pipeline could not start");
 }
 
 }  // namespace hesp::cli
