@@ -3,6 +3,7 @@
 # `hesp run` on a truncated MP4 (the demo video cut after 100 kB: no index, the demuxer gives up)
 # always ends, with one line on stderr naming the input and a non-zero exit status. The race that
 # used to hang it showed in about one run of twelve, so it runs many times, each under a timeout.
+# Then a truncated AVI, on which the old tool waited forever every time.
 #   test_hesp_run_truncated.sh HESP_EXECUTABLE [RUNS]
 # Exits 77 (skipped) without the demo video in the cache folder.
 set -u
@@ -34,4 +35,24 @@ for i in $(seq 1 "$runs"); do
   done
 done
 echo "$runs runs each with and without video; last error: $(cat "$tmp/err")"
+
+# A truncated AVI: the demuxer gives up without an error and no frame ever comes. `hesp faces`
+# and `hesp run` notice that nothing flows and end (GStreamer itself may log a warning first).
+movie="${HESP_CACHE_DIR:-}/kphotoalbum/movie.avi"
+if [ -f "$movie" ]; then
+  head -c 3000 "$movie" >"$tmp/t.avi"
+  for cmd in "faces -q" "run -q --no-video --json $tmp/out.jsonl"; do
+    # shellcheck disable=SC2086
+    timeout 90 "$hesp" $cmd "$tmp/t.avi" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    if [ "$rc" -eq 0 ] || [ "$rc" -eq 124 ]; then
+      echo "FAIL truncated AVI ($cmd): exit status $rc"; failures=$((failures + 1)); continue
+    fi
+    if ! tail -n 1 "$tmp/err" | grep -qF "hesp: '$tmp/t.avi': "; then
+      echo "FAIL truncated AVI ($cmd): stderr:"; cat "$tmp/err"; failures=$((failures + 1))
+      continue
+    fi
+    echo "ok   truncated AVI ($cmd): $(tail -n 1 "$tmp/err")"
+  done
+fi
 exit $((failures > 0))

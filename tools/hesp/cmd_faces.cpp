@@ -80,6 +80,12 @@ void run_faces(const FacesOptions& opt) {
   ProgressLine progress(!opt.quiet);
   try {
     run_to_eos(pipeline.get(), [&](gint64 pos, gint64 dur) { progress.update(pos, dur); });
+  } catch (const PipelineError& e) {
+    // The face stage's messages name their files; the decoder's do not say which input.
+    if (writer.error.empty()) {
+      if (!e.posted_by("src")) throw;
+      throw InputError("'" + opt.input + "': " + e.what());
+    }
   } catch (const Error& e) {
     if (writer.error.empty()) throw InputError("'" + opt.input + "': " + e.what());
   }

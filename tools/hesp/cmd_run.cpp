@@ -96,9 +96,10 @@ void run(RunOptions opt) {
     run_to_eos(pipeline.get(), [&](gint64 pos, gint64 dur) { progress.update(pos, dur); });
   } catch (const PipelineError& e) {
     // GStreamer's messages ("Could not determine type of stream.") do not say which file.
+    if (e.posted_by("src")) throw InputError("'" + opt.input + "': " + e.what());
     if (e.posted_by("json")) throw Error("JSON file '" + opt.json + "': " + e.what());
     if (e.posted_by("video")) throw Error("output video '" + opt.output + "': " + e.what());
-    throw InputError("'" + opt.input + "': " + e.what());
+    throw;  // the face stage or the model: their messages name their files
   } catch (const Error& e) {
     throw InputError("'" + opt.input + "': " + e.what());
   }

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include <mutex>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "hesp/error.h"
 #include "hesp_config.h"
@@ -42,7 +44,8 @@ void init_gstreamer() {
 std::string to_uri(const std::string& path_or_uri) {
   if (gst_uri_is_valid(path_or_uri.c_str())) return path_or_uri;
   struct stat st {};
-  if (::stat(path_or_uri.c_str(), &st) != 0) throw FileNotFoundError("'" + path_or_uri + "' not found");
+  if (::stat(path_or_uri.c_str(), &st) != 0)
+    throw FileNotFoundError("'" + path_or_uri + "' not found");
   if (!S_ISREG(st.st_mode)) throw InputError("'" + path_or_uri + "' is not a file");
   GError* err = nullptr;
   gchar* uri = gst_filename_to_uri(path_or_uri.c_str(), &err);
@@ -119,8 +122,9 @@ bool PipelineError::posted_by(const std::string& name) const {
 
 namespace {
 
-// A source that has given no stream this long after the start will not give one.
-constexpr int kPrerollTimeoutS = 30;
+// A pipeline that has not prerolled, and through which no buffer has passed for this long, waits
+// for data that will not come.
+constexpr int kStallTimeoutS = 30;
 
 PipelineError error_of(GstMessage* msg) {
   GError* err = nullptr;
@@ -134,24 +138,54 @@ PipelineError error_of(GstMessage* msg) {
   return error;
 }
 
-// Whether every source of the pipeline (a top-level element without sink pads) has a src pad. A
-// uridecodebin exposes one per stream it can decode; one that has exposed none long after the
-// start found nothing it can give and will not.
-bool sources_have_pads(GstElement* pipeline) {
-  bool all = true;
-  GstIterator* it = gst_bin_iterate_elements(GST_BIN(pipeline));
-  GValue item = G_VALUE_INIT;
-  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
-    auto* element = GST_ELEMENT(g_value_get_object(&item));
-    GST_OBJECT_LOCK(element);
-    if (element->numsinkpads == 0 && element->numsrcpads == 0) all = false;
-    GST_OBJECT_UNLOCK(element);
-    g_value_reset(&item);
+// Watches the buffers arriving at the sink pads of the pipeline's top-level elements: the time of
+// the last one tells a pipeline that works slowly from one that waits for data that will never
+// come (a demuxer that gave up on a truncated file without a word).
+class FlowWatch {
+ public:
+  explicit FlowWatch(GstElement* pipeline) : last_us_(g_get_monotonic_time()) {
+    GstIterator* elements = gst_bin_iterate_elements(GST_BIN(pipeline));
+    GValue element = G_VALUE_INIT;
+    while (gst_iterator_next(elements, &element) == GST_ITERATOR_OK) {
+      GstIterator* pads = gst_element_iterate_sink_pads(GST_ELEMENT(g_value_get_object(&element)));
+      GValue pad = G_VALUE_INIT;
+      while (gst_iterator_next(pads, &pad) == GST_ITERATOR_OK) {
+        auto* p = GST_PAD(g_value_get_object(&pad));
+        const gulong id = gst_pad_add_probe(
+            p,
+            static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER |
+                                         GST_PAD_PROBE_TYPE_BUFFER_LIST),
+            [](GstPad*, GstPadProbeInfo*, gpointer self) {
+              static_cast<FlowWatch*>(self)->last_us_ = g_get_monotonic_time();
+              return GST_PAD_PROBE_OK;
+            },
+            this, nullptr);
+        probes_.emplace_back(GST_PAD(gst_object_ref(p)), id);
+        g_value_reset(&pad);
+      }
+      g_value_unset(&pad);
+      gst_iterator_free(pads);
+      g_value_reset(&element);
+    }
+    g_value_unset(&element);
+    gst_iterator_free(elements);
   }
-  g_value_unset(&item);
-  gst_iterator_free(it);
-  return all;
-}
+  ~FlowWatch() {
+    for (auto& [pad, id] : probes_) {
+      gst_pad_remove_probe(pad, id);
+      gst_object_unref(pad);
+    }
+  }
+  FlowWatch(const FlowWatch&) = delete;
+  FlowWatch& operator=(const FlowWatch&) = delete;
+
+  // Seconds since the last buffer (or since the watch began).
+  double idle_s() const { return (g_get_monotonic_time() - last_us_) / 1e6; }
+
+ private:
+  std::atomic<gint64> last_us_;
+  std::vector<std::pair<GstPad*, gulong>> probes_;
+};
 
 // Sets the pipeline to NULL. Stopping joins every streaming thread, and an element stuck in one
 // would keep the tool from ever ending: after a generous wait it ends the process, with one line
@@ -183,31 +217,29 @@ void run_to_eos(GstElement* pipeline, const std::function<void(gint64, gint64)>&
   std::unique_ptr<GstBus, GstObjectUnref> bus(gst_element_get_bus(pipeline));
   std::unique_ptr<PipelineError> error;
   std::string stall;
+  const FlowWatch flow(pipeline);
   const GstStateChangeReturn ret = gst_element_set_state(pipeline, GST_STATE_PLAYING);
   const bool started = ret != GST_STATE_CHANGE_FAILURE;
   // Prerolled: the first buffer reached the sinks (or a live source needs none). Until then the
   // pipeline is not asked for its position: a query racing the demuxer's failure must not be
   // what the tool waits on, and a pipeline that never prerolls is a failure, not a wait.
   bool prerolled = ret == GST_STATE_CHANGE_SUCCESS || ret == GST_STATE_CHANGE_NO_PREROLL;
-  const gint64 start_us = g_get_monotonic_time();
-  const auto types = static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR |
-                                                 GST_MESSAGE_ASYNC_DONE);
+  const auto types =
+      static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ASYNC_DONE);
   for (;;) {
     // A failed start leaves its reason on the bus: collect it without waiting.
-    GstMessage* msg =
-        gst_bus_timed_pop_filtered(bus.get(), started ? 500 * GST_MSECOND : 0, types);
+    GstMessage* msg = gst_bus_timed_pop_filtered(bus.get(), started ? 500 * GST_MSECOND : 0, types);
     if (!msg) {
       if (!started) break;
       if (!prerolled) {
         GstState state = GST_STATE_NULL;
-        prerolled = gst_element_get_state(pipeline, &state, nullptr, 0) ==
-                        GST_STATE_CHANGE_SUCCESS &&
-                    state >= GST_STATE_PAUSED;
+        prerolled =
+            gst_element_get_state(pipeline, &state, nullptr, 0) == GST_STATE_CHANGE_SUCCESS &&
+            state >= GST_STATE_PAUSED;
       }
       if (!prerolled) {
-        if (g_get_monotonic_time() - start_us > kPrerollTimeoutS * G_USEC_PER_SEC &&
-            !sources_have_pads(pipeline)) {
-          stall = "no stream came out of it within " + std::to_string(kPrerollTimeoutS) +
+        if (flow.idle_s() > kStallTimeoutS) {
+          stall = "no video came out of it for " + std::to_string(kStallTimeoutS) +
                   " s (not a video, or a truncated file?)";
           break;
         }
