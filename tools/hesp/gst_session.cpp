@@ -110,10 +110,10 @@ PipelineError::PipelineError(const std::string& message, std::string element_pat
     : Error(message), element_path_(std::move(element_path)) {}
 
 bool PipelineError::posted_by(const std::string& name) const {
-  // Path components are separated by '/'; element names cannot hold one.
+  // Components are "/Type:name" (element names hold no '/').
   const std::string& p = element_path_;
   for (std::size_t pos = p.find(name); pos != std::string::npos; pos = p.find(name, pos + 1)) {
-    const bool starts = pos > 0 && p[pos - 1] == '/';
+    const bool starts = pos > 0 && (p[pos - 1] == '/' || p[pos - 1] == ':');
     const std::size_t end = pos + name.size();
     if (starts && (end == p.size() || p[end] == '/')) return true;
   }

@@ -36,7 +36,8 @@ ElementPtr element_by_name(GstElement* pipeline, const char* name);
 class PipelineError : public Error {
  public:
   PipelineError(const std::string& message, std::string element_path);
-  // The path of the element that posted it, e.g. "/pipeline0/src/decodebin0/qtdemux0".
+  // The path of the element that posted it, e.g.
+  // "/GstPipeline:pipeline0/GstURIDecodeBin:src/GstDecodeBin:decodebin0/GstQTDemux:qtdemux0".
   const std::string& element_path() const { return element_path_; }
   // Whether the element with this name, or an element inside it, posted the error.
   bool posted_by(const std::string& name) const;
