@@ -56,7 +56,7 @@ class FaceDetector {
 // SettingsError for bad values.
 std::unique_ptr<FaceDetector> make_face_detector(const DetectorConfig& config);
 
-// The default weights manifest of the FaceApiTiny detector (in the hesp cache folder).
+// The default weights manifest of the FaceApiTiny detector (in the hesp cache folder, cache_dir()).
 std::string default_faceapi_tiny_manifest_path();
 
 // Where the default Haar cascade lives on this machine (searched in the usual opencv-data folders);

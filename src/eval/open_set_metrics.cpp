@@ -132,7 +132,8 @@ double auroc(const std::vector<double>& known, const std::vector<double>& unknow
   double area = 0.;
   for (std::size_t i = 0; i + 1 < c.tpr.size(); ++i)
     area += (c.tpr[i + 1] - c.tpr[i]) * ((1. - c.fpr[i + 1]) + (1. - c.fpr[i])) / 2.;
-  return 100. * -area;
+  // 0 - area rather than -area: no separation at all is 0, not -0 (which prints as "-0.00").
+  return 100. * (0. - area);
 }
 
 double tnr_at_tpr95(const std::vector<double>& known, const std::vector<double>& unknown) {

@@ -6,8 +6,8 @@
 #include "face/faceapi_tiny_detector.h"
 #include "face/haar_detector.h"
 #include "face/yunet_detector.h"
+#include "hesp/cache_dir.h"
 #include "hesp/error.h"
-#include "hesp_config.h"
 
 namespace hesp {
 
@@ -42,7 +42,7 @@ std::string default_haar_cascade_path() {
 }
 
 std::string default_faceapi_tiny_manifest_path() {
-  return std::string(HESP_CACHE_DIR) + "/npm/face-api-1.7.15/model/" + kFaceApiTinyManifestName;
+  return cache_dir() + "/npm/face-api-1.7.15/model/" + kFaceApiTinyManifestName;
 }
 
 std::unique_ptr<FaceDetector> make_face_detector(const DetectorConfig& config) {

@@ -111,4 +111,30 @@ expect_failure bad-score-rule "unknown open-set score rule 'msp'" \
   "${ev[@]}" --score-rule msp -p "$data/split1.json"
 expect_failure folder "$tmp" "${ev[@]}" -p "$tmp"
 expect_failure no-predictions "--predictions" "${ev[@]}"
+
+# --pack: an annotation line whose label text names another class than its id is an error (the
+# data loader's label-text check), found before any model is loaded or clip decoded.
+printf '0 Angry\n1 Disgust\n2 Fear\n3 Happy\n4 Neutral\n5 Sad\n6 Surprise\n' >"$tmp/classes.txt"
+printf 'clip1.avi 20 3 Sad\nclip0.avi 20 5 sad\n' >"$tmp/test.txt"
+expect_failure label-text "$tmp/test.txt:1: label text 'Sad' does not match class 3 (Happy)" \
+  "${ev[@]}" --pack "$tmp/classes.txt" --data "$tmp/test.txt"
+
+# No separation at all (every unknown clip scores above every known one): AUROC 0, printed as
+# 0.00, never -0.00.
+cat >"$tmp/reversed.json" <<'EOF2'
+{"classes": ["a", "b"],
+ "known": [{"label": 0, "logits": [1, 0], "open_set_score": 0.1},
+           {"label": 1, "logits": [0, 1], "open_set_score": 0.2}],
+ "unknown": [{"logits": [1, 0], "open_set_score": 0.8}, {"logits": [0, 1], "open_set_score": 0.9}]}
+EOF2
+if "$hesp" eval --score-rule given -p "$tmp/reversed.json" --report "$tmp/reversed-report.json" \
+    >"$tmp/out" 2>"$tmp/err"; then
+  grep -q -- '-0\.00' "$tmp/out" && fail "negative zero in the table: $(cat "$tmp/out")"
+  grep -qE '^reversed +2 +2 +given +100\.00 +0\.00 ' "$tmp/out" ||
+    fail "table row with AUROC 0.00: $(cat "$tmp/out")"
+  grep -q -- '-0\.0' "$tmp/reversed-report.json" && fail "negative zero in the report"
+  echo "ok   auroc-zero"
+else
+  fail "eval of reversed scores:"; cat "$tmp/err"
+fi
 exit $((failures > 0))

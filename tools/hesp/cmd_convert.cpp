@@ -4,27 +4,19 @@
 #include <malloc.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "commands.h"
+#include "hesp/cache_dir.h"
 #include "hesp/error.h"
 #include "hesp/expression_model.h"
 #include "hesp/pack_converters.h"
-#include "hesp_config.h"
 
 namespace hesp::cli {
 
 namespace {
-
-// The cache folder: $HESP_CACHE_DIR when set (the tests and the setup script use it), else the
-// one configured at build time.
-std::string cache_dir() {
-  const char* env = std::getenv("HESP_CACHE_DIR");
-  return env && *env ? env : HESP_CACHE_DIR;
-}
 
 void print_calibration(const CalibrationReport& c) {
   std::printf("open-set calibration: %d known clips (%d frames each), unknown:", c.known_clips,

@@ -10,17 +10,17 @@
 
 #include "commands.h"
 #include "gst_session.h"
+#include "hesp/cache_dir.h"
 #include "hesp/error.h"
 #include "hesp/pan_zoom.h"
-#include "hesp_config.h"
 
 namespace hesp::cli {
 
 namespace {
 
 struct DemoOptions {
-  std::string photos_dir = std::string(HESP_CACHE_DIR) + "/npm/face-api-1.7.15/demo";
-  std::string output = std::string(HESP_CACHE_DIR) + "/demo/demo.mp4";
+  std::string photos_dir;  // empty = the npm package's demo folder in the cache folder
+  std::string output;      // empty = demo/demo.mp4 in the cache folder
   int width = 1280;
   int height = 720;
   int fps = 25;
@@ -37,25 +37,20 @@ const PanZoomPath kPaths[] = {
     {0.48f, 0.35f, 0.95f, 0.52f, 0.33f, 0.80f},
 };
 
-void make_demo(const DemoOptions& opt) {
+void make_demo(DemoOptions opt) {
   init_gstreamer();
+  if (opt.photos_dir.empty()) opt.photos_dir = cache_dir() + "/npm/face-api-1.7.15/demo";
+  if (opt.output.empty()) opt.output = cache_dir() + "/demo/demo.mp4";
   const int frames_per_photo = std::max(1, static_cast<int>(opt.seconds_per_photo * opt.fps));
-  const std::string launch =
+  ElementPtr pipeline = parse_pipeline(
       "appsrc name=src format=time is-live=false block=true ! videoconvert ! "
       "x264enc speed-preset=veryfast tune=zerolatency key-int-max=50 ! "
-      "video/x-h264,profile=high ! mp4mux ! filesink name=sink";
-  GError* err = nullptr;
-  GstElement* pipeline = gst_parse_launch(launch.c_str(), &err);
-  if (!pipeline) {
-    std::string msg = err ? err->message : "cannot build the encoder pipeline";
-    g_clear_error(&err);
-    throw Error(msg + " (is gstreamer1.0-plugins-ugly installed?)");
-  }
-  std::unique_ptr<GstElement, decltype(&gst_object_unref)> guard(pipeline, gst_object_unref);
-  GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
-  g_object_set(sink, "location", opt.output.c_str(), nullptr);
-  gst_object_unref(sink);
-  GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+      "video/x-h264,profile=high ! mp4mux ! filesink name=sink",
+      "is gstreamer1.0-plugins-ugly installed?");
+  g_object_set(element_by_name(pipeline.get(), "sink").get(), "location", opt.output.c_str(),
+               nullptr);
+  ElementPtr src_element = element_by_name(pipeline.get(), "src");
+  GstElement* src = src_element.get();
   GstCaps* caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "RGB", "width",
                                       G_TYPE_INT, opt.width, "height", G_TYPE_INT, opt.height,
                                       "framerate", GST_TYPE_FRACTION, opt.fps, 1, nullptr);
@@ -69,7 +64,7 @@ void make_demo(const DemoOptions& opt) {
     sequences.push_back(std::make_unique<PanZoomSequence>(photo, opt.width, opt.height,
                                                           frames_per_photo, kPaths[i - 1]));
   }
-  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  gst_element_set_state(pipeline.get(), GST_STATE_PLAYING);
   const gsize frame_bytes = static_cast<gsize>(opt.width) * opt.height * 3;
   guint64 index = 0;
   for (const auto& seq : sequences) {
@@ -85,8 +80,7 @@ void make_demo(const DemoOptions& opt) {
     }
   }
   gst_app_src_end_of_stream(GST_APP_SRC(src));
-  gst_object_unref(src);
-  run_to_eos(pipeline);
+  run_to_eos(pipeline.get());
   std::fprintf(stderr, "wrote %s (%llu frames, %dx%d, %d fps)\n", opt.output.c_str(),
                static_cast<unsigned long long>(index), opt.width, opt.height, opt.fps);
 }
@@ -98,8 +92,11 @@ void add_demo_video_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "demo-video", "Make the demo video: a virtual camera panning and zooming across the "
                     "face-api package's six group photos");
-  cmd->add_option("--photos", opt->photos_dir, "Folder with sample1.jpg ... sample6.jpg");
-  cmd->add_option("-o,--output", opt->output, "MP4 file to write");
+  cmd->add_option("--photos", opt->photos_dir,
+                  "Folder with sample1.jpg ... sample6.jpg (default: "
+                  "$HESP_CACHE_DIR/npm/face-api-1.7.15/demo)");
+  cmd->add_option("-o,--output", opt->output,
+                  "MP4 file to write (default: $HESP_CACHE_DIR/demo/demo.mp4)");
   cmd->add_option("--width", opt->width, "Frame width")->check(CLI::Range(64, 7680));
   cmd->add_option("--height", opt->height, "Frame height")->check(CLI::Range(64, 4320));
   cmd->add_option("--fps", opt->fps, "Frames per second")->check(CLI::Range(1, 120));

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -51,6 +52,8 @@ std::string cell(const std::optional<double>& v) {
   if (!v) return "-";
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f", *v);
+  // A value that rounds to zero from below would print as "-0.00".
+  if (std::strcmp(buf, "-0.00") == 0) return "0.00";
   return buf;
 }
 
@@ -96,6 +99,8 @@ std::vector<eval::PredictionSet> predict_packs(const EvalOptions& opt) {
   data::AnnotationOptions read;
   read.root = opt.root;
   read.skip_bad = opt.skip_bad;
+  // "clip1.avi 20 3 Sad" where class 3 is Happy is a broken line, not a Happy clip.
+  read.check_label_text = true;
   std::string classes = opt.classes;
   const std::string beside = folder_of(opt.data) + "/classes.txt";
   if (classes.empty() && access(beside.c_str(), R_OK) == 0) classes = beside;

@@ -65,21 +65,12 @@ class GstVideoWriter : public synth::ClipWriter {
         "appsrc name=src format=time is-live=false block=true ! "
         "videoconvert ! " +
         encoder + " ! filesink name=sink";
-    GError* err = nullptr;
-    GstElement* pipeline = gst_parse_launch(launch.c_str(), &err);
-    if (!pipeline) {
-      std::string msg = err ? err->message : "cannot build the encoder pipeline";
-      g_clear_error(&err);
-      throw Error(msg +
-                  " (x264enc needs gstreamer1.0-plugins-ugly, jpegenc and avimux "
-                  "gstreamer1.0-plugins-good)");
-    }
-    std::unique_ptr<GstElement, decltype(&gst_object_unref)> guard(pipeline, gst_object_unref);
-    GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
-    g_object_set(sink, "location", path.c_str(), nullptr);
-    gst_object_unref(sink);
-    GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
-    std::unique_ptr<GstElement, decltype(&gst_object_unref)> src_guard(src, gst_object_unref);
+    ElementPtr pipeline = parse_pipeline(
+        launch,
+        "x264enc needs gstreamer1.0-plugins-ugly, jpegenc and avimux gstreamer1.0-plugins-good");
+    g_object_set(element_by_name(pipeline.get(), "sink").get(), "location", path.c_str(), nullptr);
+    ElementPtr src_element = element_by_name(pipeline.get(), "src");
+    GstElement* src = src_element.get();
     // Frame rate as a fraction with millisecond precision (25 -> 25000/1000).
     const int fps_n = static_cast<int>(fps * 1000.0 + 0.5), fps_d = 1000;
     GstCaps* caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "RGB", "width",
@@ -87,7 +78,7 @@ class GstVideoWriter : public synth::ClipWriter {
                                         GST_TYPE_FRACTION, fps_n, fps_d, nullptr);
     g_object_set(src, "caps", caps, nullptr);
     gst_caps_unref(caps);
-    gst_element_set_state(pipeline, GST_STATE_PLAYING);
+    gst_element_set_state(pipeline.get(), GST_STATE_PLAYING);
     const gsize bytes = static_cast<gsize>(size) * size * 3;
     for (std::size_t i = 0; i < frames.size(); ++i) {
       GstBuffer* buffer = gst_buffer_new_allocate(nullptr, bytes, nullptr);
@@ -97,7 +88,7 @@ class GstVideoWriter : public synth::ClipWriter {
       if (gst_app_src_push_buffer(GST_APP_SRC(src), buffer) != GST_FLOW_OK) break;
     }
     gst_app_src_end_of_stream(GST_APP_SRC(src));
-    run_to_eos(pipeline);
+    run_to_eos(pipeline.get());
     return rel;
   }
 

@@ -4,7 +4,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "hesp/error.h"
 #include "hesp_config.h"
@@ -36,7 +44,8 @@ void init_gstreamer() {
 std::string to_uri(const std::string& path_or_uri) {
   if (gst_uri_is_valid(path_or_uri.c_str())) return path_or_uri;
   struct stat st {};
-  if (::stat(path_or_uri.c_str(), &st) != 0) throw FileNotFoundError("'" + path_or_uri + "' not found");
+  if (::stat(path_or_uri.c_str(), &st) != 0)
+    throw FileNotFoundError("'" + path_or_uri + "' not found");
   if (!S_ISREG(st.st_mode)) throw InputError("'" + path_or_uri + "' is not a file");
   GError* err = nullptr;
   gchar* uri = gst_filename_to_uri(path_or_uri.c_str(), &err);
@@ -79,17 +88,163 @@ void ProgressLine::finish(const std::string& text) {
   std::fprintf(stderr, "%sdone in %.1f s: %s\n", tty_ ? "\r" : "", wall, text.c_str());
 }
 
-void run_to_eos(GstElement* pipeline, const std::function<void(gint64, gint64)>& on_progress) {
-  GstBus* bus = gst_element_get_bus(pipeline);
-  if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-    // The error message on the bus says why; fall through to read it.
+ElementPtr parse_pipeline(const std::string& description, const std::string& hint) {
+  GError* err = nullptr;
+  ElementPtr pipeline(gst_parse_launch(description.c_str(), &err));
+  // gst_parse_launch may return a pipeline together with an error (a link that failed): that
+  // pipeline would not run as described, so it is an error too.
+  if (pipeline && !err) return pipeline;
+  std::string msg = err ? err->message : "cannot build the pipeline";
+  g_clear_error(&err);
+  if (!hint.empty()) msg += " (" + hint + ")";
+  throw Error(msg);
+}
+
+ElementPtr element_by_name(GstElement* pipeline, const char* name) {
+  ElementPtr element(gst_bin_get_by_name(GST_BIN(pipeline), name));
+  if (!element) throw Error(std::string("the pipeline has no element named '") + name + "'");
+  return element;
+}
+
+PipelineError::PipelineError(const std::string& message, std::string element_path)
+    : Error(message), element_path_(std::move(element_path)) {}
+
+bool PipelineError::posted_by(const std::string& name) const {
+  // Components are "/Type:name" (element names hold no '/').
+  const std::string& p = element_path_;
+  for (std::size_t pos = p.find(name); pos != std::string::npos; pos = p.find(name, pos + 1)) {
+    const bool starts = pos > 0 && (p[pos - 1] == '/' || p[pos - 1] == ':');
+    const std::size_t end = pos + name.size();
+    if (starts && (end == p.size() || p[end] == '/')) return true;
   }
-  std::string error;
+  return false;
+}
+
+namespace {
+
+// A pipeline that has not prerolled, and through which no buffer has passed for this long, waits
+// for data that will not come.
+constexpr int kStallTimeoutS = 30;
+
+PipelineError error_of(GstMessage* msg) {
+  GError* err = nullptr;
+  gchar* debug = nullptr;
+  gst_message_parse_error(msg, &err, &debug);
+  gchar* path = GST_MESSAGE_SRC(msg) ? gst_object_get_path_string(GST_MESSAGE_SRC(msg)) : nullptr;
+  PipelineError error(err ? err->message : "unknown error", path ? path : "");
+  g_free(path);
+  g_clear_error(&err);
+  g_free(debug);
+  return error;
+}
+
+// Watches the buffers arriving at the sink pads of the pipeline's top-level elements: the time of
+// the last one tells a pipeline that works slowly from one that waits for data that will never
+// come (a demuxer that gave up on a truncated file without a word).
+class FlowWatch {
+ public:
+  explicit FlowWatch(GstElement* pipeline) : last_us_(g_get_monotonic_time()) {
+    GstIterator* elements = gst_bin_iterate_elements(GST_BIN(pipeline));
+    GValue element = G_VALUE_INIT;
+    while (gst_iterator_next(elements, &element) == GST_ITERATOR_OK) {
+      GstIterator* pads = gst_element_iterate_sink_pads(GST_ELEMENT(g_value_get_object(&element)));
+      GValue pad = G_VALUE_INIT;
+      while (gst_iterator_next(pads, &pad) == GST_ITERATOR_OK) {
+        auto* p = GST_PAD(g_value_get_object(&pad));
+        const gulong id = gst_pad_add_probe(
+            p,
+            static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER |
+                                         GST_PAD_PROBE_TYPE_BUFFER_LIST),
+            [](GstPad*, GstPadProbeInfo*, gpointer self) {
+              static_cast<FlowWatch*>(self)->last_us_ = g_get_monotonic_time();
+              return GST_PAD_PROBE_OK;
+            },
+            this, nullptr);
+        probes_.emplace_back(GST_PAD(gst_object_ref(p)), id);
+        g_value_reset(&pad);
+      }
+      g_value_unset(&pad);
+      gst_iterator_free(pads);
+      g_value_reset(&element);
+    }
+    g_value_unset(&element);
+    gst_iterator_free(elements);
+  }
+  ~FlowWatch() {
+    for (auto& [pad, id] : probes_) {
+      gst_pad_remove_probe(pad, id);
+      gst_object_unref(pad);
+    }
+  }
+  FlowWatch(const FlowWatch&) = delete;
+  FlowWatch& operator=(const FlowWatch&) = delete;
+
+  // Seconds since the last buffer (or since the watch began).
+  double idle_s() const { return (g_get_monotonic_time() - last_us_) / 1e6; }
+
+ private:
+  std::atomic<gint64> last_us_;
+  std::vector<std::pair<GstPad*, gulong>> probes_;
+};
+
+// Sets the pipeline to NULL. Stopping joins every streaming thread, and an element stuck in one
+// would keep the tool from ever ending: after a generous wait it ends the process, with one line
+// saying why, as main() would have.
+void stop_pipeline(GstElement* pipeline, const std::string& pending_error) {
+  std::mutex lock;
+  std::condition_variable stopped;
+  bool done = false;
+  std::thread watchdog([&] {
+    std::unique_lock<std::mutex> l(lock);
+    if (stopped.wait_for(l, std::chrono::seconds(20), [&] { return done; })) return;
+    std::fprintf(stderr, "hesp: %s%sthe pipeline did not stop\n", pending_error.c_str(),
+                 pending_error.empty() ? "" : " (and ");
+    std::fflush(stderr);
+    std::_Exit(1);
+  });
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  {
+    std::lock_guard<std::mutex> l(lock);
+    done = true;
+  }
+  stopped.notify_one();
+  watchdog.join();
+}
+
+}  // namespace
+
+void run_to_eos(GstElement* pipeline, const std::function<void(gint64, gint64)>& on_progress) {
+  std::unique_ptr<GstBus, GstObjectUnref> bus(gst_element_get_bus(pipeline));
+  std::unique_ptr<PipelineError> error;
+  std::string stall;
+  const FlowWatch flow(pipeline);
+  const GstStateChangeReturn ret = gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  const bool started = ret != GST_STATE_CHANGE_FAILURE;
+  // Prerolled: the first buffer reached the sinks (or a live source needs none). Until then the
+  // pipeline is not asked for its position: a query racing the demuxer's failure must not be
+  // what the tool waits on, and a pipeline that never prerolls is a failure, not a wait.
+  bool prerolled = ret == GST_STATE_CHANGE_SUCCESS || ret == GST_STATE_CHANGE_NO_PREROLL;
+  const auto types =
+      static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ASYNC_DONE);
   for (;;) {
-    GstMessage* msg = gst_bus_timed_pop_filtered(
-        bus, 500 * GST_MSECOND,
-        static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    // A failed start leaves its reason on the bus: collect it without waiting.
+    GstMessage* msg = gst_bus_timed_pop_filtered(bus.get(), started ? 500 * GST_MSECOND : 0, types);
     if (!msg) {
+      if (!started) break;
+      if (!prerolled) {
+        GstState state = GST_STATE_NULL;
+        prerolled =
+            gst_element_get_state(pipeline, &state, nullptr, 0) == GST_STATE_CHANGE_SUCCESS &&
+            state >= GST_STATE_PAUSED;
+      }
+      if (!prerolled) {
+        if (flow.idle_s() > kStallTimeoutS) {
+          stall = "no video came out of it for " + std::to_string(kStallTimeoutS) +
+                  " s (not a video, or a truncated file?)";
+          break;
+        }
+        continue;
+      }
       if (on_progress) {
         gint64 pos = -1, dur = -1;
         gst_element_query_position(pipeline, GST_FORMAT_TIME, &pos);
@@ -98,20 +253,20 @@ void run_to_eos(GstElement* pipeline, const std::function<void(gint64, gint64)>&
       }
       continue;
     }
-    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
-      GError* err = nullptr;
-      gchar* debug = nullptr;
-      gst_message_parse_error(msg, &err, &debug);
-      error = err ? err->message : "unknown error";
-      g_clear_error(&err);
-      g_free(debug);
+    const GstMessageType type = GST_MESSAGE_TYPE(msg);
+    if (type == GST_MESSAGE_ASYNC_DONE) {
+      if (GST_MESSAGE_SRC(msg) == GST_OBJECT(pipeline)) prerolled = true;
+      gst_message_unref(msg);
+      continue;
     }
+    if (type == GST_MESSAGE_ERROR) error = std::make_unique<PipelineError>(error_of(msg));
     gst_message_unref(msg);
     break;
   }
-  gst_element_set_state(pipeline, GST_STATE_NULL);
-  gst_object_unref(bus);
-  if (!error.empty()) throw Error(error);
+  stop_pipeline(pipeline, error ? error->what() : stall);
+  if (error) throw *error;
+  if (!stall.empty()) throw Error(stall);
+  if (!started) throw Error("the pipeline could not start");
 }
 
 }  // namespace hesp::cli

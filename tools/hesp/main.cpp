@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "hesp/error.h"
 #include "hesp_config.h"
+#include "output_file.h"
 
 // LibTorch's OpenMP runtime reads its wait policy once, when it is loaded (before main). Its
 // default, spinning idle threads, makes inference several times slower on small machines where
@@ -38,6 +39,8 @@ int main(int argc, char** argv) {
   hesp::cli::add_train_command(app);
   try {
     app.parse(argc, argv);
+    // What a subcommand printed is its result: losing it (a full disk, a closed pipe) is a failure.
+    hesp::cli::finish_stdout();
   } catch (const CLI::ParseError& e) {
     // --help and --version print as usual; a usage error is one line, like every other failure.
     if (e.get_exit_code() == 0) return app.exit(e);

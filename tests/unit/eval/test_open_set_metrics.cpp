@@ -49,6 +49,14 @@ TEST(Auroc, PerfectAndReversedSeparation) {
   EXPECT_NEAR(auroc({0., 1.}, {2., 3., 4.}), 0., kTol);
 }
 
+TEST(Auroc, NoSeparationIsPositiveZero) {
+  // A negative zero would be printed and reported as "-0.00".
+  for (const double a : {auroc({0.5}, {0.5}), auroc({0., 1.}, {2., 3., 4.})}) {
+    EXPECT_EQ(a, 0.);
+    EXPECT_FALSE(std::signbit(a));
+  }
+}
+
 TEST(Auroc, InfiniteScoresAreOrderedLikeAnyOther) {
   EXPECT_NEAR(auroc({kInf, 1.}, {-kInf, 0.}), 100., kTol);
 }
