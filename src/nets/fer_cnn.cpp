@@ -53,13 +53,6 @@ FerCnnConfig fer_cnn_config_from_json(const nlohmann::json& a, const std::string
   return c;
 }
 
-nlohmann::json fer_cnn_config_to_json(const FerCnnConfig& c) {
-  return {{"type", "faceapi-dense4"},     {"block_channels", c.block_channels},
-          {"convs_per_block", 4},         {"in_channels", c.in_channels},
-          {"num_classes", c.num_classes}, {"pool_kernel", c.pool_kernel},
-          {"pool_stride", c.pool_stride}, {"padding", "tensorflow-same"}};
-}
-
 torch::Tensor pad_same(const torch::Tensor& x, int kernel, int stride) {
   auto pads = [&](std::int64_t size) {
     const std::int64_t out = (size + stride - 1) / stride;

@@ -28,8 +28,6 @@ struct FerCnnConfig {
 // Reads manifest["architecture"]; throws CorruptFileError naming `source` on bad values.
 FerCnnConfig fer_cnn_config_from_json(const nlohmann::json& architecture,
                                       const std::string& source);
-// The "architecture" manifest object for a config.
-nlohmann::json fer_cnn_config_to_json(const FerCnnConfig& config);
 
 // Depthwise 3x3 (no bias) then pointwise 1x1 (with bias), TensorFlow 'same' padding, like
 // tf.separableConv2d followed by the bias add face-api.js does.
