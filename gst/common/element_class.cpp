@@ -22,6 +22,11 @@ void add_pad_templates(GstElementClass* klass, const char* caps) {
   gst_caps_unref(parsed);
 }
 
+GstPad* new_pad_from_class_template(GstElement* element, const char* name) {
+  return gst_pad_new_from_template(
+      gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(element), name), name);
+}
+
 void set_video_filter_vfuncs(GstVideoFilterClass* klass, const VideoFilterVfuncs& vfuncs) {
   GstBaseTransformClass* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
   if (vfuncs.start) trans_class->start = GST_DEBUG_FUNCPTR(vfuncs.start);

@@ -4,7 +4,7 @@
 // property table, pad templates, the base-transform vfuncs) and the registration of the enums
 // that properties use.
 //
-// An element's instance struct ends with `Private* priv`, where Private is an
+// An element's instance struct holds `Private* priv`, where Private is an
 // ElementData<Settings, State>; its class_init then reads
 //
 //   static const hesp::gst::ElementDoc doc{"hespfoo", "HESP foo", "Filter/Video", "Does foo."};
@@ -44,6 +44,9 @@ GType register_enum(const char* type_name, const GEnumValue* values);
 
 // The always-present "sink" and "src" pad templates, both with `caps`.
 void add_pad_templates(GstElementClass* klass, const char* caps);
+
+// A pad made from the element class's template `name` (as add_pad_templates adds), not yet added.
+GstPad* new_pad_from_class_template(GstElement* element, const char* name);
 
 // The private object and the Settings of an element's instance struct.
 template <typename Instance>

@@ -12,6 +12,9 @@
 //       {uint_property("clip-length", "Clip length", "Frames per clip", 1, 256,
 //                      &Settings::clip_length)});
 //   table.install(gobject_class);
+//
+// Elements do not write this out: init_element_class() (common/element_class.h) builds their
+// table from the rows and installs it.
 #pragma once
 
 #include <gst/gst.h>

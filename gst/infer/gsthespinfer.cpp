@@ -442,15 +442,13 @@ static void gst_hesp_infer_class_init(GstHespInferClass* klass) {
 
 static void gst_hesp_infer_init(GstHespInfer* self) {
   hesp::gst::init_private(self);
-  self->sinkpad = gst_pad_new_from_template(
-      gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(self), "sink"), "sink");
+  self->sinkpad = hesp::gst::new_pad_from_class_template(GST_ELEMENT(self), "sink");
   gst_pad_set_chain_function(self->sinkpad, GST_DEBUG_FUNCPTR(gst_hesp_infer_chain));
   gst_pad_set_event_function(self->sinkpad, GST_DEBUG_FUNCPTR(gst_hesp_infer_sink_event));
   GST_PAD_SET_PROXY_CAPS(self->sinkpad);
   GST_PAD_SET_PROXY_ALLOCATION(self->sinkpad);
   gst_element_add_pad(GST_ELEMENT(self), self->sinkpad);
-  self->srcpad = gst_pad_new_from_template(
-      gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(self), "src"), "src");
+  self->srcpad = hesp::gst::new_pad_from_class_template(GST_ELEMENT(self), "src");
   gst_pad_set_query_function(self->srcpad, GST_DEBUG_FUNCPTR(gst_hesp_infer_src_query));
   GST_PAD_SET_PROXY_CAPS(self->srcpad);
   gst_element_add_pad(GST_ELEMENT(self), self->srcpad);
