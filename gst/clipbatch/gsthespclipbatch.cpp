@@ -22,6 +22,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/element_class.h"
 #include "common/element_state.h"
 #include "common/face_roi.h"
 #include "common/guard.h"
@@ -83,11 +84,6 @@ static gboolean gst_hesp_clip_batch_start(GstBaseTransform* trans) {
                   [&] { fresh.assembler = std::make_unique<hesp::ClipAssembler>(config); }))
     return FALSE;
   self->priv->start(std::move(fresh));
-  return TRUE;
-}
-
-static gboolean gst_hesp_clip_batch_stop(GstBaseTransform* trans) {
-  GST_HESP_CLIP_BATCH(trans)->priv->stop();
   return TRUE;
 }
 
@@ -173,78 +169,48 @@ static GstFlowReturn gst_hesp_clip_batch_transform_frame_ip(GstVideoFilter* filt
       attach(buffer, std::move(clip), -1);
     }
   });
-  if (!ok) {
-    locked.set_failed();
-    return GST_FLOW_ERROR;
-  }
-  return GST_FLOW_OK;
-}
-
-static void gst_hesp_clip_batch_finalize(GObject* object) {
-  delete GST_HESP_CLIP_BATCH(object)->priv;
-  G_OBJECT_CLASS(parent_class)->finalize(object);
+  return locked.flow_return(ok);
 }
 
 static void gst_hesp_clip_batch_class_init(GstHespClipBatchClass* klass) {
-  auto* gobject_class = G_OBJECT_CLASS(klass);
-  auto* element_class = GST_ELEMENT_CLASS(klass);
-  auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
-  auto* filter_class = GST_VIDEO_FILTER_CLASS(klass);
-
-  gobject_class->finalize = gst_hesp_clip_batch_finalize;
-
+  static const hesp::gst::ElementDoc doc{
+      "hespclipbatch", "HESP face clip batcher", "Analyzer/Video",
+      "Collects aligned face crops per track into fixed-length clips and attaches them as "
+      "GstHespClipMeta. Example: gst-launch-1.0 filesrc location=movie.avi ! decodebin ! "
+      "videoconvert ! hespfacecrop ! hespclipbatch clip-length=8 crop-size=112 ! fakesink"};
   using namespace hesp::gst;  // the property rows and flags
-  static const PropertyTable<Settings> properties(
-      [](GObject* o) { return &GST_HESP_CLIP_BATCH(o)->priv->settings; },
+  init_video_filter_class<GstHespClipBatch, gst_hesp_clip_batch_get_type>(
+      klass, doc, &gst_hesp_clip_batch_debug, GST_VIDEO_CAPS_MAKE(HESP_VIDEO_FORMATS),
+      {gst_hesp_clip_batch_start, stop_state<GstHespClipBatch>, gst_hesp_clip_batch_sink_event,
+       gst_hesp_clip_batch_set_info, gst_hesp_clip_batch_transform_frame_ip},
       {
           uint_property("clip-length", "Clip length", "Frames per clip (T)", 1, 256,
-                        &Settings::clip_length, kMutableReady),
+                        &Settings::clip_length),
           uint_property("frame-subsample", "Frame subsample",
                         "Sample every n-th frame of a track into its clips", 1, 100,
-                        &Settings::frame_subsample, kMutableReady),
+                        &Settings::frame_subsample),
           uint_property("clip-stride", "Clip stride",
                         "Sampled frames between the starts of consecutive clips of a track "
                         "(< clip-length: overlapping clips)",
-                        1, 1024, &Settings::clip_stride, kMutableReady),
+                        1, 1024, &Settings::clip_stride),
           uint_property("min-frames", "Minimum frames",
                         "A track's partial clip at its end or at EOS is padded when it holds at "
                         "least this many frames, else dropped (0 = half of clip-length; must not "
                         "exceed clip-length)",
-                        0, 256, &Settings::min_frames, kMutableReady),
+                        0, 256, &Settings::min_frames),
           uint_property("crop-size", "Crop size", "Side of the square RGB face crops, pixels", 8,
-                        1024, &Settings::crop_size, kMutableReady),
+                        1024, &Settings::crop_size),
           double_property("margin", "Margin",
                           "Context around the face: the crop square's side is "
                           "max(w,h)·(1 + 2·margin)",
-                          0.0, 2.0, &Settings::margin, kMutableReady),
+                          0.0, 2.0, &Settings::margin),
           uint_property("max-tracks", "Maximum tracks",
                         "Tracks buffered at once; the least recently seen is dropped first", 1,
-                        1024, &Settings::max_tracks, kMutableReady),
+                        1024, &Settings::max_tracks),
           uint_property("track-timeout", "Track timeout",
                         "Frames a track may be absent before its partial clip is finished", 0,
-                        100000, &Settings::track_timeout, kMutableReady),
+                        100000, &Settings::track_timeout),
       });
-  properties.install(gobject_class);
-
-  gst_element_class_set_static_metadata(
-      element_class, "HESP face clip batcher", "Analyzer/Video",
-      "Collects aligned face crops per track into fixed-length clips and attaches them as "
-      "GstHespClipMeta. Example: gst-launch-1.0 filesrc location=movie.avi ! decodebin ! "
-      "videoconvert ! hespfacecrop ! hespclipbatch clip-length=8 crop-size=112 ! fakesink",
-      "hesp developers");
-  hesp::gst::add_video_filter_pad_templates(element_class, GST_VIDEO_CAPS_MAKE(HESP_VIDEO_FORMATS));
-
-  trans_class->start = GST_DEBUG_FUNCPTR(gst_hesp_clip_batch_start);
-  trans_class->stop = GST_DEBUG_FUNCPTR(gst_hesp_clip_batch_stop);
-  trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_hesp_clip_batch_sink_event);
-  trans_class->passthrough_on_same_caps = FALSE;
-  filter_class->set_info = GST_DEBUG_FUNCPTR(gst_hesp_clip_batch_set_info);
-  filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_hesp_clip_batch_transform_frame_ip);
-
-  GST_DEBUG_CATEGORY_INIT(gst_hesp_clip_batch_debug, "hespclipbatch", 0, "HESP face clip batcher");
 }
 
-static void gst_hesp_clip_batch_init(GstHespClipBatch* self) {
-  self->priv = new Private();
-  gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
-}
+static void gst_hesp_clip_batch_init(GstHespClipBatch* self) { hesp::gst::init_in_place(self); }

@@ -9,6 +9,8 @@
 // deleted in finalize); that object is, or derives from, ElementData<Settings, State>.
 #pragma once
 
+#include <gst/gst.h>
+
 #include <mutex>
 #include <utility>
 
@@ -36,9 +38,12 @@ class Guarded {
   T value_{};
 };
 
-template <typename Settings, typename State>
+template <typename SettingsT, typename StateT>
 class ElementData {
  public:
+  using Settings = SettingsT;
+  using State = StateT;
+
   Guarded<Settings> settings;
 
   // The state, locked for as long as this handle lives, together with the sticky failure flag.
@@ -53,6 +58,14 @@ class ElementData {
     bool failed() const { return data_->failed_; }
     void set_failed() { data_->failed_ = true; }
     void clear_failed() { data_->failed_ = false; }
+
+    // What a vfunc returns after its work `succeeded` or failed (its error already posted): a
+    // failure becomes sticky.
+    GstFlowReturn flow_return(bool succeeded) {
+      if (succeeded) return GST_FLOW_OK;
+      set_failed();
+      return GST_FLOW_ERROR;
+    }
 
    private:
     friend class ElementData;

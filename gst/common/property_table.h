@@ -10,8 +10,11 @@
 //   static const hesp::gst::PropertyTable<Settings> table(
 //       [](GObject* o) { return &GST_HESP_FOO(o)->priv->settings; },
 //       {uint_property("clip-length", "Clip length", "Frames per clip", 1, 256,
-//                      &Settings::clip_length, kMutableReady)});
+//                      &Settings::clip_length)});
 //   table.install(gobject_class);
+//
+// Elements do not write this out: init_element_class() (common/element_class.h) builds their
+// table from the rows and installs it.
 #pragma once
 
 #include <gst/gst.h>
@@ -27,6 +30,7 @@ namespace hesp::gst {
 
 // Every hesp property is readable, writable and has static strings; properties differ only in
 // whether they may change while PLAYING (read per frame) or only up to READY (read in start()).
+// READY is the default of every row builder below, so a table marks the PLAYING ones.
 constexpr auto kMutableReady =
     static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
 constexpr auto kMutablePlaying = static_cast<GParamFlags>(
@@ -57,7 +61,7 @@ Property<Settings> field_row(T Settings::*field, Spec spec, V (*get)(const GValu
 // range keeps the value representable.
 template <typename Settings, typename T>
 Property<Settings> uint_property(const char* name, const char* nick, const char* blurb, guint min,
-                                 guint max, T Settings::*field, GParamFlags flags) {
+                                 guint max, T Settings::*field, GParamFlags flags = kMutableReady) {
   const auto spec = [=](guint d) {
     return g_param_spec_uint(name, nick, blurb, min, max, d, flags);
   };
@@ -66,7 +70,7 @@ Property<Settings> uint_property(const char* name, const char* nick, const char*
 
 template <typename Settings, typename T>
 Property<Settings> int_property(const char* name, const char* nick, const char* blurb, gint min,
-                                gint max, T Settings::*field, GParamFlags flags) {
+                                gint max, T Settings::*field, GParamFlags flags = kMutableReady) {
   const auto spec = [=](gint d) { return g_param_spec_int(name, nick, blurb, min, max, d, flags); };
   return detail::field_row<gint>(field, spec, g_value_get_int, g_value_set_int);
 }
@@ -75,7 +79,7 @@ Property<Settings> int_property(const char* name, const char* nick, const char* 
 template <typename Settings, typename T>
 Property<Settings> double_property(const char* name, const char* nick, const char* blurb,
                                    gdouble min, gdouble max, T Settings::*field,
-                                   GParamFlags flags) {
+                                   GParamFlags flags = kMutableReady) {
   const auto spec = [=](gdouble d) {
     return g_param_spec_double(name, nick, blurb, min, max, d, flags);
   };
@@ -84,7 +88,7 @@ Property<Settings> double_property(const char* name, const char* nick, const cha
 
 template <typename Settings>
 Property<Settings> boolean_property(const char* name, const char* nick, const char* blurb,
-                                    bool Settings::*field, GParamFlags flags) {
+                                    bool Settings::*field, GParamFlags flags = kMutableReady) {
   const auto spec = [=](gboolean d) { return g_param_spec_boolean(name, nick, blurb, d, flags); };
   return detail::field_row<gboolean>(field, spec, g_value_get_boolean, g_value_set_boolean);
 }
@@ -93,7 +97,8 @@ Property<Settings> boolean_property(const char* name, const char* nick, const ch
 // means "the default" for every string property (for most of them the default is "").
 template <typename Settings>
 Property<Settings> string_property(const char* name, const char* nick, const char* blurb,
-                                   std::string Settings::*field, GParamFlags flags) {
+                                   std::string Settings::*field,
+                                   GParamFlags flags = kMutableReady) {
   return {[=](const Settings& d) {
             return g_param_spec_string(name, nick, blurb, (d.*field).c_str(), flags);
           },
@@ -108,7 +113,8 @@ Property<Settings> string_property(const char* name, const char* nick, const cha
 // is the C++ enum whose values are the GEnum's.
 template <typename Settings, typename E>
 Property<Settings> enum_property(const char* name, const char* nick, const char* blurb,
-                                 GType enum_type, E Settings::*field, GParamFlags flags) {
+                                 GType enum_type, E Settings::*field,
+                                 GParamFlags flags = kMutableReady) {
   const auto spec = [=](gint d) {
     return g_param_spec_enum(name, nick, blurb, enum_type, d, flags);
   };

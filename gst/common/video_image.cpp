@@ -30,13 +30,4 @@ ImageView image_view_of(const GstVideoFrame* frame) {
   return view;
 }
 
-void add_video_filter_pad_templates(GstElementClass* klass, const char* caps) {
-  GstCaps* parsed = gst_caps_from_string(caps);
-  gst_element_class_add_pad_template(
-      klass, gst_pad_template_new("sink", GST_PAD_SINK, GST_PAD_ALWAYS, parsed));
-  gst_element_class_add_pad_template(
-      klass, gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, parsed));
-  gst_caps_unref(parsed);
-}
-
 }  // namespace hesp::gst

@@ -17,8 +17,4 @@ bool to_pixel_format(GstVideoFormat format, PixelFormat* out);
 // A view of the mapped frame's planes (no copy); the frame must stay mapped while it is used.
 ImageView image_view_of(const GstVideoFrame* frame);
 
-// The always-present "sink" and "src" pad templates of an in-place video filter, both with
-// `caps` (e.g. GST_VIDEO_CAPS_MAKE(HESP_VIDEO_FORMATS)).
-void add_video_filter_pad_templates(GstElementClass* klass, const char* caps);
-
 }  // namespace hesp::gst

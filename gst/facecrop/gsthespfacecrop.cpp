@@ -24,6 +24,7 @@
 #include <memory>
 #include <string>
 
+#include "common/element_class.h"
 #include "common/element_state.h"
 #include "common/face_roi.h"
 #include "common/guard.h"
@@ -73,7 +74,6 @@ struct _GstHespFaceCrop {
 };
 
 GType gst_hesp_detector_get_type(void) {
-  static GType type = 0;
   static const GEnumValue values[] = {
       {static_cast<gint>(Source::kHaar), "OpenCV Haar cascade (detector-model = cascade XML, "
                                          "empty = opencv-data frontal face)", "haar"},
@@ -86,10 +86,7 @@ GType gst_hesp_detector_get_type(void) {
        "copy downloaded by setup)",
        "faceapi"},
       {0, nullptr, nullptr}};
-  if (g_once_init_enter(&type)) {
-    GType t = g_enum_register_static("GstHespDetector", values);
-    g_once_init_leave(&type, t);
-  }
+  static const GType type = hesp::gst::register_enum("GstHespDetector", values);
   return type;
 }
 
@@ -127,11 +124,6 @@ static gboolean gst_hesp_face_crop_start(GstBaseTransform* trans) {
   GST_INFO_OBJECT(self, "using %s",
                   fresh.detector ? fresh.detector->name().c_str() : "upstream face ROIs");
   self->priv->start(std::move(fresh));
-  return TRUE;
-}
-
-static gboolean gst_hesp_face_crop_stop(GstBaseTransform* trans) {
-  GST_HESP_FACE_CROP(trans)->priv->stop();
   return TRUE;
 }
 
@@ -195,10 +187,7 @@ static GstFlowReturn gst_hesp_face_crop_transform_frame_ip(GstVideoFilter* filte
       st.tracker->carry();
     }
   });
-  if (!ok) {
-    locked.set_failed();
-    return GST_FLOW_ERROR;
-  }
+  if (!ok) return locked.flow_return(false);
 
   if (from_upstream) {
     // Give upstream's ROIs their track ids (a track matched on this frame has the same box).
@@ -247,90 +236,64 @@ static GstFlowReturn gst_hesp_face_crop_transform_frame_ip(GstVideoFilter* filte
   return GST_FLOW_OK;
 }
 
-static void gst_hesp_face_crop_finalize(GObject* object) {
-  auto* self = GST_HESP_FACE_CROP(object);
-  delete self->priv;
-  G_OBJECT_CLASS(parent_class)->finalize(object);
-}
-
 static void gst_hesp_face_crop_class_init(GstHespFaceCropClass* klass) {
-  auto* gobject_class = G_OBJECT_CLASS(klass);
-  auto* element_class = GST_ELEMENT_CLASS(klass);
-  auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
-  auto* filter_class = GST_VIDEO_FILTER_CLASS(klass);
-
-  gobject_class->finalize = gst_hesp_face_crop_finalize;
-
+  static const hesp::gst::ElementDoc doc{
+      "hespfacecrop", "HESP face detector and tracker", "Analyzer/Video",
+      "Detects faces and tracks them with stable ids; attaches a face "
+      "GstVideoRegionOfInterestMeta per face. Example: gst-launch-1.0 filesrc location=movie.avi "
+      "! decodebin ! videoconvert ! hespfacecrop detection-interval=3 ! hespclipbatch ! fakesink"};
   using namespace hesp::gst;  // the property rows and flags
-  static const PropertyTable<Settings> properties(
-      [](GObject* o) { return &GST_HESP_FACE_CROP(o)->priv->settings; },
+  init_video_filter_class<GstHespFaceCrop, gst_hesp_face_crop_get_type>(
+      klass, doc, &gst_hesp_face_crop_debug, GST_VIDEO_CAPS_MAKE(HESP_VIDEO_FORMATS),
+      {gst_hesp_face_crop_start, stop_state<GstHespFaceCrop>, gst_hesp_face_crop_sink_event,
+       gst_hesp_face_crop_set_info, gst_hesp_face_crop_transform_frame_ip},
       {
           enum_property("detector", "Detector", "Where faces come from", GST_TYPE_HESP_DETECTOR,
-                        &Settings::source, kMutableReady),
+                        &Settings::source),
           string_property("detector-model", "Detector model",
                           "Haar cascade XML (detector=haar; empty = opencv-data's "
                           "haarcascade_frontalface_default.xml), ONNX file (detector=yunet) or "
                           "weights manifest JSON (detector=faceapi)",
-                          &Settings::model, kMutableReady),
+                          &Settings::model),
           uint_property("detection-interval", "Detection interval",
                         "Run the detector on every n-th frame; boxes are carried in between", 1,
                         1000, &Settings::interval, kMutablePlaying),
           uint_property("min-face-size", "Minimum face size",
                         "Smallest face side searched for, in frame pixels", 4, 4096,
-                        &Settings::min_face_size, kMutableReady),
+                        &Settings::min_face_size),
           uint_property("max-faces", "Maximum faces",
                         "Faces kept per frame, largest first (0 = no limit)", 0, 1024,
-                        &Settings::max_faces, kMutableReady),
+                        &Settings::max_faces),
           double_property("sensitivity", "Sensitivity",
                           "Detector sensitivity: higher finds more faces and more false ones "
                           "(Haar: fewer neighbours needed; YuNet: lower score threshold)",
-                          0.0, 1.0, &Settings::sensitivity, kMutableReady),
+                          0.0, 1.0, &Settings::sensitivity),
           double_property("scale-factor", "Scale factor",
                           "Haar: scale step between pyramid levels (smaller = slower, finds more)",
-                          1.01, 2.0, &Settings::scale_factor, kMutableReady),
+                          1.01, 2.0, &Settings::scale_factor),
           double_property("detection-scale", "Detection scale",
                           "Run the detector on the frame scaled by this factor (faster on large "
                           "frames); boxes are reported in frame pixels",
-                          0.1, 1.0, &Settings::detection_scale, kMutableReady),
+                          0.1, 1.0, &Settings::detection_scale),
           double_property("margin", "Margin",
                           "Grow each face box by this fraction of its size on every side", 0.0, 1.0,
                           &Settings::margin, kMutablePlaying),
           uint_property("track-timeout", "Track timeout",
                         "Frames a face may go undetected before its track ends (a face seen again "
                         "later gets a new id)",
-                        0, 100000, &Settings::track_timeout, kMutableReady),
+                        0, 100000, &Settings::track_timeout),
           double_property("iou-threshold", "IoU threshold",
                           "Minimum overlap for a detection to continue a track", 0.01, 1.0,
-                          &Settings::iou_threshold, kMutableReady),
+                          &Settings::iou_threshold),
           uint_property("detector-input-size", "Detector input size",
                         "detector=faceapi: side of the square the frame is fitted into for the "
                         "network, a multiple of 32 (larger finds smaller and turned faces, slower)",
-                        32, 2048, &Settings::input_size, kMutableReady),
+                        32, 2048, &Settings::input_size),
       });
-  properties.install(gobject_class);
-
-  gst_element_class_set_static_metadata(
-      element_class, "HESP face detector and tracker", "Analyzer/Video",
-      "Detects faces and tracks them with stable ids; attaches a face "
-      "GstVideoRegionOfInterestMeta per face. Example: gst-launch-1.0 filesrc location=movie.avi "
-      "! decodebin ! videoconvert ! hespfacecrop detection-interval=3 ! hespclipbatch ! fakesink",
-      "hesp developers");
-  hesp::gst::add_video_filter_pad_templates(element_class, GST_VIDEO_CAPS_MAKE(HESP_VIDEO_FORMATS));
-
-  trans_class->start = GST_DEBUG_FUNCPTR(gst_hesp_face_crop_start);
-  trans_class->stop = GST_DEBUG_FUNCPTR(gst_hesp_face_crop_stop);
-  trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_hesp_face_crop_sink_event);
-  trans_class->passthrough_on_same_caps = FALSE;
-  filter_class->set_info = GST_DEBUG_FUNCPTR(gst_hesp_face_crop_set_info);
-  filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_hesp_face_crop_transform_frame_ip);
-
   gst_type_mark_as_plugin_api(GST_TYPE_HESP_DETECTOR, static_cast<GstPluginAPIFlags>(0));
-  GST_DEBUG_CATEGORY_INIT(gst_hesp_face_crop_debug, "hespfacecrop", 0,
-                          "HESP face detector and tracker");
 }
 
 static void gst_hesp_face_crop_init(GstHespFaceCrop* self) {
-  self->priv = new Private();
   // ROIs are metadata: the frame is only read, never written.
-  gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
+  hesp::gst::init_in_place(self);
 }

@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "common/element_class.h"
 #include "common/element_state.h"
 #include "common/face_roi.h"
 #include "common/guard.h"
@@ -107,11 +108,6 @@ struct _GstHespInfer {
 #define gst_hesp_infer_parent_class parent_class
 G_DEFINE_TYPE(GstHespInfer, gst_hesp_infer, GST_TYPE_ELEMENT);
 GST_ELEMENT_REGISTER_DEFINE(hespinfer, "hespinfer", GST_RANK_NONE, GST_TYPE_HESP_INFER);
-
-static GstStaticPadTemplate sink_template =
-    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-raw(ANY)"));
-static GstStaticPadTemplate src_template =
-    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-raw(ANY)"));
 
 // "bored, confused" -> {"bored", "confused"}; blanks around names and empty items are dropped.
 static std::vector<std::string> split_class_list(const std::string& text) {
@@ -274,9 +270,8 @@ static GstFlowReturn gst_hesp_infer_chain(GstPad*, GstObject* parent, GstBuffer*
     const bool run = st.clips.empty() || st.clips.size() >= std::max<guint>(1, s.batch_size) ||
                      st.held.size() >= std::max<guint>(1, s.max_batch_frames);
     if (run && !run_pending(self, st, s, &ready, &changes)) {
-      locked.set_failed();
       drop_pending(st);
-      return GST_FLOW_ERROR;
+      return locked.flow_return(false);
     }
   }
   return push_ready(self, ready, changes);
@@ -386,50 +381,49 @@ static GstStateChangeReturn gst_hesp_infer_change_state(GstElement* element,
 }
 
 static void gst_hesp_infer_finalize(GObject* object) {
-  auto* self = GST_HESP_INFER(object);
-  stop(self);
-  delete self->priv;
-  G_OBJECT_CLASS(parent_class)->finalize(object);
+  stop(GST_HESP_INFER(object));
+  hesp::gst::finalize_private<GstHespInfer, gst_hesp_infer_get_type>(object);
 }
 
 static void gst_hesp_infer_class_init(GstHespInferClass* klass) {
-  auto* gobject_class = G_OBJECT_CLASS(klass);
-  auto* element_class = GST_ELEMENT_CLASS(klass);
-  gobject_class->finalize = gst_hesp_infer_finalize;
-  element_class->change_state = GST_DEBUG_FUNCPTR(gst_hesp_infer_change_state);
-
+  static const hesp::gst::ElementDoc doc{
+      "hespinfer", "HESP expression recognizer", "Analyzer/Video",
+      "Runs an expression model pack on face clips and writes the open-set expression result "
+      "onto each face ROI. Example: gst-launch-1.0 filesrc location=movie.avi ! decodebin ! "
+      "videoconvert ! hespfacecrop ! hespclipbatch crop-size=112 ! hespinfer ! hespoverlay ! "
+      "videoconvert ! autovideosink"};
   using namespace hesp::gst;  // the property rows and flags
-  static const PropertyTable<Settings> properties(
-      [](GObject* o) { return &GST_HESP_INFER(o)->priv->settings; },
+  init_element_class<GstHespInfer, gst_hesp_infer_get_type>(
+      klass, doc, &gst_hesp_infer_debug,
       {
           string_property("model", "Model",
                           "Model pack (.safetensors); empty = the default pack "
                           "made by setup (face-api expression network)",
-                          &Settings::model, kMutableReady),
+                          &Settings::model),
           string_property("device", "Device",
                           "cpu, cuda or cuda:N (cuda needs a CUDA build of "
                           "LibTorch and a GPU)",
-                          &Settings::device, kMutableReady),
+                          &Settings::device),
           uint_property("threads", "Threads",
                         "CPU threads for inference (process-wide LibTorch setting; 0 = one per "
                         "core)",
-                        0, 256, &Settings::threads, kMutableReady),
+                        0, 256, &Settings::threads),
           uint_property("batch-size", "Batch size",
                         "Clips run together in one forward pass; > 1 holds frames back until "
                         "that many clips wait (see max-batch-frames)",
-                        1, 256, &Settings::batch_size, kMutableReady),
+                        1, 256, &Settings::batch_size),
           uint_property("max-batch-frames", "Maximum batch frames",
                         "Frames held at most while a batch fills (bounds the added latency)", 1,
-                        1000, &Settings::max_batch_frames, kMutableReady),
+                        1000, &Settings::max_batch_frames),
           double_property("unknown-threshold", "Unknown threshold",
                           "Open-set score below which a clip is 'unknown'; the lowest double "
                           "(the default) means the threshold calibrated into the model pack",
                           -std::numeric_limits<double>::max(), std::numeric_limits<double>::max(),
-                          &Settings::unknown_threshold, kMutableReady),
+                          &Settings::unknown_threshold),
           double_property("smoothing", "Smoothing",
                           "Per-track exponential smoothing of class scores across clips: weight "
                           "of the previous clips (0 = off)",
-                          0.0, 0.99, &Settings::smoothing, kMutableReady),
+                          0.0, 0.99, &Settings::smoothing),
           boolean_property("post-messages", "Post messages",
                            "Post a 'hesp-expression-changed' element message when a track's "
                            "label changes",
@@ -438,31 +432,23 @@ static void gst_hesp_infer_class_init(GstHespInferClass* klass) {
                           "Comma-separated class names added to the model's known classes when "
                           "it loads (clip-zeroshot packs only: each name is put into the pack's "
                           "prompt templates and encoded once)",
-                          &Settings::extra_classes, kMutableReady),
+                          &Settings::extra_classes),
       });
-  properties.install(gobject_class);
-
-  gst_element_class_set_static_metadata(
-      element_class, "HESP expression recognizer", "Analyzer/Video",
-      "Runs an expression model pack on face clips and writes the open-set expression result "
-      "onto each face ROI. Example: gst-launch-1.0 filesrc location=movie.avi ! decodebin ! "
-      "videoconvert ! hespfacecrop ! hespclipbatch crop-size=112 ! hespinfer ! hespoverlay ! "
-      "videoconvert ! autovideosink",
-      "hesp developers");
-  gst_element_class_add_static_pad_template(element_class, &sink_template);
-  gst_element_class_add_static_pad_template(element_class, &src_template);
-  GST_DEBUG_CATEGORY_INIT(gst_hesp_infer_debug, "hespinfer", 0, "HESP expression recognizer");
+  add_pad_templates(GST_ELEMENT_CLASS(klass), "video/x-raw(ANY)");
+  // Held buffers are unreffed before the private object goes.
+  G_OBJECT_CLASS(klass)->finalize = gst_hesp_infer_finalize;
+  GST_ELEMENT_CLASS(klass)->change_state = GST_DEBUG_FUNCPTR(gst_hesp_infer_change_state);
 }
 
 static void gst_hesp_infer_init(GstHespInfer* self) {
-  self->priv = new Private();
-  self->sinkpad = gst_pad_new_from_static_template(&sink_template, "sink");
+  hesp::gst::init_private(self);
+  self->sinkpad = hesp::gst::new_pad_from_class_template(GST_ELEMENT(self), "sink");
   gst_pad_set_chain_function(self->sinkpad, GST_DEBUG_FUNCPTR(gst_hesp_infer_chain));
   gst_pad_set_event_function(self->sinkpad, GST_DEBUG_FUNCPTR(gst_hesp_infer_sink_event));
   GST_PAD_SET_PROXY_CAPS(self->sinkpad);
   GST_PAD_SET_PROXY_ALLOCATION(self->sinkpad);
   gst_element_add_pad(GST_ELEMENT(self), self->sinkpad);
-  self->srcpad = gst_pad_new_from_static_template(&src_template, "src");
+  self->srcpad = hesp::gst::new_pad_from_class_template(GST_ELEMENT(self), "src");
   gst_pad_set_query_function(self->srcpad, GST_DEBUG_FUNCPTR(gst_hesp_infer_src_query));
   GST_PAD_SET_PROXY_CAPS(self->srcpad);
   gst_element_add_pad(GST_ELEMENT(self), self->srcpad);

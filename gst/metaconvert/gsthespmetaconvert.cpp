@@ -46,6 +46,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/element_class.h"
 #include "common/element_state.h"
 #include "common/face_roi.h"
 #include "common/frame_json.h"
@@ -113,17 +114,13 @@ struct _GstHespMetaConvert {
 };
 
 GType gst_hesp_meta_convert_method_get_type(void) {
-  static GType type = 0;
   static const GEnumValue values[] = {
       {static_cast<gint>(Method::kFile), "JSON lines to file-path (\"-\" = standard output)",
        "file"},
       {static_cast<gint>(Method::kMessage), "Element messages \"hesp-json\" on the bus", "message"},
       {static_cast<gint>(Method::kBoth), "Both file and messages", "both"},
       {0, nullptr, nullptr}};
-  if (g_once_init_enter(&type)) {
-    GType t = g_enum_register_static("GstHespMetaConvertMethod", values);
-    g_once_init_leave(&type, t);
-  }
+  static const GType type = hesp::gst::register_enum("GstHespMetaConvertMethod", values);
   return type;
 }
 
@@ -131,11 +128,6 @@ GType gst_hesp_meta_convert_method_get_type(void) {
 G_DEFINE_TYPE(GstHespMetaConvert, gst_hesp_meta_convert, GST_TYPE_BASE_TRANSFORM);
 GST_ELEMENT_REGISTER_DEFINE(hespmetaconvert, "hespmetaconvert", GST_RANK_NONE,
                             GST_TYPE_HESP_META_CONVERT);
-
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
-    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-raw(ANY)"));
-static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
-    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-raw(ANY)"));
 
 static void close_file(GstHespMetaConvert* self, State& st) {
   if (!st.file) return;
@@ -274,10 +266,7 @@ static GstFlowReturn gst_hesp_meta_convert_transform_ip(GstBaseTransform* trans,
       const hesp::gst::FrameJsonStream stream{st.width, st.height, st.source, st.tags};
       text = hesp::gst::frame_json_text(hesp::gst::frame_json(buffer, faces, stream), indent);
     });
-    if (!ok) {
-      locked.set_failed();
-      return GST_FLOW_ERROR;
-    }
+    if (!ok) return locked.flow_return(false);
     if (st.file) {
       errno = 0;
       const bool written = std::fwrite(text.data(), 1, text.size(), st.file) == text.size() &&
@@ -305,37 +294,32 @@ static GstFlowReturn gst_hesp_meta_convert_transform_ip(GstBaseTransform* trans,
   return GST_FLOW_OK;
 }
 
-static void gst_hesp_meta_convert_finalize(GObject* object) {
-  delete GST_HESP_META_CONVERT(object)->priv;
-  G_OBJECT_CLASS(parent_class)->finalize(object);
-}
-
 static void gst_hesp_meta_convert_class_init(GstHespMetaConvertClass* klass) {
-  auto* gobject_class = G_OBJECT_CLASS(klass);
-  auto* element_class = GST_ELEMENT_CLASS(klass);
-  auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
-
-  gobject_class->finalize = gst_hesp_meta_convert_finalize;
-
+  static const hesp::gst::ElementDoc doc{
+      "hespmetaconvert", "HESP metadata to JSON", "Filter/Video",
+      "Writes each frame's faces and expressions as DL Streamer-style JSON (JSON lines to a file "
+      "or standard output, or element messages); the video passes through. Example: "
+      "gst-launch-1.0 filesrc location=movie.avi ! decodebin ! videoconvert ! hespfacecrop ! "
+      "hespclipbatch ! hespinfer ! hespmetaconvert file-path=faces.jsonl ! fakesink"};
   using namespace hesp::gst;  // the property rows and flags
-  static const PropertyTable<Settings> properties(
-      [](GObject* o) { return &GST_HESP_META_CONVERT(o)->priv->settings; },
+  init_element_class<GstHespMetaConvert, gst_hesp_meta_convert_get_type>(
+      klass, doc, &gst_hesp_meta_convert_debug,
       {
           enum_property("method", "Method",
                         "Where the JSON goes: a file of JSON lines, element messages, or both",
-                        GST_TYPE_HESP_META_CONVERT_METHOD, &Settings::method, kMutableReady),
+                        GST_TYPE_HESP_META_CONVERT_METHOD, &Settings::method),
           string_property("file-path", "File path",
                           "File the JSON lines are written to (truncated at start); \"-\" = "
                           "standard output",
-                          &Settings::file_path, kMutableReady),
+                          &Settings::file_path),
           string_property("source", "Source",
                           "Value of the 'source' field; empty = the upstream source's URI when "
                           "it tells one, else empty",
-                          &Settings::source, kMutableReady),
+                          &Settings::source),
           string_property("tags", "Tags",
                           "JSON object copied into every frame's 'tags' field, e.g. "
                           "{\"camera\":\"hall\"}",
-                          &Settings::tags, kMutableReady),
+                          &Settings::tags),
           boolean_property("add-empty-results", "Add empty results",
                            "Also write frames without faces (with an empty 'objects' array)",
                            &Settings::add_empty_results, kMutablePlaying),
@@ -344,32 +328,19 @@ static void gst_hesp_meta_convert_class_init(GstHespMetaConvertClass* klass) {
                        "Lines), other values spread each frame over several lines",
                        -1, 10, &Settings::json_indent, kMutablePlaying),
       });
-  properties.install(gobject_class);
+  add_pad_templates(GST_ELEMENT_CLASS(klass), "video/x-raw(ANY)");
 
-  gst_element_class_set_static_metadata(
-      element_class, "HESP metadata to JSON", "Filter/Video",
-      "Writes each frame's faces and expressions as DL Streamer-style JSON (JSON lines to a file "
-      "or standard output, or element messages); the video passes through. Example: "
-      "gst-launch-1.0 filesrc location=movie.avi ! decodebin ! videoconvert ! hespfacecrop ! "
-      "hespclipbatch ! hespinfer ! hespmetaconvert file-path=faces.jsonl ! fakesink",
-      "hesp developers");
-  gst_element_class_add_static_pad_template(element_class, &sink_template);
-  gst_element_class_add_static_pad_template(element_class, &src_template);
-
+  auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
   trans_class->start = GST_DEBUG_FUNCPTR(gst_hesp_meta_convert_start);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_hesp_meta_convert_stop);
   trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_hesp_meta_convert_set_caps);
   trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_hesp_meta_convert_sink_event);
   trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_hesp_meta_convert_transform_ip);
   trans_class->transform_ip_on_passthrough = TRUE;
-
-  GST_DEBUG_CATEGORY_INIT(gst_hesp_meta_convert_debug, "hespmetaconvert", 0,
-                          "HESP metadata to JSON");
   gst_type_mark_as_plugin_api(GST_TYPE_HESP_META_CONVERT_METHOD, static_cast<GstPluginAPIFlags>(0));
 }
 
 static void gst_hesp_meta_convert_init(GstHespMetaConvert* self) {
-  self->priv = new Private();
+  hesp::gst::init_in_place(self);
   gst_base_transform_set_passthrough(GST_BASE_TRANSFORM(self), TRUE);
-  gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
 }

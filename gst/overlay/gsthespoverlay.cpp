@@ -41,6 +41,7 @@
 #include <string>
 #include <vector>
 
+#include "common/element_class.h"
 #include "common/element_state.h"
 #include "common/expression_params.h"
 #include "common/face_roi.h"
@@ -334,11 +335,6 @@ struct _GstHespOverlay {
 G_DEFINE_TYPE(GstHespOverlay, gst_hesp_overlay, GST_TYPE_VIDEO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE(hespoverlay, "hespoverlay", GST_RANK_NONE, GST_TYPE_HESP_OVERLAY);
 
-static gboolean gst_hesp_overlay_start(GstBaseTransform* trans) {
-  GST_HESP_OVERLAY(trans)->priv->start(State{});
-  return TRUE;
-}
-
 static GstFlowReturn gst_hesp_overlay_transform_frame_ip(GstVideoFilter* filter,
                                                          GstVideoFrame* frame) {
   auto* self = GST_HESP_OVERLAY(filter);
@@ -354,30 +350,21 @@ static GstFlowReturn gst_hesp_overlay_transform_frame_ip(GstVideoFilter* filter,
     for (const auto& a : annotations) draw(frame, a, style);
     GST_LOG_OBJECT(self, "drew %zu faces", annotations.size());
   });
-  if (!ok) {
-    locked.set_failed();
-    return GST_FLOW_ERROR;
-  }
-  return GST_FLOW_OK;
-}
-
-static void gst_hesp_overlay_finalize(GObject* object) {
-  delete GST_HESP_OVERLAY(object)->priv;
-  G_OBJECT_CLASS(parent_class)->finalize(object);
+  return locked.flow_return(ok);
 }
 
 static void gst_hesp_overlay_class_init(GstHespOverlayClass* klass) {
-  auto* gobject_class = G_OBJECT_CLASS(klass);
-  auto* element_class = GST_ELEMENT_CLASS(klass);
-  auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
-  auto* filter_class = GST_VIDEO_FILTER_CLASS(klass);
-
-  gobject_class->finalize = gst_hesp_overlay_finalize;
-
+  static const hesp::gst::ElementDoc doc{
+      "hespoverlay", "HESP expression overlay", "Filter/Effect/Video",
+      "Draws face boxes and '#id label 87%' expression labels ('#id unknown' for open-set "
+      "rejects). Example: gst-launch-1.0 filesrc location=movie.avi ! decodebin ! videoconvert ! "
+      "hespfacecrop ! hespclipbatch ! hespinfer ! hespoverlay ! videoconvert ! autovideosink"};
   // Every setting is read per frame, so all of them may change while PLAYING.
   using namespace hesp::gst;  // the property rows and flags
-  static const PropertyTable<Settings> properties(
-      [](GObject* o) { return &GST_HESP_OVERLAY(o)->priv->settings; },
+  init_video_filter_class<GstHespOverlay, gst_hesp_overlay_get_type>(
+      klass, doc, &gst_hesp_overlay_debug, GST_VIDEO_CAPS_MAKE(OVERLAY_FORMATS),
+      {start_empty_state<GstHespOverlay>, nullptr, nullptr, nullptr,
+       gst_hesp_overlay_transform_frame_ip},
       {
           boolean_property("draw-labels", "Draw labels",
                            "Draw the label (#id, expression, score) next to each box; false "
@@ -400,24 +387,6 @@ static void gst_hesp_overlay_class_init(GstHespOverlayClass* klass) {
                           "least 0.35)",
                           0.0, kMaxFontScale, &Settings::font_scale, kMutablePlaying),
       });
-  properties.install(gobject_class);
-
-  gst_element_class_set_static_metadata(
-      element_class, "HESP expression overlay", "Filter/Effect/Video",
-      "Draws face boxes and '#id label 87%' expression labels ('#id unknown' for open-set "
-      "rejects). Example: gst-launch-1.0 filesrc location=movie.avi ! decodebin ! videoconvert ! "
-      "hespfacecrop ! hespclipbatch ! hespinfer ! hespoverlay ! videoconvert ! autovideosink",
-      "hesp developers");
-  hesp::gst::add_video_filter_pad_templates(element_class, GST_VIDEO_CAPS_MAKE(OVERLAY_FORMATS));
-
-  trans_class->start = GST_DEBUG_FUNCPTR(gst_hesp_overlay_start);
-  trans_class->passthrough_on_same_caps = FALSE;
-  filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_hesp_overlay_transform_frame_ip);
-
-  GST_DEBUG_CATEGORY_INIT(gst_hesp_overlay_debug, "hespoverlay", 0, "HESP expression overlay");
 }
 
-static void gst_hesp_overlay_init(GstHespOverlay* self) {
-  self->priv = new Private();
-  gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
-}
+static void gst_hesp_overlay_init(GstHespOverlay* self) { hesp::gst::init_in_place(self); }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/element_class.h"
 #include "common/element_state.h"
 #include "common/property_table.h"
 
@@ -17,11 +18,9 @@ namespace {
 enum class Shape { kRound = 0, kSquare = 1, kStar = 2 };
 
 GType test_shape_get_type() {
-  static GType type = 0;
   static const GEnumValue values[] = {
       {0, "Round", "round"}, {1, "Square", "square"}, {2, "Star", "star"}, {0, nullptr, nullptr}};
-  if (g_once_init_enter(&type))
-    g_once_init_leave(&type, g_enum_register_static("HespTestShape", values));
+  static const GType type = hesp::gst::register_enum("HespTestShape", values);
   return type;
 }
 
@@ -51,19 +50,15 @@ struct HespTestPropsClass {
 
 G_DEFINE_TYPE(HespTestProps, hesp_test_props, G_TYPE_OBJECT)
 
-static void hesp_test_props_finalize(GObject* object) {
-  delete reinterpret_cast<HespTestProps*>(object)->priv;
-  G_OBJECT_CLASS(hesp_test_props_parent_class)->finalize(object);
-}
-
 static void hesp_test_props_class_init(HespTestPropsClass* klass) {
   auto* gobject_class = G_OBJECT_CLASS(klass);
-  gobject_class->finalize = hesp_test_props_finalize;
   using namespace hesp::gst;
+  gobject_class->finalize = finalize_private<HespTestProps, hesp_test_props_get_type>;
+  // READY is the rows' default flag: "count" leaves it out, "frames" names it.
   static const PropertyTable<Settings> properties(
-      [](GObject* o) { return &reinterpret_cast<HespTestProps*>(o)->priv->settings; },
+      settings_of<HespTestProps>,
       {
-          uint_property("count", "Count", "A guint", 1, 100, &Settings::count, kMutableReady),
+          uint_property("count", "Count", "A guint", 1, 100, &Settings::count),
           uint_property("frames", "Frames", "A guint kept in an int", 1, 256, &Settings::frames,
                         kMutableReady),
           int_property("offset", "Offset", "A gint", -1, 10, &Settings::offset, kMutablePlaying),
@@ -88,9 +83,7 @@ static void hesp_test_props_class_init(HespTestPropsClass* klass) {
   properties.install(gobject_class);
 }
 
-static void hesp_test_props_init(HespTestProps* self) {
-  self->priv = new hesp::gst::ElementData<Settings, State>();
-}
+static void hesp_test_props_init(HespTestProps* self) { hesp::gst::init_private(self); }
 
 // Counts GLib-GObject warnings (an out-of-range g_object_set) instead of printing them.
 class WarningCounter {
@@ -298,6 +291,10 @@ TEST(ElementDataTest, FailureIsStickyUntilTheNextStart) {
   data.lock_state().set_failed();
   data.stop();
   EXPECT_FALSE(data.lock_state().failed());
+  EXPECT_EQ(data.lock_state().flow_return(true), GST_FLOW_OK);
+  EXPECT_FALSE(data.lock_state().failed());
+  EXPECT_EQ(data.lock_state().flow_return(false), GST_FLOW_ERROR);
+  EXPECT_TRUE(data.lock_state().failed());
   EXPECT_EQ(data.lock_state()->frames, 0);
 }
 
