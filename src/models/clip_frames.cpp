@@ -9,15 +9,21 @@
 
 namespace hesp::models {
 
-PackedFrames pack_clip_frames(const std::vector<ClipView>& clips, int size) {
-  PackedFrames out;
+std::int64_t count_clip_frames(const std::vector<ClipView>& clips) {
+  std::int64_t count = 0;
   for (std::size_t i = 0; i < clips.size(); ++i) {
     const ClipView& c = clips[i];
     if (!c.rgb || c.n_frames < 1 || c.crop_size < 1)
       throw InputError("clip " + std::to_string(i) + " is empty (" + std::to_string(c.n_frames) +
                        " frames of " + std::to_string(c.crop_size) + " px)");
-    out.count += c.n_frames;
+    count += c.n_frames;
   }
+  return count;
+}
+
+PackedFrames pack_clip_frames(const std::vector<ClipView>& clips, int size) {
+  PackedFrames out;
+  out.count = count_clip_frames(clips);
   const std::size_t frame_bytes = static_cast<std::size_t>(size) * size * 3;
   out.rgb.resize(static_cast<std::size_t>(out.count) * frame_bytes);
   std::size_t at = 0;

@@ -15,6 +15,10 @@ struct PackedFrames {
   std::vector<std::uint8_t> rgb;  // count x size x size x 3
 };
 
+// The number of frames of all clips together. Throws InputError naming the first empty clip (no
+// pixels, no frames or no size).
+std::int64_t count_clip_frames(const std::vector<ClipView>& clips);
+
 // Throws InputError naming the first empty clip (no pixels, no frames or no size). Crops of
 // another size are resized as the data loader resizes (area when shrinking, bilinear when
 // enlarging), so a model sees the same pixels in a pipeline as in training.

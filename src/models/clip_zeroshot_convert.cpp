@@ -23,6 +23,7 @@
 #include "hesp/pack_converters.h"
 #include "hesp/tokenizer.h"
 #include "hesp_config.h"
+#include "models/clip_pack_parts.h"
 #include "models/clip_zeroshot_model.h"
 #include "models/pack_support.h"
 
@@ -131,22 +132,6 @@ std::string trim(const std::string& s) {
   return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
 }
 
-DType pack_dtype(at::ScalarType t, const std::string& name, const std::string& source) {
-  switch (t) {
-    case at::kFloat:
-      return DType::kF32;
-    case at::kHalf:
-      return DType::kF16;
-    case at::kBFloat16:
-      return DType::kBF16;
-    case at::kDouble:
-      return DType::kF64;
-    default:
-      throw CorruptFileError("'" + source + "': tensor '" + name + "' holds " +
-                             std::string(c10::toString(t)) + ", expected floating point values");
-  }
-}
-
 }  // namespace
 
 std::vector<std::pair<std::string, std::vector<std::string>>> read_class_descriptions(
@@ -249,7 +234,7 @@ ClipZeroShotConvertReport convert_openai_clip(const ClipZeroShotConvertOptions& 
     at::Tensor t = tensor.contiguous();
     TensorInfo info;
     info.name = std::string("clip.") + name;
-    info.dtype = pack_dtype(t.scalar_type(), name, o.checkpoint);
+    info.dtype = models::clip_weight_dtype(t.scalar_type(), name, o.checkpoint);
     info.shape.assign(t.sizes().begin(), t.sizes().end());
     info.data = t.data_ptr();
     info.nbytes = t.nbytes();

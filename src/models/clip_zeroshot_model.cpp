@@ -7,6 +7,7 @@
 
 #include "hesp/error.h"
 #include "hesp/model_pack.h"
+#include "models/clip_frames.h"
 #include "models/pack_kinds.h"
 
 namespace hesp {
@@ -15,14 +16,7 @@ ClipZeroShotModel::ClipZeroShotModel(const ModelPack& pack, const ModelOptions& 
     : EmbeddingClassifier(pack, options, /*templates_required=*/true) {}
 
 std::vector<double> ClipZeroShotModel::clip_embeddings(const std::vector<ClipView>& clips) {
-  std::size_t total = 0;
-  for (std::size_t i = 0; i < clips.size(); ++i) {
-    const ClipView& c = clips[i];
-    if (!c.rgb || c.n_frames < 1 || c.crop_size < 1)
-      throw InputError("clip " + std::to_string(i) + " is empty (" + std::to_string(c.n_frames) +
-                       " frames of " + std::to_string(c.crop_size) + " px)");
-    total += c.n_frames;
-  }
+  const auto total = static_cast<std::size_t>(models::count_clip_frames(clips));
   if (clips.empty()) return {};
 
   // Frames of every clip in as few encoder calls as possible: a run of clips with the same crop

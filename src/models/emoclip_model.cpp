@@ -18,6 +18,8 @@
 #include "clip/clip_model.h"
 #include "hesp/error.h"
 #include "hesp/model_pack.h"
+#include "models/clip_frames.h"
+#include "models/clip_pack_parts.h"
 #include "models/open_set.h"
 #include "models/pack_kinds.h"
 #include "models/pack_support.h"
@@ -112,18 +114,7 @@ void write_emoclip_pack(const std::string& path, const EmoClipPackContents& c) {
       {"classes", c.class_names},
       {"architecture",
        {{"type", "emoclip"},
-        {"clip",
-         {{"type", "openai-clip-vit"},
-          {"geometry", clip::geometry_text(g)},
-          {"image_size", g.vision.image_size},
-          {"patch_size", g.vision.patch_size},
-          {"vision_width", g.vision.width},
-          {"vision_layers", g.vision.layers},
-          {"text_width", g.text.width},
-          {"text_layers", g.text.layers},
-          {"context_length", g.text.context_length},
-          {"vocab_size", g.text.vocab_size},
-          {"embed_dim", g.vision.embed_dim}}},
+        {"clip", models::clip_architecture_manifest(g)},
         {"temporal",
          {{"width", tg.width},
           {"frames", tg.frames},
@@ -225,14 +216,10 @@ EmoClipModel::EmoClipModel(const ModelPack& pack, const ModelOptions& options)
 EmoClipModel::~EmoClipModel() = default;
 
 std::vector<float> EmoClipModel::video_embeddings(const std::vector<ClipView>& clips) {
+  models::count_clip_frames(clips);  // names an empty clip
   std::vector<int> used_frames(clips.size());
-  for (std::size_t i = 0; i < clips.size(); ++i) {
-    const ClipView& c = clips[i];
-    if (!c.rgb || c.n_frames < 1 || c.crop_size < 1)
-      throw InputError("clip " + std::to_string(i) + " is empty (" + std::to_string(c.n_frames) +
-                       " frames of " + std::to_string(c.crop_size) + " px)");
-    used_frames[i] = std::min(c.n_frames, frames_per_clip_);
-  }
+  for (std::size_t i = 0; i < clips.size(); ++i)
+    used_frames[i] = std::min(clips[i].n_frames, frames_per_clip_);
   const int d = encoder_->embed_dim();
   std::vector<float> out;
   out.reserve(clips.size() * d);

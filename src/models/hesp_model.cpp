@@ -13,6 +13,7 @@
 #include "hesp/error.h"
 #include "hesp/model_pack.h"
 #include "models/clip_frames.h"
+#include "models/clip_pack_parts.h"
 #include "models/open_set.h"
 #include "models/pack_kinds.h"
 #include "models/pack_support.h"
@@ -46,19 +47,6 @@ at::Tensor read_f32(const ModelPack& pack, const char* name,
   return out;
 }
 
-DType pack_dtype(at::ScalarType t) {
-  switch (t) {
-    case at::kFloat:
-      return DType::kF32;
-    case at::kHalf:
-      return DType::kF16;
-    case at::kBFloat16:
-      return DType::kBF16;
-    default:
-      return DType::kF64;
-  }
-}
-
 }  // namespace
 
 namespace models {
@@ -83,7 +71,8 @@ void write_hesp_pack(const HespPackContents& c) {
   for (const auto& [name, tensor] : c.clip_tensors) {
     // OpenAI's files restate the geometry as integer scalars, which the shapes already say.
     if (!at::isFloatingType(tensor.scalar_type())) continue;
-    add(std::string(clip::kPackWeightPrefix) + name, tensor, pack_dtype(tensor.scalar_type()));
+    add(std::string(clip::kPackWeightPrefix) + name, tensor,
+        models::clip_weight_dtype(tensor.scalar_type(), name, c.path));
   }
   const auto f32 = [&](const char* name, const at::Tensor& t) {
     add(name, t.to(at::kFloat), DType::kF32);
@@ -97,22 +86,16 @@ void write_hesp_pack(const HespPackContents& c) {
   f32(kHespRadius, c.radius);
 
   const clip::ModelGeometry g = clip::infer_geometry(c.clip_tensors, c.path);
+  // The CLIP geometry plus HESP's learned text context.
+  nlohmann::json hesp_architecture = models::clip_architecture_manifest(g);
+  hesp_architecture["type"] = "openai-clip-vit + hesp prompts";
+  hesp_architecture["context_tokens"] = c.text_context.size(1);
   const nlohmann::json manifest = {
       {"format_version", kModelPackFormatVersion},
       {"kind", kHespKind},
       {"name", c.name},
       {"classes", c.class_names},
-      {"architecture",
-       {{"type", "openai-clip-vit + hesp prompts"},
-        {"image_size", g.vision.image_size},
-        {"patch_size", g.vision.patch_size},
-        {"vision_width", g.vision.width},
-        {"vision_layers", g.vision.layers},
-        {"text_width", g.text.width},
-        {"text_layers", g.text.layers},
-        {"context_length", g.text.context_length},
-        {"embed_dim", g.vision.embed_dim},
-        {"context_tokens", c.text_context.size(1)}}},
+      {"architecture", hesp_architecture},
       {"variant", nets::hesp_variant_name(c.variant)},
       {"prompt_class_names", c.prompt_names},
       {"input", models::clip_input_manifest(c.input_size, c.face_margin)},

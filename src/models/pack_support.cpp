@@ -4,21 +4,10 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <nlohmann/json.hpp>
 
 #include "hesp/error.h"
 
 namespace hesp::models {
-
-nlohmann::json clip_input_manifest(int image_size, double face_margin) {
-  // OpenAI CLIP's preprocessing constants, scaled from [0, 1] to the 0-255 units manifests use.
-  constexpr double kMean[3] = {0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255};
-  constexpr double kStd[3] = {0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255};
-  return {{"size", image_size},
-          {"mean", {kMean[0], kMean[1], kMean[2]}},
-          {"std", {kStd[0], kStd[1], kStd[2]}},
-          {"face_margin", face_margin}};
-}
 
 std::string pack_error(const std::string& path, const std::string& what) {
   return "model pack '" + path + "': " + what;

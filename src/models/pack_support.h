@@ -4,17 +4,12 @@
 #pragma once
 
 #include <memory>
-#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
 #include "hesp/tokenizer.h"
 
 namespace hesp::models {
-
-// The manifest's "input" object of every pack kind built on CLIP: the side CLIP takes, CLIP's
-// published per-channel normalisation in 0-255 units, and the face margin the crops should have.
-nlohmann::json clip_input_manifest(int image_size, double face_margin);
 
 // "model pack '<path>': <what>".
 std::string pack_error(const std::string& path, const std::string& what);
