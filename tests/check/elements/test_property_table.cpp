@@ -198,24 +198,24 @@ TEST_F(PropertyTableTest, DefaultsAreTheSettingsInitialisers) {
 TEST_F(PropertyTableTest, SetValuesReadBackAndReachTheSettings) {
   g_object_set(object_, "count", 42u, "frames", 256u, "offset", 10, "gain", 0.25, "margin", 1.5,
                "enabled", FALSE, "path", "/tmp/out.jsonl", "label", "hello", "shape", 2, nullptr);
+  // Each property as g_object_get reads it back (v) and as the element's settings hold it (s).
   const Values v = values();
+  const Settings s = settings();
   EXPECT_EQ(v.count, 42u);
+  EXPECT_EQ(s.count, 42u);
   EXPECT_EQ(v.frames, 256u);
+  EXPECT_EQ(s.frames, 256);
   EXPECT_EQ(v.offset, 10);
+  EXPECT_EQ(s.offset, 10);
   EXPECT_DOUBLE_EQ(v.gain, 0.25);
   EXPECT_DOUBLE_EQ(v.margin, 1.5);
+  EXPECT_EQ(s.margin, 1.5f);
   EXPECT_FALSE(v.enabled);
+  EXPECT_FALSE(s.enabled);
   EXPECT_EQ(v.path, "/tmp/out.jsonl");
+  EXPECT_EQ(s.path, "/tmp/out.jsonl");
   EXPECT_EQ(v.label, "hello");
   EXPECT_EQ(v.shape, 2);
-
-  const Settings s = settings();
-  EXPECT_EQ(s.count, 42u);
-  EXPECT_EQ(s.frames, 256);
-  EXPECT_EQ(s.offset, 10);
-  EXPECT_EQ(s.margin, 1.5f);
-  EXPECT_FALSE(s.enabled);
-  EXPECT_EQ(s.path, "/tmp/out.jsonl");
   EXPECT_EQ(s.shape, Shape::kStar);
 }
 

@@ -125,7 +125,9 @@ TEST(ClipAssembler, StridesAndSubsamplingPickTheFrames) {
     auto clips = feed(a, c.frames_fed);
     ASSERT_EQ(clips.size(), c.n_clips);
     for (const auto& [k, frames] : c.clip_frames) EXPECT_EQ(frame_values(*clips[k].second), frames);
-    if (c.first_clip_done_on >= 0) EXPECT_EQ(clips[0].first, c.first_clip_done_on);
+    if (c.first_clip_done_on >= 0) {
+      EXPECT_EQ(clips[0].first, c.first_clip_done_on);
+    }
   }
 }
 
