@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.h"
 #include "hesp/error.h"
 #include "hesp/expression_model.h"
 
@@ -46,12 +47,8 @@ hesp::ExpressionModel* model(std::string* error) {
 }
 
 void BM_ClassifyClips(benchmark::State& state) {
-  std::string error;
-  hesp::ExpressionModel* m = model(&error);
-  if (!m) {
-    state.SkipWithError(error.c_str());
-    return;
-  }
+  hesp::ExpressionModel* m = hesp::test::model_or_skip(state, model);
+  if (!m) return;
   const int clips = static_cast<int>(state.range(0));
   const int size = static_cast<int>(state.range(1));
   // Pixel content does not change the work a CNN does; a fixed pattern keeps runs comparable.

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.h"
 #include "clip/clip_init.h"
 #include "hesp/expression_model.h"
 #include "hesp/tokenizer.h"
@@ -92,12 +93,8 @@ hesp::ExpressionModel* model(std::string* why) {
 
 // state.range(0) clips of 8 frames of 224 x 224 per classify() call; the time column is per call.
 void BM_HespPackClips(benchmark::State& state) {
-  std::string why;
-  hesp::ExpressionModel* m = model(&why);
-  if (!m) {
-    state.SkipWithError(why.c_str());
-    return;
-  }
+  hesp::ExpressionModel* m = hesp::test::model_or_skip(state, model);
+  if (!m) return;
   const int clips = static_cast<int>(state.range(0));
   const int frames = 8, side = 224;
   std::vector<std::uint8_t> pixels(std::size_t(clips) * frames * side * side * 3);

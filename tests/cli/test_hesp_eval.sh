@@ -8,10 +8,7 @@ set -u
 hesp="$1"
 data="$2"
 python="$3"
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+. "$(dirname "${BASH_SOURCE[0]}")/../support/cli_helpers.sh"
 
 # --- A good run over two splits ------------------------------------------------------------------
 if ! "$hesp" eval -p "$data/split1.json" "$data/split2.json" --report "$tmp/report.json" \
@@ -61,20 +58,6 @@ for png in roc.png oscr.png confusion-1-split1.png confusion-2-split2.png; do
 done
 
 # --- Bad input: exit status non-zero, one line on stderr that names the file and the clip -------
-expect_failure() {  # name, expected text, command...
-  local name="$1" text="$2"
-  shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local rc=$?
-  local lines
-  lines=$(wc -l <"$tmp/err")
-  if [ "$rc" -eq 0 ]; then fail "$name: exit status 0"; return; fi
-  if [ "$lines" -ne 1 ]; then fail "$name: $lines lines on stderr:"; cat "$tmp/err"; return; fi
-  if ! grep -qF -- "$text" "$tmp/err"; then
-    fail "$name: stderr does not mention '$text':"; cat "$tmp/err"; return
-  fi
-  echo "ok   $name: $(cat "$tmp/err")"
-}
 
 cat >"$tmp/short.json" <<'EOF'
 {"classes": ["a", "b", "c"],

@@ -5,29 +5,7 @@
 #   test_hesp_run_errors.sh HESP_EXECUTABLE
 set -u
 hesp="$1"
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-expect_failure() {  # name, expected text, command...
-  local name="$1" text="$2"
-  shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local rc=$?
-  local lines
-  lines=$(wc -l <"$tmp/err")
-  if [ "$rc" -eq 0 ]; then
-    echo "FAIL $name: exit status 0"; failures=$((failures + 1)); return
-  fi
-  if [ "$lines" -ne 1 ]; then
-    echo "FAIL $name: $lines lines on stderr:"; cat "$tmp/err"; failures=$((failures + 1)); return
-  fi
-  if ! grep -qF -- "$text" "$tmp/err"; then
-    echo "FAIL $name: stderr does not mention '$text':"; cat "$tmp/err"; failures=$((failures + 1))
-    return
-  fi
-  echo "ok   $name: $(cat "$tmp/err")"
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../support/cli_helpers.sh"
 
 echo "just some text" >"$tmp/notes.mp4"
 : >"$tmp/empty.mp4"

@@ -9,14 +9,8 @@ set -u
 hesp="$1"
 vocab="$2"
 descriptions="$3"
-if [[ ! -f "$vocab" ]]; then
-  echo "SKIP: no CLIP vocabulary at $vocab"
-  exit 77
-fi
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+. "$(dirname "${BASH_SOURCE[0]}")/../support/cli_helpers.sh"
+require_files "no CLIP vocabulary at $vocab" "$vocab"
 expect_error() {  # expect_error NAME PATTERN -- command...
   local name="$1" pattern="$2"
   shift 3

@@ -10,14 +10,8 @@ hesp="$1"
 clip="${HESP_SHARED_DATA:-}/clip"
 checkpoint="$clip/tiny-openai-format/clip_openai_format.pt"
 vocab="$clip/bpe_simple_vocab_16e6.txt.gz"
-if [ ! -f "$checkpoint" ] || [ ! -f "$vocab" ]; then
-  echo "SKIP: $checkpoint or $vocab is missing"
-  exit 77
-fi
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+. "$(dirname "${BASH_SOURCE[0]}")/../support/cli_helpers.sh"
+require_files "$checkpoint or $vocab is missing" "$checkpoint" "$vocab"
 
 pack="$tmp/tiny-expressions.safetensors"
 if ! "$hesp" convert openai-clip "$checkpoint" --vocab "$vocab" --classes "happy,sad,angry" \
@@ -51,16 +45,6 @@ else
   fail "descriptions:"; cat "$tmp/out"
 fi
 
-expect_failure() {  # name, expected text, command...
-  local name="$1" text="$2"
-  shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local rc=$?
-  if [ "$rc" -eq 0 ]; then fail "$name: exit status 0"; return; fi
-  if [ "$(wc -l <"$tmp/err")" -ne 1 ]; then fail "$name: stderr:"; cat "$tmp/err"; return; fi
-  grep -qF -- "$text" "$tmp/err" || { fail "$name: no '$text' in $(cat "$tmp/err")"; return; }
-  echo "ok   $name: $(cat "$tmp/err")"
-}
 convert=("$hesp" convert openai-clip "$checkpoint" -o "$tmp/x.safetensors")
 expect_failure missing-vocab "$tmp/nope.txt.gz" \
   "${convert[@]}" --vocab "$tmp/nope.txt.gz" --classes a

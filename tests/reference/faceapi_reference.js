@@ -22,6 +22,8 @@
 const fs = require('fs');
 const path = require('path');
 
+const {startFaceApi, loadWeightMap, runMain} = require('../support/tfjs_runtime.js');
+
 const kInputSize = 112;
 const kManifestName = 'face_expression_model-weights_manifest.json';
 const kLabels = ['neutral', 'happy', 'sad', 'angry', 'fearful', 'disgusted', 'surprised'];
@@ -52,22 +54,6 @@ function parseArgs(argv) {
   return args;
 }
 
-// Reads the TFJS weights manifest and its binary shards into a NamedTensorMap. decodeWeights does
-// the dequantisation the way the runtime does it, which is what the port must reproduce.
-function loadWeightMap(tf, modelDir) {
-  const manifestPath = path.join(modelDir, kManifestName);
-  const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
-  const specs = [];
-  const buffers = [];
-  for (const group of manifest) {
-    for (const p of group.paths) buffers.push(fs.readFileSync(path.join(modelDir, p)));
-    specs.push(...group.weights);
-  }
-  const joined = Buffer.concat(buffers);
-  const arrayBuffer = joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.length);
-  return tf.io.decodeWeights(arrayBuffer, specs);
-}
-
 function readCrop(file) {
   const bytes = fs.readFileSync(file);
   const expected = kInputSize * kInputSize * 3;
@@ -79,18 +65,11 @@ function readCrop(file) {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  // TensorFlow.js greets node users on console.log; stdout must carry nothing but the JSON.
-  console.log = (...parts) => console.error(...parts);
-  const faceapi = require(
-      path.resolve(args.runtime, 'node_modules/@vladmandic/face-api/dist/face-api.node-wasm.js'));
+  const faceapi = await startFaceApi(args.runtime);
   const tf = faceapi.tf;
-  // The wasm build registers the wasm backend; cpu is the plain JavaScript reference kernels,
-  // float32 throughout, which is the closest match to what LibTorch computes.
-  await tf.setBackend('cpu');
-  await tf.ready();
 
   const net = new faceapi.FaceExpressionNet();
-  net.loadFromWeightMap(loadWeightMap(tf, args.model));
+  net.loadFromWeightMap(loadWeightMap(tf, path.join(args.model, kManifestName)));
 
   const results = [];
   for (const file of args.crops) {
@@ -109,7 +88,4 @@ async function main() {
   process.stdout.write('\n');
 }
 
-main().catch((err) => {
-  process.stderr.write(`faceapi_reference.js: ${err && err.stack ? err.stack : err}\n`);
-  process.exit(1);
-});
+runMain('faceapi_reference.js', main);

@@ -24,6 +24,8 @@
 const fs = require('fs');
 const path = require('path');
 
+const {startFaceApi, loadWeightMap, runMain} = require('../support/tfjs_runtime.js');
+
 const kManifestName = 'tiny_face_detector_model-weights_manifest.json';
 
 function usage(message) {
@@ -78,34 +80,10 @@ function parseArgs(argv) {
   return args;
 }
 
-// The manifest and its shards decoded by tf.io.decodeWeights, i.e. dequantised by the runtime
-// itself rather than by code that could share a mistake with the port.
-function loadWeightMap(tf, model) {
-  const manifestPath = fs.statSync(model).isDirectory() ? path.join(model, kManifestName) : model;
-  const folder = path.dirname(manifestPath);
-  const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
-  const specs = [];
-  const shards = [];
-  for (const group of manifest) {
-    for (const shard of group.paths) shards.push(fs.readFileSync(path.join(folder, shard)));
-    specs.push(...group.weights);
-  }
-  const bytes = Buffer.concat(shards);
-  return tf.io.decodeWeights(
-      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length), specs);
-}
-
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  // TensorFlow.js greets node users on console.log; stdout must carry nothing but the JSON.
-  console.log = (...parts) => console.error(...parts);
-  const faceapi = require(
-      path.resolve(args.runtime, 'node_modules/@vladmandic/face-api/dist/face-api.node-wasm.js'));
+  const faceapi = await startFaceApi(args.runtime);
   const tf = faceapi.tf;
-  // cpu = TensorFlow.js's plain JavaScript kernels in float32: deterministic, and the closest
-  // match to what LibTorch computes on a CPU.
-  await tf.setBackend('cpu');
-  await tf.ready();
 
   const pixels = fs.readFileSync(args.picture);
   const expected = args.width * args.height * 3;
@@ -115,7 +93,9 @@ async function main() {
   }
 
   const net = new faceapi.TinyFaceDetector();
-  net.loadFromWeightMap(loadWeightMap(tf, args.model));
+  const manifest =
+      fs.statSync(args.model).isDirectory() ? path.join(args.model, kManifestName) : args.model;
+  net.loadFromWeightMap(loadWeightMap(tf, manifest));
 
   // An int32 image tensor takes face-api's tensor path: padToSquare, then resizeBilinear.
   const picture = tf.tensor3d(Int32Array.from(pixels), [args.height, args.width, 3], 'int32');
@@ -145,7 +125,4 @@ async function main() {
   process.stdout.write('\n');
 }
 
-main().catch((err) => {
-  process.stderr.write(`tiny_face_reference.js: ${err && err.stack ? err.stack : err}\n`);
-  process.exit(1);
-});
+runMain('tiny_face_reference.js', main);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gsthespclipmeta.h"
+#include "test_data.h"
 
 namespace hesp::test {
 
@@ -43,19 +44,24 @@ struct FrameRecord {
 struct RunResult {
   std::vector<FrameRecord> frames;
   std::vector<std::string> element_messages;  // serialized structures, in order
-  std::string error;         // empty when the pipeline reached EOS
-  std::string error_debug;   // the error's debug text
+  std::string error;                          // empty when the pipeline reached EOS
+  std::string error_debug;                    // the error's debug text
   GQuark error_domain = 0;
   gint error_code = 0;
 };
 
+// Calls fn(GstVideoRegionOfInterestMeta*) on each region-of-interest meta of `buffer`, in order.
+template <class F>
+void for_each_roi(GstBuffer* buffer, F&& fn) {
+  gpointer state = nullptr;
+  while (GstMeta* m = gst_buffer_iterate_meta_filtered(buffer, &state,
+                                                       GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))
+    fn(reinterpret_cast<GstVideoRegionOfInterestMeta*>(m));
+}
+
 inline std::vector<RoiRecord> rois_of(GstBuffer* buffer) {
   std::vector<RoiRecord> out;
-  gpointer state = nullptr;
-  GstMeta* m;
-  while ((m = gst_buffer_iterate_meta_filtered(buffer, &state,
-                                               GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
-    auto* roi = reinterpret_cast<GstVideoRegionOfInterestMeta*>(m);
+  for_each_roi(buffer, [&](GstVideoRegionOfInterestMeta* roi) {
     RoiRecord r;
     if (GstStructure* s = gst_video_region_of_interest_meta_get_param(roi, "object_id"))
       gst_structure_get_int(s, "id", &r.id);
@@ -73,7 +79,7 @@ inline std::vector<RoiRecord> rois_of(GstBuffer* buffer) {
     r.w = roi->w;
     r.h = roi->h;
     out.push_back(r);
-  }
+  });
   return out;
 }
 
@@ -129,9 +135,9 @@ inline RunResult run_pipeline(const std::string& description) {
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
   GstMessage* msg = nullptr;
   for (;;) {
-    msg = gst_bus_timed_pop_filtered(bus, 600 * GST_SECOND,
-                                     static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR |
-                                                                 GST_MESSAGE_ELEMENT));
+    msg = gst_bus_timed_pop_filtered(
+        bus, 600 * GST_SECOND,
+        static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT));
     if (!msg || GST_MESSAGE_TYPE(msg) != GST_MESSAGE_ELEMENT) break;
     gchar* text = gst_structure_to_string(gst_message_get_structure(msg));
     result.element_messages.emplace_back(text);
@@ -158,6 +164,13 @@ inline RunResult run_pipeline(const std::string& description) {
   gst_object_unref(bus);
   gst_object_unref(pipeline);
   return result;
+}
+
+// Runs `rest` after a source that decodes the KPhotoAlbum face movie to raw video. Tests check
+// HESP_REQUIRE_FILE(kphotoalbum_movie()) first.
+inline RunResult run_on_movie(const std::string& rest) {
+  return run_pipeline("filesrc location=\"" + kphotoalbum_movie() +
+                      "\" ! decodebin ! videoconvert ! " + rest);
 }
 
 }  // namespace hesp::test

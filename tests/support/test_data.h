@@ -43,8 +43,8 @@ inline std::string kphotoalbum_movie() { return cache_path("kphotoalbum/movie.av
 }  // namespace hesp::test
 
 // Skips the current test (meson counts it as skipped) when a data file is missing.
-#define HESP_REQUIRE_FILE(path)                                                            \
-  do {                                                                                     \
-    if (!::hesp::test::file_exists(path))                                                  \
+#define HESP_REQUIRE_FILE(path)                                                             \
+  do {                                                                                      \
+    if (!::hesp::test::file_exists(path))                                                   \
       GTEST_SKIP() << "test data " << (path) << " is missing (run scripts/setup.sh first)"; \
   } while (0)

@@ -60,17 +60,16 @@ TEST(HespClipBatch, ClipsHaveTFramesInPtsOrderWithTrackAndCropSize) {
     EXPECT_EQ(c.n_real_frames, 4u);
     EXPECT_EQ(c.crop_size, 32u);
     EXPECT_EQ(c.bytes, 4u * 32 * 32 * 3);
-    for (guint i = 0; i < c.n_frames; ++i)
-      EXPECT_EQ(c.pts[i], (4 * k + i) * GST_SECOND / 25);
+    for (guint i = 0; i < c.n_frames; ++i) EXPECT_EQ(c.pts[i], (4 * k + i) * GST_SECOND / 25);
   }
 }
 
 TEST(HespClipBatch, SubsampleAndStrideArithmetic) {
   // Every 2nd frame sampled, clips of 3 starting every 2 sampled frames:
   // sampled 0,2,4,6,8,10,12 -> clips (0,2,4) (4,6,8) (8,10,12).
-  GstHarness* h =
-      make_harness("hespclipbatch clip-length=3 frame-subsample=2 clip-stride=2 crop-size=16 "
-                   "min-frames=1");
+  GstHarness* h = make_harness(
+      "hespclipbatch clip-length=3 frame-subsample=2 clip-stride=2 crop-size=16 "
+      "min-frames=1");
   std::vector<hesp::test::ClipRecord> got;
   for (int i = 0; i < 13; ++i)
     for (auto& c : push(h, i, {1})) got.push_back(c);
@@ -182,7 +181,8 @@ TEST(HespClipBatch, CapsChangeDropsBufferedFrames) {
 }
 
 TEST(HespClipBatch, MetaSurvivesBufferCopyWithoutCopyingPixels) {
-  GstHarness* h = make_harness("hespclipbatch clip-length=1 clip-stride=1 min-frames=1 crop-size=16");
+  GstHarness* h =
+      make_harness("hespclipbatch clip-length=1 clip-stride=1 min-frames=1 crop-size=16");
   GstBuffer* out = gst_harness_push_and_pull(h, frame_with_faces(0, {1}));
   gst_harness_teardown(h);
   gpointer state = nullptr;
@@ -207,12 +207,9 @@ TEST(HespClipBatch, MinFramesAboveClipLengthIsASettingsError) {
 }
 
 TEST(HespClipBatch, RealVideoEndToEnd) {
-  const std::string movie = hesp::test::kphotoalbum_movie();
-  HESP_REQUIRE_FILE(movie);
-  auto run = hesp::test::run_pipeline(
-      "filesrc location=\"" + movie +
-      "\" ! decodebin ! videoconvert ! hespfacecrop ! hespclipbatch clip-length=8 crop-size=112 "
-      "! appsink name=sink");
+  HESP_REQUIRE_FILE(hesp::test::kphotoalbum_movie());
+  auto run = hesp::test::run_on_movie(
+      "hespfacecrop ! hespclipbatch clip-length=8 crop-size=112 ! appsink name=sink");
   ASSERT_EQ(run.error, "");
   size_t clips = 0;
   for (const auto& f : run.frames) {

@@ -37,11 +37,8 @@ std::string rgb_caps(int w, int h) {
 }
 
 TEST(HespFaceCrop, RealFaceVideoHasOneFaceWithOneId) {
-  const std::string movie = hesp::test::kphotoalbum_movie();
-  HESP_REQUIRE_FILE(movie);
-  auto run = hesp::test::run_pipeline("filesrc location=\"" + movie +
-                                      "\" ! decodebin ! videoconvert ! hespfacecrop ! "
-                                      "appsink name=sink");
+  HESP_REQUIRE_FILE(hesp::test::kphotoalbum_movie());
+  auto run = hesp::test::run_on_movie("hespfacecrop ! appsink name=sink");
   ASSERT_EQ(run.error, "");
   ASSERT_GE(run.frames.size(), 60u);
   std::set<int> ids;
@@ -234,9 +231,9 @@ void expect_error(const std::string& pipeline, const std::string& must_contain, 
 const char* kSource = "videotestsrc num-buffers=3 ! video/x-raw,format=I420,width=64,height=48 ! ";
 
 TEST(HespFaceCrop, MissingCascadeIsNamedInTheError) {
-  expect_error(std::string(kSource) +
-                   "hespfacecrop detector-model=/nonexistent/cascade.xml ! fakesink",
-               "/nonexistent/cascade.xml", GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND);
+  expect_error(
+      std::string(kSource) + "hespfacecrop detector-model=/nonexistent/cascade.xml ! fakesink",
+      "/nonexistent/cascade.xml", GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND);
 }
 
 TEST(HespFaceCrop, CorruptCascadeIsNamedInTheError) {
@@ -245,7 +242,8 @@ TEST(HespFaceCrop, CorruptCascadeIsNamedInTheError) {
   expect_error(std::string(kSource) + "hespfacecrop detector-model=" + path + " ! fakesink", path,
                GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ);
   const std::string not_cascade = ::testing::TempDir() + "not_a_cascade.xml";
-  std::ofstream(not_cascade) << "<?xml version=\"1.0\"?>\n<opencv_storage><x>1</x></opencv_storage>\n";
+  std::ofstream(not_cascade)
+      << "<?xml version=\"1.0\"?>\n<opencv_storage><x>1</x></opencv_storage>\n";
   expect_error(std::string(kSource) + "hespfacecrop detector-model=" + not_cascade + " ! fakesink",
                not_cascade, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ);
 }
@@ -264,12 +262,10 @@ TEST(HespFaceCrop, YuNetNeedsAReadableOnnxFile) {
 }
 
 TEST(HespFaceCrop, UpstreamFaceRoisAreTracked) {
-  const std::string movie = hesp::test::kphotoalbum_movie();
-  HESP_REQUIRE_FILE(movie);
+  HESP_REQUIRE_FILE(hesp::test::kphotoalbum_movie());
   // The stock facedetect element finds the face; hespfacecrop only gives it a track id.
-  auto run = hesp::test::run_pipeline(
-      "filesrc location=\"" + movie +
-      "\" ! decodebin ! videoconvert ! facedetect display=false updates=none ! videoconvert ! "
+  auto run = hesp::test::run_on_movie(
+      "facedetect display=false updates=none ! videoconvert ! "
       "hespfacecrop detector=upstream ! appsink name=sink");
   ASSERT_EQ(run.error, "");
   std::set<int> ids;
@@ -300,7 +296,8 @@ TEST(HespFaceCropPhotos, FaceApiDetectorFindsEveryPersonOnce) {
     const std::string path = hesp::test::demo_photo(photo.number);
     HESP_REQUIRE_FILE(path);
     auto run = hesp::test::run_pipeline(
-        "filesrc location=\"" + path + "\" ! jpegdec ! videoconvert ! video/x-raw,format=I420 ! "
+        "filesrc location=\"" + path +
+        "\" ! jpegdec ! videoconvert ! video/x-raw,format=I420 ! "
         "hespfacecrop detector=faceapi detector-input-size=608 sensitivity=0.7 ! "
         "appsink name=sink");
     ASSERT_EQ(run.error, "") << path;

@@ -19,7 +19,9 @@ namespace {
 
 using hesp::test::RoiRecord;
 
-std::string default_pack() { return hesp::test::cache_path("models/faceapi-expression.safetensors"); }
+std::string default_pack() {
+  return hesp::test::cache_path("models/faceapi-expression.safetensors");
+}
 
 // The camera move over sample3 (three women; the middle and the right one smile broadly).
 std::vector<std::vector<RoiRecord>> run_chain(const std::string& infer_props, int n_frames = 40) {
@@ -27,7 +29,8 @@ std::vector<std::vector<RoiRecord>> run_chain(const std::string& infer_props, in
   hesp::PanZoomSequence seq(hesp::test::demo_photo(3), 640, 360, n_frames, path);
   const std::string chain =
       "hespfacecrop min-face-size=60 ! hespclipbatch crop-size=112 margin=0.2 clip-length=8 "
-      "clip-stride=4 ! hespinfer model=\"" + default_pack() + "\" " + infer_props;
+      "clip-stride=4 ! hespinfer model=\"" +
+      default_pack() + "\" " + infer_props;
   GstHarness* h = gst_harness_new_parse(chain.c_str());
   gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=640,height=360,framerate=25/1");
   std::vector<std::uint8_t> rgb(640 * 360 * 3);
@@ -115,11 +118,11 @@ TEST_F(HespInfer, ResultsDoNotDependOnBatchSize) {
 }
 
 TEST_F(HespInfer, LabelChangesArePostedIncludingEndOfStreamClips) {
-  const std::string movie = hesp::test::kphotoalbum_movie();
-  HESP_REQUIRE_FILE(movie);
-  auto run = hesp::test::run_pipeline(
-      "filesrc location=\"" + movie + "\" ! decodebin ! videoconvert ! hespfacecrop ! "
-      "hespclipbatch crop-size=112 margin=0.2 min-frames=1 ! hespinfer post-messages=true model=\"" +
+  HESP_REQUIRE_FILE(hesp::test::kphotoalbum_movie());
+  auto run = hesp::test::run_on_movie(
+      "hespfacecrop ! "
+      "hespclipbatch crop-size=112 margin=0.2 min-frames=1 ! "
+      "hespinfer post-messages=true model=\"" +
       default_pack() + "\" ! appsink name=sink");
   ASSERT_EQ(run.error, "");
   std::vector<std::string> changes;
@@ -166,8 +169,7 @@ TEST(HespInferErrors, WrongKindPackIsNamed) {
   manifest["kind"] = "speech-recognizer";
   const std::string path = ::testing::TempDir() + "wrong_kind.safetensors";
   hesp::write_pack(path, manifest, real.tensors());
-  expect_error("model=" + path, "speech-recognizer", GST_LIBRARY_ERROR,
-               GST_LIBRARY_ERROR_SETTINGS);
+  expect_error("model=" + path, "speech-recognizer", GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS);
 }
 
 TEST(HespInferErrors, CudaWithoutGpuIsASettingsError) {

@@ -43,9 +43,8 @@ std::string zeroshot_pack() {
 
 // Every frame's face ROIs after hespinfer with the given extra properties.
 std::vector<std::vector<RoiRecord>> run_movie(const std::string& infer_props) {
-  auto run = hesp::test::run_pipeline(
-      "filesrc location=\"" + hesp::test::kphotoalbum_movie() +
-      "\" ! decodebin ! videoconvert ! hespfacecrop ! hespclipbatch crop-size=64 margin=0.1 "
+  auto run = hesp::test::run_on_movie(
+      "hespfacecrop ! hespclipbatch crop-size=64 margin=0.1 "
       "min-frames=1 ! hespinfer model=\"" +
       zeroshot_pack() + "\" " + infer_props + " ! appsink name=sink");
   EXPECT_EQ(run.error, "") << run.error_debug;

@@ -114,6 +114,27 @@ class PropertyTableTest : public ::testing::Test {
     return g_object_class_find_property(G_OBJECT_GET_CLASS(object_), name);
   }
   Settings settings() { return reinterpret_cast<HespTestProps*>(object_)->priv->settings.get(); }
+
+  // Every property's value as g_object_get gives it; a NULL string reads as "<null>".
+  struct Values {
+    guint count = 0, frames = 0, even = 0;
+    gint offset = 0, shape = 0;
+    gdouble gain = 0, margin = 0;
+    gboolean enabled = FALSE;
+    std::string path, label;
+  };
+  Values values() {
+    Values v;
+    gchar *path = nullptr, *label = nullptr;
+    g_object_get(object_, "count", &v.count, "frames", &v.frames, "offset", &v.offset, "gain",
+                 &v.gain, "margin", &v.margin, "enabled", &v.enabled, "path", &path, "label",
+                 &label, "shape", &v.shape, "even", &v.even, nullptr);
+    v.path = path ? path : "<null>";
+    v.label = label ? label : "<null>";
+    g_free(path);
+    g_free(label);
+    return v;
+  }
   GObject* object_ = nullptr;
 };
 
@@ -154,58 +175,40 @@ TEST_F(PropertyTableTest, DefaultsAreTheSettingsInitialisers) {
   EXPECT_EQ(G_PARAM_SPEC_ENUM(spec("shape"))->default_value, 1);
   EXPECT_EQ(G_PARAM_SPEC_UINT(spec("even"))->default_value, 4u);
 
-  guint count = 0, frames = 0, even = 0;
-  gint offset = 0, shape = 0;
-  gdouble gain = 0, margin = 0;
-  gboolean enabled = FALSE;
-  gchar *path = nullptr, *label = nullptr;
-  g_object_get(object_, "count", &count, "frames", &frames, "offset", &offset, "gain", &gain,
-               "margin", &margin, "enabled", &enabled, "path", &path, "label", &label, "shape",
-               &shape, "even", &even, nullptr);
-  EXPECT_EQ(count, 7u);
-  EXPECT_EQ(frames, 8u);
-  EXPECT_EQ(offset, -1);
-  EXPECT_DOUBLE_EQ(gain, 0.5);
-  EXPECT_EQ(margin, static_cast<double>(0.1f));
-  EXPECT_TRUE(enabled);
-  EXPECT_STREQ(path, "-");
-  EXPECT_STREQ(label, "");
-  EXPECT_EQ(shape, 1);
-  EXPECT_EQ(even, 4u);
-  g_free(path);
-  g_free(label);
+  const Values v = values();
+  EXPECT_EQ(v.count, 7u);
+  EXPECT_EQ(v.frames, 8u);
+  EXPECT_EQ(v.offset, -1);
+  EXPECT_DOUBLE_EQ(v.gain, 0.5);
+  EXPECT_EQ(v.margin, static_cast<double>(0.1f));
+  EXPECT_TRUE(v.enabled);
+  EXPECT_EQ(v.path, "-");
+  EXPECT_EQ(v.label, "");
+  EXPECT_EQ(v.shape, 1);
+  EXPECT_EQ(v.even, 4u);
 }
 
 TEST_F(PropertyTableTest, SetValuesReadBackAndReachTheSettings) {
   g_object_set(object_, "count", 42u, "frames", 256u, "offset", 10, "gain", 0.25, "margin", 1.5,
                "enabled", FALSE, "path", "/tmp/out.jsonl", "label", "hello", "shape", 2, nullptr);
-  guint count = 0, frames = 0;
-  gint offset = 0, shape = 0;
-  gdouble gain = 0, margin = 0;
-  gboolean enabled = TRUE;
-  gchar *path = nullptr, *label = nullptr;
-  g_object_get(object_, "count", &count, "frames", &frames, "offset", &offset, "gain", &gain,
-               "margin", &margin, "enabled", &enabled, "path", &path, "label", &label, "shape",
-               &shape, nullptr);
-  EXPECT_EQ(count, 42u);
-  EXPECT_EQ(frames, 256u);
-  EXPECT_EQ(offset, 10);
-  EXPECT_DOUBLE_EQ(gain, 0.25);
-  EXPECT_DOUBLE_EQ(margin, 1.5);
-  EXPECT_FALSE(enabled);
-  EXPECT_STREQ(path, "/tmp/out.jsonl");
-  EXPECT_STREQ(label, "hello");
-  EXPECT_EQ(shape, 2);
-  g_free(path);
-  g_free(label);
-
+  // Each property as g_object_get reads it back (v) and as the element's settings hold it (s).
+  const Values v = values();
   const Settings s = settings();
+  EXPECT_EQ(v.count, 42u);
   EXPECT_EQ(s.count, 42u);
+  EXPECT_EQ(v.frames, 256u);
   EXPECT_EQ(s.frames, 256);
+  EXPECT_EQ(v.offset, 10);
   EXPECT_EQ(s.offset, 10);
+  EXPECT_DOUBLE_EQ(v.gain, 0.25);
+  EXPECT_DOUBLE_EQ(v.margin, 1.5);
   EXPECT_EQ(s.margin, 1.5f);
+  EXPECT_FALSE(v.enabled);
   EXPECT_FALSE(s.enabled);
+  EXPECT_EQ(v.path, "/tmp/out.jsonl");
   EXPECT_EQ(s.path, "/tmp/out.jsonl");
+  EXPECT_EQ(v.label, "hello");
+  EXPECT_EQ(v.shape, 2);
   EXPECT_EQ(s.shape, Shape::kStar);
 }
 

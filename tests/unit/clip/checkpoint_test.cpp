@@ -13,8 +13,10 @@
 #include <vector>
 
 #include "clip/clip_checkpoint.h"
+#include "error_capture.h"
 #include "hesp/clip_encoder.h"
 #include "hesp/error.h"
+#include "scratch.h"
 #include "test_data.h"
 
 namespace {
@@ -25,56 +27,23 @@ std::string tiny_checkpoint() {
   return hesp::test::shared_path("clip/tiny-openai-format/clip_openai_format.pt");
 }
 
-class TempDir {
- public:
-  TempDir() {
-    path_ =
-        std::filesystem::temp_directory_path() /
-        ("hesp-checkpoint-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  static inline int counter_ = 0;
-  std::filesystem::path path_;
-};
-
-void write_bytes(const std::string& path, const std::vector<char>& bytes) {
-  std::ofstream(path, std::ios::binary)
-      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-std::vector<char> read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::vector<char>((std::istreambuf_iterator<char>(in)), {});
-}
+using hesp::test::contains;
+using hesp::test::read_bytes;
+using hesp::test::TempDir;
+using hesp::test::write_bytes;
 
 // Writes tensors the way torch.save writes a state dict.
 void save_state_dict(const hesp::clip::TensorMap& tensors, const std::string& path) {
   c10::Dict<std::string, at::Tensor> dict;
   for (const auto& [name, t] : tensors) dict.insert(name, t);
-  write_bytes(path, torch::pickle_save(dict));
+  const std::vector<char> bytes = torch::pickle_save(dict);
+  write_bytes(path, std::string(bytes.begin(), bytes.end()));
 }
 
 // The error message of loading `path`, checking the exception type.
 template <typename E>
 std::string load_error(const std::string& path) {
-  try {
-    ClipEncoder::load(path);
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "loading " << path << " did not fail";
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
+  return hesp::test::error_message<E>([&] { ClipEncoder::load(path); });
 }
 
 class CheckpointTest : public ::testing::Test {
@@ -120,7 +89,7 @@ TEST_F(CheckpointTest, MissingFileIsNotFound) {
 }
 
 TEST_F(CheckpointTest, TruncatedArchiveIsCorrupt) {
-  std::vector<char> bytes = read_bytes(tiny_checkpoint());
+  std::string bytes = read_bytes(tiny_checkpoint());
   bytes.resize(bytes.size() / 2);
   const std::string path = dir_.file("truncated.pt");
   write_bytes(path, bytes);
@@ -131,7 +100,7 @@ TEST_F(CheckpointTest, TruncatedArchiveIsCorrupt) {
 
 TEST_F(CheckpointTest, RandomBytesAreCorrupt) {
   std::mt19937 rng(11);
-  std::vector<char> bytes(50000);
+  std::string bytes(50000, '\0');
   for (char& c : bytes) c = static_cast<char>(rng() & 0xFF);
   const std::string path = dir_.file("random.pt");
   write_bytes(path, bytes);
@@ -172,42 +141,57 @@ TEST_F(CheckpointTest, OddShapeInArchiveNamesTensorAndExpectedShape) {
   EXPECT_TRUE(contains(msg, "expected [512, 128]")) << msg;
 }
 
-TEST_F(CheckpointTest, MissingTensorIsNamed) {
-  auto tensors = tiny();
-  tensors.erase("ln_final.bias");
-  const std::string path = dir_.file("missing.pt");
-  save_state_dict(tensors, path);
-  const std::string msg = load_error<hesp::CorruptFileError>(path);
-  EXPECT_TRUE(contains(msg, "no tensor 'ln_final.bias'")) << msg;
-  EXPECT_TRUE(contains(msg, "[128]")) << msg;
-}
+// A state dict with one tensor removed, replaced or added fails to load with an error that names
+// what is wrong.
+struct TensorEdit {
+  const char* test;
+  const char* name;            // the tensor
+  std::vector<int64_t> shape;  // empty: remove the tensor
+  const char* file;
+  std::string (*error)(const std::string&);  // load_error<the expected type>
+  std::vector<std::string> message_parts;
+};
 
-TEST_F(CheckpointTest, GeometryTensorWithWrongRankIsNamed) {
-  auto tensors = tiny();
-  tensors["visual.conv1.weight"] = torch::zeros({128, 768});
-  const std::string path = dir_.file("flat_conv.pt");
-  save_state_dict(tensors, path);
-  const std::string msg = load_error<hesp::CorruptFileError>(path);
-  EXPECT_TRUE(contains(msg, "visual.conv1.weight")) << msg;
-  EXPECT_TRUE(contains(msg, "expected [width, 3, patch, patch]")) << msg;
-}
+const TensorEdit kTensorEdits[] = {
+    {"MissingTensorIsNamed",
+     "ln_final.bias",
+     {},
+     "missing.pt",
+     load_error<hesp::CorruptFileError>,
+     {"no tensor 'ln_final.bias'", "[128]"}},
+    {"GeometryTensorWithWrongRankIsNamed",
+     "visual.conv1.weight",
+     {128, 768},
+     "flat_conv.pt",
+     load_error<hesp::CorruptFileError>,
+     {"visual.conv1.weight", "expected [width, 3, patch, patch]"}},
+    {"UnknownTensorIsRejected",
+     "visual.adapter.weight",
+     {4},
+     "extra.pt",
+     load_error<hesp::CorruptFileError>,
+     {"visual.adapter.weight"}},
+    {"ResNetClipIsUnsupported",
+     "visual.layer1.0.conv1.weight",
+     {64, 64, 1, 1},
+     "rn50.pt",
+     load_error<hesp::SettingsError>,
+     {"ResNet"}},
+};
 
-TEST_F(CheckpointTest, UnknownTensorIsRejected) {
-  auto tensors = tiny();
-  tensors["visual.adapter.weight"] = torch::zeros({4});
-  const std::string path = dir_.file("extra.pt");
-  save_state_dict(tensors, path);
-  const std::string msg = load_error<hesp::CorruptFileError>(path);
-  EXPECT_TRUE(contains(msg, "visual.adapter.weight")) << msg;
-}
-
-TEST_F(CheckpointTest, ResNetClipIsUnsupported) {
-  auto tensors = tiny();
-  tensors["visual.layer1.0.conv1.weight"] = torch::zeros({64, 64, 1, 1});
-  const std::string path = dir_.file("rn50.pt");
-  save_state_dict(tensors, path);
-  const std::string msg = load_error<hesp::SettingsError>(path);
-  EXPECT_TRUE(contains(msg, "ResNet")) << msg;
+TEST_F(CheckpointTest, EditedStateDictsFailWithTheirErrors) {
+  for (const TensorEdit& edit : kTensorEdits) {
+    SCOPED_TRACE(edit.test);
+    auto tensors = tiny();
+    if (edit.shape.empty())
+      tensors.erase(edit.name);
+    else
+      tensors[edit.name] = torch::zeros(edit.shape);
+    const std::string path = dir_.file(edit.file);
+    save_state_dict(tensors, path);
+    const std::string msg = edit.error(path);
+    for (const std::string& part : edit.message_parts) EXPECT_TRUE(contains(msg, part)) << msg;
+  }
 }
 
 }  // namespace

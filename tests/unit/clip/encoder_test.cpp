@@ -16,6 +16,7 @@
 #include "hesp/error.h"
 #include "hesp/face_clips.h"
 #include "hesp/tokenizer.h"
+#include "shared_per_suite.h"
 #include "test_data.h"
 
 namespace {
@@ -68,26 +69,19 @@ std::vector<std::vector<int>> reference_tokens() {
   return rows;
 }
 
-class ClipEncoderTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    if (!hesp::test::file_exists(tiny_checkpoint())) return;
+class ClipEncoderTest : public hesp::test::SharedPerSuite<ClipEncoderTest, ClipEncoder> {
+ public:
+  static std::string required_file() { return tiny_checkpoint(); }
+  static std::unique_ptr<ClipEncoder> make() {
     ClipOptions options;
     options.threads = 2;
-    encoder_ = ClipEncoder::load(tiny_checkpoint(), options).release();
+    return ClipEncoder::load(tiny_checkpoint(), options);
   }
-  static void TearDownTestSuite() {
-    delete encoder_;
-    encoder_ = nullptr;
-  }
-  void SetUp() override { HESP_REQUIRE_FILE(tiny_checkpoint()); }
-  static ClipEncoder* encoder_;
 };
-ClipEncoder* ClipEncoderTest::encoder_ = nullptr;
 
 TEST_F(ClipEncoderTest, GeometryComesFromTheCheckpoint) {
   const auto& config = reference().at("config");
-  const hesp::ClipGeometry& g = encoder_->geometry();
+  const hesp::ClipGeometry& g = shared_->geometry();
   EXPECT_EQ(g.image_size, config.at("image_resolution").get<int>());
   EXPECT_EQ(g.patch_size, config.at("vision_patch_size").get<int>());
   EXPECT_EQ(g.vision_width, config.at("vision_width").get<int>());
@@ -99,15 +93,15 @@ TEST_F(ClipEncoderTest, GeometryComesFromTheCheckpoint) {
   EXPECT_EQ(g.context_length, config.at("context_length").get<int>());
   EXPECT_EQ(g.vocab_size, config.at("vocab_size").get<int>());
   EXPECT_EQ(g.embed_dim, config.at("embed_dim").get<int>());
-  EXPECT_EQ(encoder_->input_size(), 64);
-  EXPECT_NEAR(encoder_->logit_scale(), reference().at("logit_scale").get<float>(), 1e-3);
+  EXPECT_EQ(shared_->input_size(), 64);
+  EXPECT_NEAR(shared_->logit_scale(), reference().at("logit_scale").get<float>(), 1e-3);
 }
 
 TEST_F(ClipEncoderTest, TextEmbeddingsMatchReference) {
   const auto tokens = reference_tokens();
   const auto& expected = reference().at("text_embeddings");
   ASSERT_EQ(tokens.size(), expected.size());
-  const Embeddings e = encoder_->encode_text(tokens);
+  const Embeddings e = shared_->encode_text(tokens);
   ASSERT_EQ(e.count, static_cast<int>(tokens.size()));
   for (int i = 0; i < e.count; ++i)
     EXPECT_LT(max_abs_diff(e, i, expected[i].at("embedding").get<std::vector<float>>()), 1e-4)
@@ -117,9 +111,9 @@ TEST_F(ClipEncoderTest, TextEmbeddingsMatchReference) {
 TEST_F(ClipEncoderTest, PaddedTokensGiveTheSameEmbeddings) {
   // Rows are cut after their end token internally; padding to 77 must not change anything.
   auto tokens = reference_tokens();
-  const Embeddings plain = encoder_->encode_text(tokens);
+  const Embeddings plain = shared_->encode_text(tokens);
   for (auto& row : tokens) row.resize(77, 0);
-  EXPECT_LT(max_abs_diff(encoder_->encode_text(tokens), plain), 1e-5);
+  EXPECT_LT(max_abs_diff(shared_->encode_text(tokens), plain), 1e-5);
 }
 
 TEST_F(ClipEncoderTest, TokenizerFeedsTheTextEncoder) {
@@ -133,7 +127,7 @@ TEST_F(ClipEncoderTest, TokenizerFeedsTheTextEncoder) {
 TEST_F(ClipEncoderTest, RawImageEmbeddingsMatchReference) {
   const std::vector<float> input = raw_inputs();
   const auto& expected = reference().at("image_embeddings_raw");
-  const Embeddings e = encoder_->encode_images(input.data(), 4);
+  const Embeddings e = shared_->encode_images(input.data(), 4);
   ASSERT_EQ(e.count, 4);
   ASSERT_EQ(expected.size(), 4u);
   for (int i = 0; i < 4; ++i)
@@ -148,7 +142,7 @@ TEST_F(ClipEncoderTest, PreprocessedPhotosMatchReference) {
     const std::string path = hesp::test::demo_photo(n);
     HESP_REQUIRE_FILE(path);
     const hesp::RgbImage image = hesp::read_rgb_image(path);
-    const Embeddings e = encoder_->encode_rgb_images(
+    const Embeddings e = shared_->encode_rgb_images(
         {{image.pixels.data(), image.width, image.height, image.width * 3}});
     const auto want = item.at("embedding").get<std::vector<float>>();
     const float cosine = hesp::cosine_similarity(e.row(0), want.data(), e.dim);
@@ -161,9 +155,9 @@ TEST_F(ClipEncoderTest, PreprocessedPhotosMatchReference) {
 
 TEST_F(ClipEncoderTest, BatchSizeAndKernelsDoNotChangeResults) {
   const std::vector<float> input = raw_inputs();
-  const Embeddings reference_run = encoder_->encode_images(input.data(), 4);
+  const Embeddings reference_run = shared_->encode_images(input.data(), 4);
   const auto tokens = reference_tokens();
-  const Embeddings reference_text = encoder_->encode_text(tokens);
+  const Embeddings reference_text = shared_->encode_text(tokens);
 
   ClipOptions one_at_a_time;
   one_at_a_time.max_batch = 1;
@@ -188,11 +182,11 @@ TEST_F(ClipEncoderTest, BFloat16StaysCloseToFloat32) {
     GTEST_SKIP() << "no bf16 on this machine: " << e.what();
   }
   const std::vector<float> input = raw_inputs();
-  const Embeddings a = encoder_->encode_images(input.data(), 4);
+  const Embeddings a = shared_->encode_images(input.data(), 4);
   const Embeddings b = bf16->encode_images(input.data(), 4);
   for (int i = 0; i < 4; ++i) EXPECT_GE(hesp::cosine_similarity(a.row(i), b.row(i), a.dim), 0.999f);
   const auto tokens = reference_tokens();
-  const Embeddings ta = encoder_->encode_text(tokens);
+  const Embeddings ta = shared_->encode_text(tokens);
   const Embeddings tb = bf16->encode_text(tokens);
   for (int i = 0; i < ta.count; ++i)
     EXPECT_GE(hesp::cosine_similarity(ta.row(i), tb.row(i), ta.dim), 0.999f) << i;
@@ -207,7 +201,7 @@ std::vector<std::uint8_t> random_crops(int n, int size, unsigned seed) {
 }
 
 TEST_F(ClipEncoderTest, CropsOfInputSizeAreOnlyNormalised) {
-  const int s = encoder_->input_size();
+  const int s = shared_->input_size();
   const auto crops = random_crops(3, s, 1);
   std::vector<float> nchw(static_cast<std::size_t>(3) * 3 * s * s);
   for (int i = 0; i < 3; ++i)
@@ -218,8 +212,8 @@ TEST_F(ClipEncoderTest, CropsOfInputSizeAreOnlyNormalised) {
               (crops[((static_cast<std::size_t>(i) * s + y) * s + x) * 3 + c] / 255.0f -
                hesp::kClipMean[c]) /
               hesp::kClipStd[c];
-  EXPECT_LT(max_abs_diff(encoder_->encode_rgb_crops(crops.data(), 3, s),
-                         encoder_->encode_images(nchw.data(), 3)),
+  EXPECT_LT(max_abs_diff(shared_->encode_rgb_crops(crops.data(), 3, s),
+                         shared_->encode_images(nchw.data(), 3)),
             1e-6);
 }
 
@@ -234,10 +228,10 @@ TEST_F(ClipEncoderTest, ClipsAreBatchedAcrossTracksInOrder) {
   b.crop_size = size;
   b.n_frames = b.n_real_frames = 2;
   b.frames = random_crops(2, size, 3);
-  const Embeddings both = encoder_->encode_clips({&a, &b});
+  const Embeddings both = shared_->encode_clips({&a, &b});
   ASSERT_EQ(both.count, 5);
-  const Embeddings ea = encoder_->encode_rgb_crops(a.frames.data(), 3, size);
-  const Embeddings eb = encoder_->encode_rgb_crops(b.frames.data(), 2, size);
+  const Embeddings ea = shared_->encode_rgb_crops(a.frames.data(), 3, size);
+  const Embeddings eb = shared_->encode_rgb_crops(b.frames.data(), 2, size);
   for (int i = 0; i < 3; ++i)
     for (int k = 0; k < both.dim; ++k) EXPECT_NEAR(both.row(i)[k], ea.row(i)[k], 1e-5);
   for (int i = 0; i < 2; ++i)
@@ -245,22 +239,22 @@ TEST_F(ClipEncoderTest, ClipsAreBatchedAcrossTracksInOrder) {
 
   hesp::Clip broken = a;
   broken.frames.pop_back();
-  EXPECT_THROW(encoder_->encode_clips({&broken}), hesp::InputError);
+  EXPECT_THROW(shared_->encode_clips({&broken}), hesp::InputError);
 }
 
 TEST_F(ClipEncoderTest, CanBeCalledFromSeveralThreads) {
   const std::vector<float> input = raw_inputs();
   const auto tokens = reference_tokens();
-  const Embeddings images = encoder_->encode_images(input.data(), 4);
-  const Embeddings texts = encoder_->encode_text(tokens);
+  const Embeddings images = shared_->encode_images(input.data(), 4);
+  const Embeddings texts = shared_->encode_text(tokens);
   std::vector<float> worst(4, 0.f);
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int round = 0; round < 3; ++round) {
         worst[t] = std::max(worst[t],
-                            t % 2 ? max_abs_diff(encoder_->encode_text(tokens), texts)
-                                  : max_abs_diff(encoder_->encode_images(input.data(), 4), images));
+                            t % 2 ? max_abs_diff(shared_->encode_text(tokens), texts)
+                                  : max_abs_diff(shared_->encode_images(input.data(), 4), images));
       }
     });
   }
@@ -269,11 +263,11 @@ TEST_F(ClipEncoderTest, CanBeCalledFromSeveralThreads) {
 }
 
 TEST_F(ClipEncoderTest, RejectsTokensThatDoNotFit) {
-  EXPECT_THROW(encoder_->encode_text({{49406, 49408, 49407}}), hesp::InputError);
-  EXPECT_THROW(encoder_->encode_text({{49406, -1, 49407}}), hesp::InputError);
-  EXPECT_THROW(encoder_->encode_text({std::vector<int>(78, 1)}), hesp::InputError);
-  EXPECT_THROW(encoder_->encode_text({{}}), hesp::InputError);
-  EXPECT_EQ(encoder_->encode_text({}).count, 0);
+  EXPECT_THROW(shared_->encode_text({{49406, 49408, 49407}}), hesp::InputError);
+  EXPECT_THROW(shared_->encode_text({{49406, -1, 49407}}), hesp::InputError);
+  EXPECT_THROW(shared_->encode_text({std::vector<int>(78, 1)}), hesp::InputError);
+  EXPECT_THROW(shared_->encode_text({{}}), hesp::InputError);
+  EXPECT_EQ(shared_->encode_text({}).count, 0);
 }
 
 TEST_F(ClipEncoderTest, RejectsBadOptions) {

@@ -14,7 +14,10 @@
 #include <thread>
 #include <vector>
 
+#include "error_capture.h"
 #include "hesp/error.h"
+#include "scratch.h"
+#include "shared_per_suite.h"
 #include "test_data.h"
 
 namespace {
@@ -43,31 +46,9 @@ std::vector<GoldenLine> read_golden() {
   return lines;
 }
 
-// A scratch folder removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    path_ =
-        std::filesystem::temp_directory_path() /
-        ("hesp-tokenizer-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  static inline int counter_ = 0;
-  std::filesystem::path path_;
-};
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
+using hesp::test::read_bytes;
+using hesp::test::TempDir;
+using hesp::test::write_bytes;
 
 std::string gunzip(const std::string& path) {
   gzFile f = gzopen(path.c_str(), "rb");
@@ -79,33 +60,31 @@ std::string gunzip(const std::string& path) {
   return out;
 }
 
-class TokenizerTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    if (hesp::test::file_exists(vocab_path())) tokenizer_ = new Tokenizer(vocab_path());
-  }
-  static void TearDownTestSuite() {
-    delete tokenizer_;
-    tokenizer_ = nullptr;
-  }
-  void SetUp() override { HESP_REQUIRE_FILE(vocab_path()); }
-  static Tokenizer* tokenizer_;
+// The message of the E that loading the vocabulary at `path` throws.
+template <typename E>
+std::string vocabulary_error(const std::string& path) {
+  return hesp::test::error_message<E>([&] { Tokenizer t(path); });
+}
+
+class TokenizerTest : public hesp::test::SharedPerSuite<TokenizerTest, Tokenizer> {
+ public:
+  static std::string required_file() { return vocab_path(); }
+  static std::unique_ptr<Tokenizer> make() { return std::make_unique<Tokenizer>(vocab_path()); }
 };
-Tokenizer* TokenizerTest::tokenizer_ = nullptr;
 
 TEST_F(TokenizerTest, MatchesReferenceOnEveryGoldenLine) {
   HESP_REQUIRE_FILE(golden_path());
   const auto golden = read_golden();
   ASSERT_GE(golden.size(), 30u);
   for (const GoldenLine& g : golden) {
-    EXPECT_EQ(tokenizer_->encode(g.text), g.bpe_ids) << "text: " << g.text;
-    EXPECT_EQ(tokenizer_->tokenize(g.text, Tokenizer::kContextLength, false), g.ids)
+    EXPECT_EQ(shared_->encode(g.text), g.bpe_ids) << "text: " << g.text;
+    EXPECT_EQ(shared_->tokenize(g.text, Tokenizer::kContextLength, false), g.ids)
         << "text: " << g.text;
   }
 }
 
 TEST_F(TokenizerTest, PadsToContextLengthAndKeepsEndTokenWhenTruncating) {
-  const std::vector<int> short_ids = tokenizer_->tokenize("a photo of a happy face.");
+  const std::vector<int> short_ids = shared_->tokenize("a photo of a happy face.");
   ASSERT_EQ(short_ids.size(), 77u);
   EXPECT_EQ(short_ids[0], Tokenizer::kStartToken);
   EXPECT_EQ(short_ids[8], Tokenizer::kEndToken);
@@ -113,16 +92,16 @@ TEST_F(TokenizerTest, PadsToContextLengthAndKeepsEndTokenWhenTruncating) {
 
   std::string long_text;
   for (int i = 0; i < 200; ++i) long_text += "word ";
-  const std::vector<int> long_ids = tokenizer_->tokenize(long_text);
+  const std::vector<int> long_ids = shared_->tokenize(long_text);
   ASSERT_EQ(long_ids.size(), 77u);
   EXPECT_EQ(long_ids.front(), Tokenizer::kStartToken);
   EXPECT_EQ(long_ids.back(), Tokenizer::kEndToken);
-  EXPECT_EQ(tokenizer_->encode(long_text).size(), 200u);
+  EXPECT_EQ(shared_->encode(long_text).size(), 200u);
 
-  const std::vector<int> short_context = tokenizer_->tokenize("a photo of a happy face.", 5);
+  const std::vector<int> short_context = shared_->tokenize("a photo of a happy face.", 5);
   EXPECT_EQ(short_context,
             (std::vector<int>{Tokenizer::kStartToken, 320, 1125, 539, Tokenizer::kEndToken}));
-  EXPECT_THROW(tokenizer_->tokenize("x", 1), hesp::SettingsError);
+  EXPECT_THROW(shared_->tokenize("x", 1), hesp::SettingsError);
 }
 
 TEST_F(TokenizerTest, CleaningFollowsTheReference) {
@@ -131,7 +110,7 @@ TEST_F(TokenizerTest, CleaningFollowsTheReference) {
             "fish & chips <3 ¬it; ab");
   // Decomposed input (e + combining acute) is composed first, so it tokenizes like the
   // precomposed character.
-  EXPECT_EQ(tokenizer_->encode("cafe\xcc\x81"), tokenizer_->encode("caf\xc3\xa9"));
+  EXPECT_EQ(shared_->encode("cafe\xcc\x81"), shared_->encode("caf\xc3\xa9"));
   EXPECT_EQ(Tokenizer::clean("\xce\x9f\xce\x94\xce\x9f\xce\xa3 \xce\xa3\xce\x91"),  // ΟΔΟΣ ΣΑ
             "\xce\xbf\xce\xb4\xce\xbf\xcf\x82 \xcf\x83\xce\xb1");                   // οδος σα
   // Invalid UTF-8 becomes U+FFFD instead of failing.
@@ -142,10 +121,10 @@ TEST_F(TokenizerTest, CleaningFollowsTheReference) {
 }
 
 TEST_F(TokenizerTest, DecodeInvertsEncode) {
-  EXPECT_EQ(tokenizer_->decode(tokenizer_->tokenize("A photo of a HAPPY face!")),
+  EXPECT_EQ(shared_->decode(shared_->tokenize("A photo of a HAPPY face!")),
             "a photo of a happy face ! ");
-  EXPECT_EQ(tokenizer_->decode(tokenizer_->tokenize("größe 你好")), "größe 你好 ");
-  EXPECT_THROW(tokenizer_->decode({49408}), hesp::InputError);
+  EXPECT_EQ(shared_->decode(shared_->tokenize("größe 你好")), "größe 你好 ");
+  EXPECT_THROW(shared_->decode({49408}), hesp::InputError);
 }
 
 TEST_F(TokenizerTest, IsSafeToShareBetweenThreads) {
@@ -157,7 +136,7 @@ TEST_F(TokenizerTest, IsSafeToShareBetweenThreads) {
     threads.emplace_back([&, t] {
       for (int round = 0; round < 20; ++round)
         for (const GoldenLine& g : golden)
-          if (tokenizer_->encode(g.text) != g.bpe_ids) ++failures[t];
+          if (shared_->encode(g.text) != g.bpe_ids) ++failures[t];
     });
   }
   for (auto& th : threads) th.join();
@@ -174,14 +153,9 @@ TEST_F(TokenizerTest, ReadsADecompressedVocabulary) {
 }
 
 TEST(TokenizerErrors, MissingVocabularyIsFileNotFound) {
-  try {
-    Tokenizer t("no-such-folder/bpe_simple_vocab_16e6.txt.gz");
-    FAIL() << "no exception";
-  } catch (const hesp::FileNotFoundError& e) {
-    EXPECT_NE(std::string(e.what()).find("no-such-folder/bpe_simple_vocab_16e6.txt.gz"),
-              std::string::npos)
-        << e.what();
-  }
+  const std::string msg =
+      vocabulary_error<hesp::FileNotFoundError>("no-such-folder/bpe_simple_vocab_16e6.txt.gz");
+  EXPECT_NE(msg.find("no-such-folder/bpe_simple_vocab_16e6.txt.gz"), std::string::npos) << msg;
 }
 
 TEST(TokenizerErrors, TruncatedGzipIsCorrupt) {
@@ -190,12 +164,8 @@ TEST(TokenizerErrors, TruncatedGzipIsCorrupt) {
   const std::string bytes = read_bytes(vocab_path());
   const std::string path = dir.file("truncated.txt.gz");
   write_bytes(path, bytes.substr(0, bytes.size() / 2));
-  try {
-    Tokenizer t(path);
-    FAIL() << "no exception";
-  } catch (const hesp::CorruptFileError& e) {
-    EXPECT_NE(std::string(e.what()).find("truncated.txt.gz"), std::string::npos) << e.what();
-  }
+  const std::string msg = vocabulary_error<hesp::CorruptFileError>(path);
+  EXPECT_NE(msg.find("truncated.txt.gz"), std::string::npos) << msg;
 }
 
 TEST(TokenizerErrors, RandomBytesAreCorrupt) {
@@ -208,27 +178,23 @@ TEST(TokenizerErrors, RandomBytesAreCorrupt) {
   EXPECT_THROW(Tokenizer t(path), hesp::CorruptFileError);
 }
 
-TEST(TokenizerErrors, TooFewMergesIsCorrupt) {
-  TempDir dir;
-  const std::string path = dir.file("short.txt");
-  write_bytes(path, "#version: 0.2\ni n\nt h\n");
-  try {
-    Tokenizer t(path);
-    FAIL() << "no exception";
-  } catch (const hesp::CorruptFileError& e) {
-    EXPECT_NE(std::string(e.what()).find("has 2 merges"), std::string::npos) << e.what();
-  }
-}
-
-TEST(TokenizerErrors, MalformedMergeLineIsCorrupt) {
-  TempDir dir;
-  const std::string path = dir.file("bad.txt");
-  write_bytes(path, "#version: 0.2\ni n\nthree symbols here\n");
-  try {
-    Tokenizer t(path);
-    FAIL() << "no exception";
-  } catch (const hesp::CorruptFileError& e) {
-    EXPECT_NE(std::string(e.what()).find("line 3"), std::string::npos) << e.what();
+// Merge lists that are not what the tokenizer needs: the file written, the error it gives.
+TEST(TokenizerErrors, BadMergeListsAreCorrupt) {
+  struct BadMerges {
+    const char* file;
+    const char* contents;
+    const char* message_part;
+  };
+  const BadMerges cases[] = {
+      {"short.txt", "#version: 0.2\ni n\nt h\n", "has 2 merges"},         // too few merges
+      {"bad.txt", "#version: 0.2\ni n\nthree symbols here\n", "line 3"},  // malformed line
+  };
+  for (const BadMerges& c : cases) {
+    TempDir dir;
+    const std::string path = dir.file(c.file);
+    write_bytes(path, c.contents);
+    const std::string msg = vocabulary_error<hesp::CorruptFileError>(path);
+    EXPECT_NE(msg.find(c.message_part), std::string::npos) << msg;
   }
 }
 

@@ -25,6 +25,13 @@ hesp::ClipConfig small_config() {
   return c;
 }
 
+// small_config() with one field changed.
+hesp::ClipConfig small_config_with(int hesp::ClipConfig::*field, int value) {
+  hesp::ClipConfig c = small_config();
+  c.*field = value;
+  return c;
+}
+
 // Feeds `frames` frames of one track; returns the clips, and the frame index each completed on.
 std::vector<std::pair<int, std::unique_ptr<hesp::Clip>>> feed(hesp::ClipAssembler& a, int frames,
                                                               std::uint32_t track = 7) {
@@ -69,47 +76,59 @@ TEST(ClipAssembler, NonOverlappingClipsOfTFramesInPtsOrder) {
   }
 }
 
-TEST(ClipAssembler, OverlappingStride) {
-  auto config = small_config();
-  config.clip_stride = 2;
-  hesp::ClipAssembler a(config);
-  auto clips = feed(a, 8);
-  // Clips start every 2 sampled frames once the first is full: frames 0-3, 2-5, 4-7.
-  ASSERT_EQ(clips.size(), 3u);
-  EXPECT_EQ(frame_values(*clips[0].second), (std::vector<int>{0, 1, 2, 3}));
-  EXPECT_EQ(frame_values(*clips[1].second), (std::vector<int>{2, 3, 4, 5}));
-  EXPECT_EQ(frame_values(*clips[2].second), (std::vector<int>{4, 5, 6, 7}));
-}
+// One track under other strides and subsampling: how many clips, and the frames some of them hold.
+struct StrideCase {
+  const char* what;
+  int clip_stride;
+  int frame_subsample;
+  int frames_fed;
+  size_t n_clips;
+  std::vector<std::pair<size_t, std::vector<int>>> clip_frames;  // clip index, its frames
+  int first_clip_done_on;                                        // frame index; -1: not checked
+};
 
-TEST(ClipAssembler, StrideLongerThanClipSkipsFrames) {
-  auto config = small_config();
-  config.clip_stride = 6;  // 4 frames in, 2 skipped
-  hesp::ClipAssembler a(config);
-  auto clips = feed(a, 14);
-  ASSERT_EQ(clips.size(), 2u);
-  EXPECT_EQ(frame_values(*clips[0].second), (std::vector<int>{0, 1, 2, 3}));
-  EXPECT_EQ(frame_values(*clips[1].second), (std::vector<int>{6, 7, 8, 9}));
-}
+const StrideCase kStrideCases[] = {
+    // Clips start every 2 sampled frames once the first is full: frames 0-3, 2-5, 4-7.
+    {"overlapping stride",
+     2,
+     1,
+     8,
+     3,
+     {{0, {0, 1, 2, 3}}, {1, {2, 3, 4, 5}}, {2, {4, 5, 6, 7}}},
+     -1},
+    // 4 frames in, 2 skipped.
+    {"stride longer than the clip skips frames",
+     6,
+     1,
+     14,
+     2,
+     {{0, {0, 1, 2, 3}}, {1, {6, 7, 8, 9}}},
+     -1},
+    {"subsample takes every n-th frame",
+     4,
+     3,
+     24,
+     2,
+     {{0, {0, 3, 6, 9}}, {1, {12, 15, 18, 21}}},
+     9},
+    // Sampled 0,2,4,6,8,10 -> clips start at each sampled frame.
+    {"subsample and overlap combine", 1, 2, 12, 3, {{2, {4, 6, 8, 10}}}, -1},
+};
 
-TEST(ClipAssembler, SubsampleTakesEveryNthFrame) {
-  auto config = small_config();
-  config.frame_subsample = 3;
-  hesp::ClipAssembler a(config);
-  auto clips = feed(a, 24);
-  ASSERT_EQ(clips.size(), 2u);
-  EXPECT_EQ(frame_values(*clips[0].second), (std::vector<int>{0, 3, 6, 9}));
-  EXPECT_EQ(clips[0].first, 9);
-  EXPECT_EQ(frame_values(*clips[1].second), (std::vector<int>{12, 15, 18, 21}));
-}
-
-TEST(ClipAssembler, SubsampleAndOverlapCombine) {
-  auto config = small_config();
-  config.frame_subsample = 2;
-  config.clip_stride = 1;
-  hesp::ClipAssembler a(config);
-  auto clips = feed(a, 12);  // sampled 0,2,4,6,8,10 -> clips start at each sampled frame
-  ASSERT_EQ(clips.size(), 3u);
-  EXPECT_EQ(frame_values(*clips[2].second), (std::vector<int>{4, 6, 8, 10}));
+TEST(ClipAssembler, StridesAndSubsamplingPickTheFrames) {
+  for (const StrideCase& c : kStrideCases) {
+    SCOPED_TRACE(c.what);
+    auto config = small_config();
+    config.clip_stride = c.clip_stride;
+    config.frame_subsample = c.frame_subsample;
+    hesp::ClipAssembler a(config);
+    auto clips = feed(a, c.frames_fed);
+    ASSERT_EQ(clips.size(), c.n_clips);
+    for (const auto& [k, frames] : c.clip_frames) EXPECT_EQ(frame_values(*clips[k].second), frames);
+    if (c.first_clip_done_on >= 0) {
+      EXPECT_EQ(clips[0].first, c.first_clip_done_on);
+    }
+  }
 }
 
 TEST(ClipAssembler, FinishPadsPartialClipWithLastFrame) {
@@ -148,9 +167,7 @@ TEST(ClipAssembler, FinishAllAtEndOfStream) {
 }
 
 TEST(ClipAssembler, AbsentTrackIsFinishedAfterTimeout) {
-  auto config = small_config();
-  config.track_timeout = 2;
-  hesp::ClipAssembler a(config);
+  hesp::ClipAssembler a(small_config_with(&hesp::ClipConfig::track_timeout, 2));
   feed(a, 3, 5);
   // Track 5 vanishes: frames with no faces.
   std::vector<std::unique_ptr<hesp::Clip>> ended;
@@ -167,9 +184,7 @@ TEST(ClipAssembler, AbsentTrackIsFinishedAfterTimeout) {
 }
 
 TEST(ClipAssembler, MaxTracksEvictsLeastRecentlySeen) {
-  auto config = small_config();
-  config.max_tracks = 2;
-  hesp::ClipAssembler a(config);
+  hesp::ClipAssembler a(small_config_with(&hesp::ClipConfig::max_tracks, 2));
   a.begin_frame();
   a.wants_frame(1);
   a.begin_frame();
@@ -189,12 +204,10 @@ TEST(ClipAssembler, ResetDropsEverything) {
 }
 
 TEST(ClipAssembler, RejectsBadSettingsAndCrops) {
-  auto config = small_config();
-  config.min_frames = 5;  // > clip_length
-  EXPECT_THROW(hesp::ClipAssembler{config}, hesp::SettingsError);
-  config = small_config();
-  config.clip_stride = 0;
-  EXPECT_THROW(hesp::ClipAssembler{config}, hesp::SettingsError);
+  EXPECT_THROW(hesp::ClipAssembler{small_config_with(&hesp::ClipConfig::min_frames, 5)},
+               hesp::SettingsError);  // min_frames > clip_length
+  EXPECT_THROW(hesp::ClipAssembler{small_config_with(&hesp::ClipConfig::clip_stride, 0)},
+               hesp::SettingsError);
   hesp::ClipAssembler a(small_config());
   a.begin_frame();
   a.wants_frame(1);

@@ -8,6 +8,7 @@
 
 #include "hesp/error.h"
 #include "hesp/face_clips.h"
+#include "image_views.h"
 
 namespace {
 
@@ -22,15 +23,7 @@ cv::Mat test_rgb(int w, int h) {
   return rgb;
 }
 
-hesp::ImageView packed_view(const cv::Mat& m, hesp::PixelFormat format) {
-  hesp::ImageView v;
-  v.format = format;
-  v.width = m.cols;
-  v.height = m.rows;
-  v.planes[0] = m.data;
-  v.strides[0] = static_cast<int>(m.step);
-  return v;
-}
+using hesp::test::packed_view;
 
 double mean_abs_diff(const hesp::FaceCrop& a, const hesp::FaceCrop& b) {
   double sum = 0;

@@ -10,6 +10,20 @@ hesp::Detection det(float x, float y, float size = 50.f) {
   return hesp::Detection{hesp::Box{x, y, size, size}, 0.9f};
 }
 
+hesp::IouTracker tracker_with_timeout(int frames) {
+  hesp::TrackerConfig config;
+  config.timeout_frames = frames;
+  return hesp::IouTracker(config);
+}
+
+// Shows `tracker` one face at (10, 10), then `gap` frames without a face; returns the face's id.
+auto seen_then_gone(hesp::IouTracker& tracker, int gap) {
+  tracker.update({det(10, 10)});
+  const auto id = tracker.tracks()[0].id;
+  for (int i = 0; i < gap; ++i) tracker.update({});
+  return id;
+}
+
 TEST(IouTracker, MovingFaceKeepsItsId) {
   hesp::IouTracker tracker;
   tracker.update({det(100, 100)});
@@ -30,17 +44,16 @@ TEST(IouTracker, TwoFacesKeepSeparateIdsWhenOrderSwaps) {
   // The detector returns them in the other order: ids must follow boxes, not list positions.
   tracker.update({det(305, 2), det(4, 1)});
   for (const auto& t : tracker.tracks()) {
-    if (t.box.x < 150) EXPECT_EQ(t.id, left);
-    else EXPECT_EQ(t.id, right);
+    if (t.box.x < 150)
+      EXPECT_EQ(t.id, left);
+    else
+      EXPECT_EQ(t.id, right);
   }
 }
 
 TEST(IouTracker, CarryKeepsBoxesUntilTimeout) {
-  hesp::TrackerConfig config;
-  config.timeout_frames = 3;
-  hesp::IouTracker tracker(config);
-  tracker.update({det(10, 10)});
-  const auto id = tracker.tracks()[0].id;
+  hesp::IouTracker tracker = tracker_with_timeout(3);
+  const auto id = seen_then_gone(tracker, 0);
   for (int i = 0; i < 3; ++i) {
     EXPECT_TRUE(tracker.carry().empty());
     ASSERT_EQ(tracker.tracks().size(), 1u);
@@ -53,27 +66,16 @@ TEST(IouTracker, CarryKeepsBoxesUntilTimeout) {
 }
 
 TEST(IouTracker, FaceBackAfterTimeoutGetsNewId) {
-  hesp::TrackerConfig config;
-  config.timeout_frames = 2;
-  hesp::IouTracker tracker(config);
-  tracker.update({det(10, 10)});
-  const auto first = tracker.tracks()[0].id;
-  tracker.update({});
-  tracker.update({});
-  tracker.update({});  // gone now
+  hesp::IouTracker tracker = tracker_with_timeout(2);
+  const auto first = seen_then_gone(tracker, 3);  // gone now
   tracker.update({det(10, 10)});
   ASSERT_EQ(tracker.tracks().size(), 1u);
   EXPECT_NE(tracker.tracks()[0].id, first);
 }
 
 TEST(IouTracker, ShortGapKeepsId) {
-  hesp::TrackerConfig config;
-  config.timeout_frames = 5;
-  hesp::IouTracker tracker(config);
-  tracker.update({det(10, 10)});
-  const auto id = tracker.tracks()[0].id;
-  tracker.update({});
-  tracker.update({});
+  hesp::IouTracker tracker = tracker_with_timeout(5);
+  const auto id = seen_then_gone(tracker, 2);
   tracker.update({det(12, 11)});
   EXPECT_EQ(tracker.tracks()[0].id, id);
   EXPECT_EQ(tracker.tracks()[0].frames_since_seen, 0);

@@ -12,6 +12,7 @@
 
 #include "hesp/dataset.h"
 #include "hesp/error.h"
+#include "scratch.h"
 
 namespace fs = std::filesystem;
 using hesp::data::AnnotationOptions;
@@ -29,9 +30,7 @@ void write_image(const fs::path& p, int value) {
 class Annotations : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "hesp-data-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    root_ = tmpl;
+    ASSERT_FALSE(tmp_.path().empty());
     fs::create_directories(root_ / "clips" / "a");
     for (int i = 1; i <= 5; ++i)
       write_image(root_ / "clips" / "a" / ("0000" + std::to_string(i) + ".png"), i * 10);
@@ -46,10 +45,6 @@ class Annotations : public ::testing::Test {
     for (int i = 0; i < 10; ++i) video.write(cv::Mat(32, 32, CV_8UC3, cv::Scalar(i * 20, 0, 0)));
     video.release();
     std::ofstream(root_ / "clips" / "broken.mp4") << "this is not a video";
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(root_, ec);
   }
   std::string write(const std::string& name, const std::string& text) {
     const fs::path p = root_ / name;
@@ -70,7 +65,8 @@ class Annotations : public ::testing::Test {
       ADD_FAILURE() << "wrong exception type: " << e.what();
     }
   }
-  fs::path root_;
+  hesp::test::TempDir tmp_;
+  fs::path root_ = tmp_.path();
 };
 
 TEST_F(Annotations, ReadsFourAndThreeColumnLines) {

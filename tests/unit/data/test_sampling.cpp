@@ -13,6 +13,7 @@
 
 #include "hesp/dataset.h"
 #include "hesp/error.h"
+#include "scratch.h"
 
 namespace fs = std::filesystem;
 using hesp::data::sample_indices;
@@ -161,9 +162,7 @@ TEST(Augment, FlipAndCropAreApplied) {
 class LoadClip : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "hesp-load-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
+    ASSERT_FALSE(dir_.empty());
     // 20 frames; frame i has grey level 10 * i in its top-left quarter, a fixed pattern elsewhere
     // (a diagonal gradient), so that both the frame index and the spatial transform show.
     for (int i = 0; i < 20; ++i) {
@@ -185,11 +184,8 @@ class LoadClip : public ::testing::Test {
     item_.num_frames = 20;
     item_.label = 2;
   }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string dir_;
+  hesp::test::TempDir tmp_;
+  std::string dir_ = tmp_.path();
   hesp::data::AnnotationItem item_;
 };
 

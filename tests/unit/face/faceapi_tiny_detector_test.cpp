@@ -19,9 +19,10 @@
 #include <string>
 #include <vector>
 
+#include "demo_faces.h"
 #include "hesp/error.h"
 #include "hesp/face_detector.h"
-#include "demo_faces.h"
+#include "image_views.h"
 #include "test_data.h"
 
 namespace fs = std::filesystem;
@@ -45,15 +46,7 @@ DetectorConfig tiny_config() {
   return config;
 }
 
-ImageView view_of(const cv::Mat& packed, PixelFormat format) {
-  ImageView view;
-  view.format = format;
-  view.width = packed.cols;
-  view.height = packed.rows;
-  view.planes[0] = packed.data;
-  view.strides[0] = static_cast<int>(packed.step);
-  return view;
-}
+using test::packed_view;
 
 cv::Mat read_photo(int n) {
   cv::Mat bgr = cv::imread(test::demo_photo(n), cv::IMREAD_COLOR);
@@ -131,7 +124,7 @@ TEST_P(DemoPhotoTest, FindsEveryFaceOnceAndNothingElse) {
   const cv::Mat bgr = read_photo(photo.number);
   const DetectorConfig config = demo_config();
   auto detector = make_face_detector(config);
-  const auto found = detector->detect(view_of(bgr, PixelFormat::kBGR));
+  const auto found = detector->detect(packed_view(bgr, PixelFormat::kBGR));
   SCOPED_TRACE("sample" + std::to_string(photo.number) + ".jpg, detections:\n" +
                describe_faces(found));
   ASSERT_EQ(found.size(), photo.faces.size());
@@ -253,7 +246,7 @@ void expect_same_as_faceapi(const cv::Mat& rgb, const std::string& label, double
   config.input_size = input_size;
   config.min_face_size = 1;
   FaceApiTinyDetector port(config, manifest_path());
-  const ImageView view = view_of(rgb, PixelFormat::kRGB);
+  const ImageView view = packed_view(rgb, PixelFormat::kRGB);
   const auto ours = port.detect(view);
   int cells = 0;
   const auto raw = port.raw_output(view, &cells);
@@ -318,12 +311,12 @@ class TinyOptionsTest : public ::testing::Test {
     REQUIRE_TINY_MODEL();
     HESP_REQUIRE_FILE(test::demo_photo(5));
     bgr_ = read_photo(5);
-    baseline_ = make_face_detector(tiny_config())->detect(view_of(bgr_, PixelFormat::kBGR));
+    baseline_ = make_face_detector(tiny_config())->detect(packed_view(bgr_, PixelFormat::kBGR));
     ASSERT_EQ(baseline_.size(), 5u);
   }
 
   std::vector<Detection> detect(const DetectorConfig& config) {
-    return make_face_detector(config)->detect(view_of(bgr_, PixelFormat::kBGR));
+    return make_face_detector(config)->detect(packed_view(bgr_, PixelFormat::kBGR));
   }
 
   cv::Mat bgr_;
@@ -333,7 +326,8 @@ class TinyOptionsTest : public ::testing::Test {
 TEST_F(TinyOptionsTest, RgbAndBgrFramesGiveTheSameFaces) {
   cv::Mat rgb;
   cv::cvtColor(bgr_, rgb, cv::COLOR_BGR2RGB);
-  const auto from_rgb = make_face_detector(tiny_config())->detect(view_of(rgb, PixelFormat::kRGB));
+  const auto from_rgb =
+      make_face_detector(tiny_config())->detect(packed_view(rgb, PixelFormat::kRGB));
   ASSERT_EQ(from_rgb.size(), baseline_.size());
   for (size_t i = 0; i < from_rgb.size(); ++i) {
     EXPECT_EQ(box_distance(from_rgb[i].box, baseline_[i].box), 0.f);
@@ -344,7 +338,8 @@ TEST_F(TinyOptionsTest, RgbAndBgrFramesGiveTheSameFaces) {
 TEST_F(TinyOptionsTest, ChannelOrderMatters) {
   // Feeding the BGR pixels as RGB must change the scores; otherwise the channel mapping is not
   // being exercised by the RGB/BGR test above.
-  const auto swapped = make_face_detector(tiny_config())->detect(view_of(bgr_, PixelFormat::kRGB));
+  const auto swapped =
+      make_face_detector(tiny_config())->detect(packed_view(bgr_, PixelFormat::kRGB));
   float largest_change = 0.f;
   for (const auto& s : swapped)
     for (const auto& b : baseline_)
@@ -417,9 +412,9 @@ TEST(FaceApiTinyDetector, BlackFrameFindsNothingAndTinyFrameWorks) {
   REQUIRE_TINY_MODEL();
   auto detector = make_face_detector(tiny_config());
   const cv::Mat black(720, 1280, CV_8UC3, cv::Scalar(0, 0, 0));
-  EXPECT_TRUE(detector->detect(view_of(black, PixelFormat::kBGR)).empty());
+  EXPECT_TRUE(detector->detect(packed_view(black, PixelFormat::kBGR)).empty());
   const cv::Mat tiny(3, 5, CV_8UC3, cv::Scalar(90, 120, 200));
-  EXPECT_NO_THROW(detector->detect(view_of(tiny, PixelFormat::kBGR)));
+  EXPECT_NO_THROW(detector->detect(packed_view(tiny, PixelFormat::kBGR)));
 }
 
 TEST(FaceApiTinyDetector, RejectsAnInputSizeThatIsNoMultipleOf32) {

@@ -34,15 +34,8 @@ json valid_manifest() {
           {"provenance", {{"source", "unit test"}}}};
 }
 
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary)
-      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
+using test::read_bytes;
+using test::write_bytes;
 
 // A safetensors file built by hand: header length, header text, data.
 std::string raw_pack(const std::string& header, const std::string& data, std::uint64_t len = 0) {
@@ -314,7 +307,8 @@ TEST(ModelPack, DeepJsonAndOverflowingShapesAreRefused) {
             std::string::npos);
 
   const json overflow = header_with(
-      {{"t", {{"dtype", "U8"}, {"shape", {4294967296LL, 2147483648LL, 0}}, {"data_offsets", {0, 0}}}}});
+      {{"t",
+        {{"dtype", "U8"}, {"shape", {4294967296LL, 2147483648LL, 0}}, {"data_offsets", {0, 0}}}}});
   EXPECT_NE(corrupt_message("overflow.st", raw_pack(overflow.dump(), "")).find("too large"),
             std::string::npos);
 }

@@ -18,29 +18,12 @@
 #include "hesp/face_clips.h"
 #include "hesp/face_detector.h"
 #include "hesp/pack_converters.h"
+#include "scratch.h"
 #include "test_data.h"
 
 namespace hesp::test {
 
 inline std::string faceapi_package() { return cache_path("npm/face-api-1.7.15"); }
-
-// A scratch folder removed when the test process ends.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "hesp-models-XXXXXX").string();
-    if (::mkdtemp(tmpl.data())) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 inline TempDir& scratch() {
   static TempDir dir;

@@ -10,60 +10,36 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "hesp/dataset.h"
 #include "hesp/error.h"
 #include "hesp/synth.h"
+#include "scratch.h"
+#include "synth_suite.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "hesp-synth-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data()) ? tmpl : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
+using hesp::test::TempDir;
 
- private:
-  std::string path_;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using hesp::test::read_bytes;
 
 // Every file under a folder, relative path -> contents.
 std::map<std::string, std::string> tree(const std::string& root) {
   std::map<std::string, std::string> out;
   for (const auto& e : fs::recursive_directory_iterator(root))
-    if (e.is_regular_file()) out[fs::relative(e.path(), root).string()] = slurp(e.path());
+    if (e.is_regular_file())
+      out[fs::relative(e.path(), root).string()] = read_bytes(e.path().string());
   return out;
 }
 
 hesp::synth::DatasetOptions options(const std::string& dir, std::uint64_t seed) {
-  hesp::synth::DatasetOptions o;
-  o.out_dir = dir;
-  o.seed = seed;
-  o.train_per_class = 2;
-  o.test_per_class = 1;
-  o.clip.size = 64;
-  o.clip.n_frames = 6;
-  o.classes = hesp::synth::parse_classes("0:Angry,3:Happy,6:Surprise");
-  o.threads = 2;
-  return o;
+  return hesp::test::tiny_dataset_options(
+      dir, {seed, /*train_per_class=*/2, /*test_per_class=*/1, /*size=*/64, /*n_frames=*/6,
+            "0:Angry,3:Happy,6:Surprise"});
 }
 
 TEST(SynthDataset, SameSeedWritesIdenticalBytesWhateverTheThreadCount) {
@@ -141,7 +117,7 @@ TEST(SynthDataset, ClassesCaptionsAndMetadataFiles) {
   const auto summary = hesp::synth::write_dataset(o, png);
   EXPECT_EQ(hesp::data::read_class_file(dir.path() + "/classes.txt"),
             hesp::data::mafw_class_names());
-  EXPECT_EQ(slurp(fs::path(dir.path()) / "test.txt"), "");
+  EXPECT_EQ(read_bytes(dir.file("test.txt")), "");
 
   std::ifstream captions(dir.path() + "/captions.tsv");
   std::string line;

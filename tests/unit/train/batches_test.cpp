@@ -11,35 +11,20 @@
 #include "hesp/dataset.h"
 #include "hesp/error.h"
 #include "hesp/synth.h"
+#include "synth_suite.h"
 #include "train/clip_batches.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-class BatchesTest : public ::testing::Test {
+class BatchesTest : public hesp::test::SynthDatasetSuite<BatchesTest> {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new fs::path(fs::temp_directory_path() / ("hesp_batches_" + std::to_string(getpid())));
-    hesp::synth::DatasetOptions options;
-    options.out_dir = dir_->string();
-    options.seed = 3;
-    options.train_per_class = 3;
-    options.test_per_class = 0;
-    options.clip.size = 40;
-    options.clip.n_frames = 6;
-    options.classes = hesp::synth::parse_classes("Happy,Sad");
-    options.threads = 2;
-    hesp::synth::FrameFolderWriter writer;
-    hesp::synth::write_dataset(options, writer);
+    write_dataset("hesp_batches_", {/*seed=*/3, /*train_per_class=*/3, /*test_per_class=*/0,
+                                    /*size=*/40, /*n_frames=*/6, "Happy,Sad"});
   }
-  static void TearDownTestSuite() {
-    fs::remove_all(*dir_);
-    delete dir_;
-  }
-  static std::vector<hesp::data::AnnotationItem> items() {
-    return hesp::data::read_annotations((*dir_ / "train.txt").string()).items;
-  }
+  static std::vector<hesp::data::AnnotationItem> items() { return train_items(); }
   static hesp::data::ClipLoaderOptions loader(bool train) {
     hesp::data::ClipLoaderOptions o;
     o.num_segments = 4;
@@ -49,9 +34,7 @@ class BatchesTest : public ::testing::Test {
     o.seed = 11;
     return o;
   }
-  static fs::path* dir_;
 };
-fs::path* BatchesTest::dir_ = nullptr;
 
 TEST_F(BatchesTest, ShapesLabelsAndRange) {
   hesp::train::ClipBatches batches(items(), loader(false), {4, false, false, 2});
@@ -100,7 +83,7 @@ TEST_F(BatchesTest, BadInput) {
   EXPECT_THROW(hesp::train::ClipBatches(items(), loader(false), {0, false, false, 1}),
                hesp::InputError);
   auto broken = items();
-  broken[1].path = (*dir_ / "no-such-folder").string();
+  broken[1].path = path("no-such-folder");
   hesp::train::ClipBatches batches(broken, loader(false), {4, false, false, 2});
   try {
     batches.batch(0, 0);

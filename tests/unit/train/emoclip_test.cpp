@@ -24,6 +24,7 @@
 #include "hesp/synth.h"
 #include "models/emoclip_model.h"
 #include "nets/temporal_transformer.h"
+#include "synth_suite.h"
 #include "test_data.h"
 #include "train/contrastive_loss.h"
 #include "train/emoclip_trainer.h"
@@ -152,48 +153,26 @@ TEST(LearningRate, WarmsUpThenFollowsACosineToZero) {
 // ---------------------------------------------------------------------------------------------
 // Training on a tiny synthetic data set.
 
-class EmoClipTraining : public ::testing::Test {
+class EmoClipTraining : public hesp::test::SynthDatasetSuite<EmoClipTraining> {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new fs::path(fs::temp_directory_path() / ("hesp_emoclip_" + std::to_string(getpid())));
-    hesp::synth::DatasetOptions options;
-    options.out_dir = dir_->string();
-    options.seed = 21;
-    options.train_per_class = 6;
-    options.test_per_class = 2;
-    options.clip.size = 32;
-    options.clip.n_frames = 8;
-    options.clip.camera_effects = false;
-    options.classes = hesp::synth::parse_classes("Happy,Sad,Surprise,Angry");
-    options.threads = 2;
-    hesp::synth::FrameFolderWriter writer;
-    hesp::synth::write_dataset(options, writer);
-  }
-  static void TearDownTestSuite() {
-    fs::remove_all(*dir_);
-    delete dir_;
+    write_dataset("hesp_emoclip_", {/*seed=*/21, /*train_per_class=*/6, /*test_per_class=*/2,
+                                    /*size=*/32, /*n_frames=*/8, "Happy,Sad,Surprise,Angry",
+                                    /*camera_effects=*/false});
   }
   void SetUp() override { HESP_REQUIRE_FILE(vocab()); }
 
-  static std::string path(const std::string& name) { return (*dir_ / name).string(); }
-
   static hesp::EmoClipTrainOptions options(const std::string& out) {
     hesp::EmoClipTrainOptions o;
-    o.train_items = hesp::data::read_annotations(path("train.txt")).items;
+    o.train_items = train_items();
     o.train_captions = hesp::captions_for_items(o.train_items, path("captions.tsv"));
     o.geometry = kTinyGeometry;
     o.vocab_path = vocab();
-    o.frames = 4;
+    set_tiny_run(o, {/*frames=*/4, /*epochs=*/4, /*batch_size=*/8, /*seed=*/7}, out);
     o.temporal_layers = 1;
-    o.epochs = 4;
-    o.batch_size = 8;
     o.lr = 2e-3;
     o.weight_decay = 0.01;
     o.warmup_fraction = 0.1;
-    o.seed = 7;
-    o.threads = 2;
-    o.loader_threads = 1;
-    o.output_path = path(out);
     o.class_descriptions = {
         {"Happy", {"a person smiles as the corners of the mouth turn up"}},
         {"Sad",
@@ -213,10 +192,7 @@ class EmoClipTraining : public ::testing::Test {
       out[t.name] = std::string(static_cast<const char*>(t.data), t.nbytes);
     return out;
   }
-
-  static fs::path* dir_;
 };
-fs::path* EmoClipTraining::dir_ = nullptr;
 
 TEST_F(EmoClipTraining, LossFallsAndTheSameSeedGivesTheSameWeights) {
   auto o = options("a.safetensors");

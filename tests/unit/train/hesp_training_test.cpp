@@ -22,6 +22,7 @@
 #include "hesp/tokenizer.h"
 #include "models/hesp_model.h"
 #include "nets/hesp_network.h"
+#include "synth_suite.h"
 #include "test_data.h"
 #include "train/hesp_losses.h"
 #include "train/hesp_trainer.h"
@@ -66,35 +67,19 @@ void write_tiny_clip(const std::string& path) {
   hesp::write_pack(path, manifest, infos);
 }
 
-class HespTraining : public ::testing::Test {
+class HespTraining : public hesp::test::SynthDatasetSuite<HespTraining> {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new fs::path(fs::temp_directory_path() / ("hesp_hesp_" + std::to_string(getpid())));
-    hesp::synth::DatasetOptions options;
-    options.out_dir = dir_->string();
-    options.seed = 31;
-    options.train_per_class = 8;
-    options.test_per_class = 0;
-    options.clip.size = 32;
-    options.clip.n_frames = 8;
-    options.clip.camera_effects = false;
-    options.classes = hesp::synth::parse_classes("Happy,Sad,Surprise,Angry");
-    options.threads = 2;
-    hesp::synth::FrameFolderWriter writer;
-    hesp::synth::write_dataset(options, writer);
+    write_dataset("hesp_hesp_", {/*seed=*/31, /*train_per_class=*/8, /*test_per_class=*/0,
+                                 /*size=*/32, /*n_frames=*/8, "Happy,Sad,Surprise,Angry",
+                                 /*camera_effects=*/false});
     write_tiny_clip(path("tiny_clip.safetensors"));
-  }
-  static void TearDownTestSuite() {
-    fs::remove_all(*dir_);
-    delete dir_;
   }
   void SetUp() override { HESP_REQUIRE_FILE(vocab()); }
 
-  static std::string path(const std::string& name) { return (*dir_ / name).string(); }
-
   // The synthetic clips relabelled to kClasses' order (label = index of the class name).
   static std::vector<hesp::data::AnnotationItem> items() {
-    auto all = hesp::data::read_annotations(path("train.txt")).items;
+    auto all = train_items();
     for (auto& it : all) {
       const auto at = std::find(kClasses.begin(), kClasses.end(), it.label_text);
       it.label = static_cast<int>(at - kClasses.begin());
@@ -109,13 +94,7 @@ class HespTraining : public ::testing::Test {
     o.class_names = kClasses;
     o.train_items = items();
     o.variant = variant;
-    o.frames = kFrames;
-    o.epochs = 3;
-    o.batch_size = 8;
-    o.seed = 3;
-    o.threads = 2;
-    o.loader_threads = 1;
-    o.output_path = path(out);
+    set_tiny_run(o, {kFrames, /*epochs=*/3, /*batch_size=*/8, /*seed=*/3}, out);
     o.name = "tiny-hesp";
     return o;
   }
@@ -167,10 +146,7 @@ class HespTraining : public ::testing::Test {
     for (const auto& it : items()) out.push_back(hesp::data::load_clip(it, o));
     return out;
   }
-
-  static fs::path* dir_;
 };
-fs::path* HespTraining::dir_ = nullptr;
 
 TEST_F(HespTraining, GradientsReachThePromptsNotClip) {
   auto net = network(HespVariant::kPaper);

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "error_capture.h"
 #include "hesp/error.h"
 #include "hesp/expression_model.h"
 #include "hesp/model_pack.h"
@@ -16,6 +17,7 @@
 namespace {
 
 using hesp::test::clip_vocab;
+using hesp::test::contains;
 using hesp::test::tiny_checkpoint;
 using hesp::test::zeroshot_dir;
 
@@ -30,20 +32,7 @@ hesp::ClipZeroShotConvertOptions options(const std::string& out) {
 
 template <typename E>
 std::string error_of(const hesp::ClipZeroShotConvertOptions& o) {
-  try {
-    hesp::convert_openai_clip(o);
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong error type: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "no error";
-  return "";
-}
-
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
+  return hesp::test::error_message<E>([&] { hesp::convert_openai_clip(o); });
 }
 
 class ZeroShotErrors : public ::testing::Test {
