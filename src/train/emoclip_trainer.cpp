@@ -32,6 +32,7 @@
 #include "train/clip_batches.h"
 #include "train/contrastive_loss.h"
 #include "train/training_log.h"
+#include "util/strings.h"
 
 namespace hesp {
 
@@ -384,11 +385,6 @@ at::Tensor encode_captions(Run& run, const at::Tensor& tokens, bool train_text) 
   return train::encode_tokens(*run.clip->text, tokens.to(run.device));
 }
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 struct ValScores {
   double loss = std::numeric_limits<double>::quiet_NaN();
   double retrieval = std::numeric_limits<double>::quiet_NaN();
@@ -478,9 +474,9 @@ EmoClipTrainReport train_emoclip(const EmoClipTrainOptions& o, const EmoClipProg
     val_batches = std::make_unique<train::ClipBatches>(o.val_items, val_loader, val_batching);
     std::map<std::string, int> by_name;
     for (std::size_t k = 0; k < o.class_descriptions.size(); ++k)
-      by_name[lower(o.class_descriptions[k].first)] = static_cast<int>(k);
+      by_name[util::lower(o.class_descriptions[k].first)] = static_cast<int>(k);
     for (const auto& item : o.val_items) {
-      const auto it = by_name.find(lower(item.label_text));
+      const auto it = by_name.find(util::lower(item.label_text));
       if (it == by_name.end()) {
         val_class.clear();
         break;
