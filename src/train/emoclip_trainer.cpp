@@ -14,7 +14,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -32,6 +31,7 @@
 #include "train/clip_batches.h"
 #include "train/contrastive_loss.h"
 #include "train/training_log.h"
+#include "train/training_state.h"
 #include "util/strings.h"
 
 namespace hesp {
@@ -302,30 +302,14 @@ void save_state(const std::string& path, const Run& run, Optimiser& opt, int epo
   torch::serialize::OutputArchive optimiser;
   opt.adamw->save(optimiser);
   archive.write("optimizer", optimiser);
-  // Written aside and renamed, so a crash mid-write leaves the previous epoch's state intact.
-  const std::string tmp = path + ".tmp";
-  try {
-    archive.save_to(tmp);
-  } catch (const c10::Error& e) {
-    throw Error("cannot write the training state '" + tmp + "': " + e.what_without_backtrace());
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw Error("cannot move the training state into '" + path + "': " + ec.message());
+  train::save_training_state(archive, path);
 }
 
 // Returns the epochs the state says are done.
 int load_state(const std::string& path, Run& run, Optimiser& opt,
                const nlohmann::json& fingerprint) {
-  if (!std::filesystem::exists(path))
-    throw FileNotFoundError("training state '" + path + "' not found (nothing to resume)");
   torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path);
-  } catch (const c10::Error& e) {
-    throw CorruptFileError("training state '" + path +
-                           "' cannot be read: " + e.what_without_backtrace());
-  }
+  train::open_training_state(path, archive);
   c10::IValue value;
   if (!archive.try_read("format", value) || !value.isString() ||
       value.toStringRef() != "hesp-emoclip-state-1")
@@ -517,16 +501,9 @@ EmoClipTrainReport train_emoclip(const EmoClipTrainOptions& o, const EmoClipProg
     const auto epoch_start = std::chrono::steady_clock::now();
     status.epoch = epoch + 1;
     double loss_sum = 0.0;
-    // The next batch is decoded while this one trains; a batch depends only on (epoch, index),
-    // so prefetching changes nothing but the wall time.
-    auto fetch = [&](int64_t i) {
-      return std::async(std::launch::async,
-                        [&train_batches, epoch, i] { return train_batches.batch(epoch, i); });
-    };
-    std::future<train::ClipBatch> next = fetch(0);
+    train::PrefetchedEpoch epoch_batches(train_batches, static_cast<std::uint64_t>(epoch));
     for (int64_t i = 0; i < steps_per_epoch; ++i) {
-      train::ClipBatch batch = next.get();
-      if (i + 1 < steps_per_epoch) next = fetch(i + 1);
+      const train::ClipBatch batch = epoch_batches.next();
       const auto step_start = std::chrono::steady_clock::now();
       set_learning_rate(opt, train::emoclip_learning_rate(epoch * steps_per_epoch + i, total_steps,
                                                           o.lr, o.warmup_fraction));
