@@ -4,22 +4,25 @@
 #include <ATen/ATen.h>
 
 #include <cstring>
+#include <utility>
 
 namespace hesp::torch_util {
 
+namespace {
+
+constexpr std::pair<DType, at::ScalarType> kFloatTypes[] = {
+    {DType::kF32, at::kFloat},
+    {DType::kF16, at::kHalf},
+    {DType::kBF16, at::kBFloat16},
+    {DType::kF64, at::kDouble},
+};
+
+}  // namespace
+
 std::optional<at::ScalarType> float_scalar_type(DType dtype) {
-  switch (dtype) {
-    case DType::kF32:
-      return at::kFloat;
-    case DType::kF16:
-      return at::kHalf;
-    case DType::kBF16:
-      return at::kBFloat16;
-    case DType::kF64:
-      return at::kDouble;
-    default:
-      return std::nullopt;
-  }
+  for (const auto& [pack_type, torch_type] : kFloatTypes)
+    if (pack_type == dtype) return torch_type;
+  return std::nullopt;
 }
 
 at::Tensor copy_pack_tensor(const TensorInfo& t, at::ScalarType type) {
