@@ -3,12 +3,12 @@
 
 #include <ATen/ATen.h>
 
-#include <cstdint>
-#include <cstring>
 #include <fstream>
+#include <optional>
 
 #include "hesp/error.h"
 #include "hesp/model_pack.h"
+#include "torch_util/pack_tensor.h"
 
 namespace hesp::clip {
 
@@ -27,28 +27,11 @@ TensorMap read_pack_clip_tensors(const std::string& path) {
   TensorMap out;
   for (const TensorInfo& t : pack.tensors()) {
     if (t.name.compare(0, prefix.size(), prefix) != 0) continue;
-    at::ScalarType type;
-    switch (t.dtype) {
-      case DType::kF32:
-        type = at::kFloat;
-        break;
-      case DType::kF16:
-        type = at::kHalf;
-        break;
-      case DType::kBF16:
-        type = at::kBFloat16;
-        break;
-      case DType::kF64:
-        type = at::kDouble;
-        break;
-      default:
-        throw CorruptFileError("model pack '" + path + "': CLIP tensor '" + t.name + "' holds " +
-                               dtype_name(t.dtype) + ", expected floating point values");
-    }
-    // The mapping may be unaligned and goes away with the pack: copy.
-    at::Tensor tensor = at::empty(t.shape, at::TensorOptions().dtype(type));
-    if (t.nbytes) std::memcpy(tensor.data_ptr(), t.data, t.nbytes);
-    out[t.name.substr(prefix.size())] = std::move(tensor);
+    const std::optional<at::ScalarType> type = torch_util::float_scalar_type(t.dtype);
+    if (!type)
+      throw CorruptFileError("model pack '" + path + "': CLIP tensor '" + t.name + "' holds " +
+                             dtype_name(t.dtype) + ", expected floating point values");
+    out[t.name.substr(prefix.size())] = torch_util::copy_pack_tensor(t, *type);
   }
   if (out.empty())
     throw CorruptFileError("model pack '" + path + "' (kind " + pack.kind() +

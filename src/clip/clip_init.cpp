@@ -10,31 +10,29 @@
 #include "hesp/error.h"
 
 namespace hesp::clip {
-namespace {
 
-void normal_(at::Tensor& t, double std) {
+void normal_init(at::Tensor& t, double std) {
   torch::NoGradGuard no_grad;
   t.normal_(0.0, std);
 }
 
-// OpenAI's initialisation for one tower's blocks: attention input weights scaled by the width,
-// output projections also by the depth, so the residual stream's variance stays put as layers add
-// up.
-void init_blocks(Transformer& transformer, int64_t width, int64_t layers) {
+void init_transformer_blocks(Transformer& transformer, int64_t width, int64_t layers) {
   const double proj_std = std::pow(double(width), -0.5) * std::pow(2.0 * double(layers), -0.5);
   const double attn_std = std::pow(double(width), -0.5);
   const double fc_std = std::pow(2.0 * double(width), -0.5);
   for (const auto& module : *transformer->resblocks) {
     auto block = std::dynamic_pointer_cast<ResidualBlockImpl>(module);
-    normal_(block->attn->in_proj_weight, attn_std);
-    normal_(block->attn->out_proj->weight, proj_std);
-    normal_(block->mlp->c_fc->weight, fc_std);
-    normal_(block->mlp->c_proj->weight, proj_std);
+    normal_init(block->attn->in_proj_weight, attn_std);
+    normal_init(block->attn->out_proj->weight, proj_std);
+    normal_init(block->mlp->c_fc->weight, fc_std);
+    normal_init(block->mlp->c_proj->weight, proj_std);
     torch::NoGradGuard no_grad;
     block->attn->in_proj_bias.zero_();
     block->attn->out_proj->bias.zero_();
   }
 }
+
+namespace {
 
 int64_t heads_for(int64_t width) { return width / 64; }
 
@@ -50,16 +48,16 @@ ClipModel random_clip_model(const ModelGeometry& geometry, std::uint64_t seed) {
 
   auto& visual = model->visual;
   const double vscale = std::pow(double(v.width), -0.5);
-  normal_(visual->class_embedding, vscale);
-  normal_(visual->positional_embedding, vscale);
-  normal_(visual->proj, vscale);
-  init_blocks(visual->transformer, v.width, v.layers);
+  normal_init(visual->class_embedding, vscale);
+  normal_init(visual->positional_embedding, vscale);
+  normal_init(visual->proj, vscale);
+  init_transformer_blocks(visual->transformer, v.width, v.layers);
 
   auto& text = model->text;
-  normal_(text->token_embedding->weight, 0.02);
-  normal_(text->positional_embedding, 0.01);
-  normal_(text->text_projection, std::pow(double(t.width), -0.5));
-  init_blocks(text->transformer, t.width, t.layers);
+  normal_init(text->token_embedding->weight, 0.02);
+  normal_init(text->positional_embedding, 0.01);
+  normal_init(text->text_projection, std::pow(double(t.width), -0.5));
+  init_transformer_blocks(text->transformer, t.width, t.layers);
 
   {
     torch::NoGradGuard no_grad;

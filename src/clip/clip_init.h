@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // CLIP models with fresh random weights (to train from scratch, and for benchmarks and tests),
-// and a model's weights under OpenAI's names (to save it where a checkpoint is expected).
+// OpenAI's initialisation for other transformers built from CLIP's blocks (nets/), and a model's
+// weights under OpenAI's names (to save it where a checkpoint is expected).
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,14 @@ namespace hesp::clip {
 // token/positional embeddings, width-scaled attention and MLP weights, logit scale log(1/0.07)),
 // from `seed` alone. Trainable (requires_grad on, train mode).
 ClipModel random_clip_model(const ModelGeometry& geometry, std::uint64_t seed);
+
+// Draws t's values from N(0, std^2), outside autograd.
+void normal_init(at::Tensor& t, double std);
+
+// OpenAI's initialisation for one tower's residual blocks: attention input weights scaled by the
+// width, output projections also by the depth, so the residual stream's variance stays put as
+// layers add up; attention biases zero. Draws from the global generator in a fixed order.
+void init_transformer_blocks(Transformer& transformer, int64_t width, int64_t layers);
 
 // Parses a geometry such as "image=64,patch=16,width=128,layers=2,text-width=128,text-layers=2,
 // embed=64,context=77" (any subset; the rest keep ModelGeometry's defaults; heads = width / 64,

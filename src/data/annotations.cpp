@@ -12,17 +12,13 @@
 #include "data/media.h"
 #include "hesp/dataset.h"
 #include "hesp/error.h"
+#include "util/strings.h"
 
 namespace fs = std::filesystem;
 
 namespace hesp::data {
 
 namespace {
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 // A whole token as a non-negative int; false for anything else ("3.0", "-1", "12a", overflow).
 bool parse_int(const std::string& text, long max, int& out) {
@@ -75,7 +71,7 @@ const std::vector<std::string>& afew_class_names() {
 }
 
 const std::vector<std::string>& class_names(const std::string& dataset) {
-  const std::string d = lower(dataset);
+  const std::string d = util::lower(dataset);
   if (d == "mafw") return mafw_class_names();
   if (d == "dfew") return dfew_class_names();
   if (d == "afew") return afew_class_names();
@@ -198,7 +194,7 @@ Annotations read_annotations(const std::string& file, const AnnotationOptions& o
     item.original_label = item.label;
     if (tokens.size() == 4) item.label_text = tokens[3];
     if (options.check_label_text && n_classes > 0 && !item.label_text.empty() &&
-        lower(item.label_text) != lower(options.class_names[item.label])) {
+        util::lower(item.label_text) != util::lower(options.class_names[item.label])) {
       fail(SkipReason::kLabel, "label text '" + item.label_text + "' does not match class " +
                                    tokens[2] + " (" + options.class_names[item.label] + ")");
       continue;

@@ -10,6 +10,7 @@
 
 #include "hesp/dataset.h"
 #include "hesp/error.h"
+#include "util/strings.h"
 
 namespace hesp::data {
 
@@ -48,17 +49,6 @@ const std::map<std::pair<std::string, int>, Lists>& tables() {
   return t;
 }
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t") - b + 1);
-}
-
 bool all_digits(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
     return std::isdigit(static_cast<unsigned char>(c));
@@ -70,7 +60,8 @@ std::vector<std::string> split(const std::string& s, char sep) {
   std::size_t pos = 0;
   while (true) {
     const auto next = s.find(sep, pos);
-    out.push_back(trim(s.substr(pos, next == std::string::npos ? std::string::npos : next - pos)));
+    out.push_back(
+        util::trim(s.substr(pos, next == std::string::npos ? std::string::npos : next - pos)));
     if (next == std::string::npos) break;
     pos = next + 1;
   }
@@ -96,7 +87,7 @@ std::vector<int> OpenSetSplit::unknown(int num_classes) const {
 }
 
 const std::vector<std::vector<int>>& published_splits(const std::string& dataset, int known) {
-  const auto it = tables().find({lower(dataset), known});
+  const auto it = tables().find({util::lower(dataset), known});
   if (it == tables().end())
     throw SettingsError("no published split for " + dataset + " with " + std::to_string(known) +
                         " known classes (mafw: 3, 5, 6, 8; dfew and afew: 2, 3, 4, 5)");
@@ -104,7 +95,7 @@ const std::vector<std::vector<int>>& published_splits(const std::string& dataset
 }
 
 OpenSetSplit parse_split(const std::string& spec_in) {
-  const std::string spec = trim(spec_in);
+  const std::string spec = util::trim(spec_in);
   const auto usage = [&](const std::string& why) {
     return SettingsError("split '" + spec_in + "': " + why +
                          " (expected DATASET:K:LIST such as mafw:8:0, DATASET:ID,ID,... or "
@@ -114,9 +105,9 @@ OpenSetSplit parse_split(const std::string& spec_in) {
   if (colon == std::string::npos) throw usage("no data set");
   OpenSetSplit s;
   s.spec = spec;
-  s.dataset = lower(trim(spec.substr(0, colon)));
+  s.dataset = util::lower(util::trim(spec.substr(0, colon)));
   if (s.dataset != "custom") s.class_names = class_names(s.dataset);
-  const std::string rest = trim(spec.substr(colon + 1));
+  const std::string rest = util::trim(spec.substr(colon + 1));
   const std::vector<std::string> parts = split(rest, ':');
   if (parts.size() == 2) {
     if (s.dataset == "custom") throw usage("custom splits list their class ids");
@@ -143,7 +134,7 @@ OpenSetSplit parse_split(const std::string& spec_in) {
                     std::to_string(s.class_names.size() - 1));
     } else {
       for (std::size_t i = 0; i < s.class_names.size(); ++i)
-        if (lower(s.class_names[i]) == lower(e)) id = static_cast<int>(i);
+        if (util::lower(s.class_names[i]) == util::lower(e)) id = static_cast<int>(i);
       if (id < 0) throw usage("'" + e + "' is not a class id or a class name of " + s.dataset);
     }
     if (!seen.insert(id).second) throw usage("class " + e + " is listed twice");

@@ -3,21 +3,16 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <exception>
 #include <limits>
 #include <mutex>
 #include <thread>
 
 #include "hesp/error.h"
+#include "util/strings.h"
 
 namespace hesp::eval {
 namespace {
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 // For each known class, the index of its logit in the model's output.
 std::vector<int> logit_columns(const ExpressionModel& model,
@@ -25,8 +20,9 @@ std::vector<int> logit_columns(const ExpressionModel& model,
   std::vector<int> columns;
   for (const std::string& name : known) {
     const auto& classes = model.class_names();
-    auto it = std::find_if(classes.begin(), classes.end(),
-                           [&](const std::string& c) { return lower(c) == lower(name); });
+    auto it = std::find_if(classes.begin(), classes.end(), [&](const std::string& c) {
+      return util::lower(c) == util::lower(name);
+    });
     if (it == classes.end()) {
       std::string list;
       for (const auto& c : classes) list += (list.empty() ? "" : ", ") + c;

@@ -9,6 +9,7 @@
 #include <limits>
 #include <opencv2/imgproc.hpp>
 
+#include "face/detector_support.h"
 #include "face/tfjs_weights.h"
 #include "hesp/error.h"
 #include "image/cv_image.h"
@@ -292,11 +293,7 @@ std::vector<Detection> FaceApiTinyDetector::detect(const ImageView& frame) {
   validate(frame);
   Packed3 image = packed_pixels(frame);
   const double scale = config_.input_scale;
-  if (scale < 0.999) {
-    cv::Mat small;
-    cv::resize(image.pixels, small, cv::Size(), scale, scale, cv::INTER_AREA);
-    image.pixels = small;
-  }
+  image.pixels = scaled_for_detection(image.pixels, scale);
   const int width = image.pixels.cols;
   const int height = image.pixels.rows;
   if (width < 1 || height < 1) return {};
@@ -357,6 +354,7 @@ std::vector<Detection> FaceApiTinyDetector::detect(const ImageView& frame) {
     if (clipped.area() <= 0.f) continue;
     faces.push_back(Detection{clipped, static_cast<float>(keep.score)});
   }
+  // Stable, unlike keep_largest: faces of equal size stay in face-api's NMS order.
   std::stable_sort(faces.begin(), faces.end(), [](const Detection& a, const Detection& b) {
     return a.box.area() > b.box.area();
   });

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <opencv2/imgproc.hpp>
 
+#include "face/detector_support.h"
 #include "hesp/error.h"
 #include "image/cv_image.h"
 
@@ -26,14 +27,9 @@ HaarDetector::HaarDetector(const DetectorConfig& config, const std::string& casc
 
 std::vector<Detection> HaarDetector::detect(const ImageView& frame) {
   validate(frame);
-  cv::Mat gray = gray_of(frame);
   const double scale = config_.input_scale;
   const int min_size = std::max(1, static_cast<int>(std::lround(config_.min_face_size * scale)));
-  if (scale < 0.999) {
-    cv::Mat small;
-    cv::resize(gray, small, cv::Size(), scale, scale, cv::INTER_AREA);
-    gray = small;
-  }
+  const cv::Mat gray = scaled_for_detection(gray_of(frame), scale);
   if (gray.cols < min_size || gray.rows < min_size) return {};
   cv::Mat equalized;
   cv::equalizeHist(gray, equalized);
@@ -53,10 +49,7 @@ std::vector<Detection> HaarDetector::detect(const ImageView& frame) {
     const float confidence = static_cast<float>(n / (n + 2.0 * min_neighbors_));
     out.push_back(Detection{Box{r.x * inv, r.y * inv, r.width * inv, r.height * inv}, confidence});
   }
-  std::sort(out.begin(), out.end(),
-            [](const Detection& a, const Detection& b) { return a.box.area() > b.box.area(); });
-  if (config_.max_faces > 0 && static_cast<int>(out.size()) > config_.max_faces)
-    out.resize(config_.max_faces);
+  keep_largest(out, config_.max_faces);
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <opencv2/imgproc.hpp>
 
+#include "face/detector_support.h"
 #include "hesp/error.h"
 #include "image/cv_image.h"
 
@@ -43,13 +44,8 @@ YuNetDetector::YuNetDetector(const DetectorConfig& config) : config_(config) {
 
 std::vector<Detection> YuNetDetector::detect(const ImageView& frame) {
   validate(frame);
-  cv::Mat bgr = bgr_of(frame);
   const double scale = config_.input_scale;
-  if (scale < 0.999) {
-    cv::Mat small;
-    cv::resize(bgr, small, cv::Size(), scale, scale, cv::INTER_AREA);
-    bgr = small;
-  }
+  const cv::Mat bgr = scaled_for_detection(bgr_of(frame), scale);
   if (bgr.cols < 2 || bgr.rows < 2) return {};
   if (bgr.size() != input_size_) {
     net_->setInputSize(bgr.size());
@@ -69,10 +65,7 @@ std::vector<Detection> YuNetDetector::detect(const ImageView& frame) {
     if (std::min(box.width, box.height) < static_cast<float>(config_.min_face_size)) continue;
     out.push_back(Detection{box, row[14]});
   }
-  std::sort(out.begin(), out.end(),
-            [](const Detection& a, const Detection& b) { return a.box.area() > b.box.area(); });
-  if (config_.max_faces > 0 && static_cast<int>(out.size()) > config_.max_faces)
-    out.resize(config_.max_faces);
+  keep_largest(out, config_.max_faces);
   return out;
 }
 

@@ -5,12 +5,13 @@
 #include <torch/nn/functional/pooling.h>
 #include <torch/torch.h>
 
-#include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "hesp/error.h"
 #include "hesp/model_pack.h"
+#include "torch_util/pack_tensor.h"
 
 namespace hesp::nets {
 
@@ -136,25 +137,12 @@ FerCnn load_fer_cnn(const ModelPack& pack) {
     if (std::vector<std::int64_t>(param.sizes().begin(), param.sizes().end()) != t->shape)
       throw CorruptFileError(source + ": tensor '" + name + "' has shape " + shape_text(t->shape) +
                              ", the architecture needs " + shape_text(param.sizes()));
-    c10::ScalarType type;
-    switch (t->dtype) {
-      case DType::kF32:
-        type = torch::kFloat32;
-        break;
-      case DType::kF16:
-        type = torch::kFloat16;
-        break;
-      case DType::kBF16:
-        type = torch::kBFloat16;
-        break;
-      default:
-        throw CorruptFileError(source + ": tensor '" + name + "' is " + dtype_name(t->dtype) +
-                               ", expected a floating-point type (F32, F16, BF16)");
-    }
-    // memcpy into fresh storage: the mapped bytes may be unaligned for the element type.
-    torch::Tensor staged = torch::empty(param.sizes(), torch::TensorOptions().dtype(type));
-    std::memcpy(staged.data_ptr(), t->data, t->nbytes);
-    param.copy_(staged.to(torch::kFloat32));
+    // Unlike CLIP weights (clip_from_pack.cpp), fer-cnn weights may not be F64.
+    const std::optional<at::ScalarType> type = torch_util::float_scalar_type(t->dtype);
+    if (!type || *type == at::kDouble)
+      throw CorruptFileError(source + ": tensor '" + name + "' is " + dtype_name(t->dtype) +
+                             ", expected a floating-point type (F32, F16, BF16)");
+    param.copy_(torch_util::copy_pack_tensor(*t, *type).to(torch::kFloat32));
     used.insert(name);
   }
   for (const auto& t : pack.tensors())

@@ -2,25 +2,16 @@
 #include "nets/temporal_transformer.h"
 
 #include <ATen/ATen.h>
-#include <c10/core/GradMode.h>
 
 #include <cmath>
 #include <string>
 
+#include "clip/clip_init.h"
 #include "hesp/error.h"
 
 namespace hesp::nets {
 
 int64_t temporal_heads_for(int64_t width) { return width >= 64 ? width / 64 : 1; }
-
-namespace {
-
-void normal_init(at::Tensor& t, double std) {
-  at::NoGradGuard no_grad;
-  t.normal_(0.0, std);
-}
-
-}  // namespace
 
 TemporalTransformerImpl::TemporalTransformerImpl(const TemporalGeometry& g)
     : geometry_(g), kernel_(std::make_shared<clip::LinearKernel>()) {
@@ -40,23 +31,12 @@ TemporalTransformerImpl::TemporalTransformerImpl(const TemporalGeometry& g)
   ln_final =
       register_module("ln_final", torch::nn::LayerNorm(torch::nn::LayerNormOptions({w}).eps(1e-5)));
 
-  // CLIP's scheme (see clip_init.cpp), so a fresh temporal model starts with the residual
+  // CLIP's scheme (clip_init.h), so a fresh temporal model starts with the residual
   // stream's variance under control like the towers it sits on.
   const double scale = std::pow(static_cast<double>(w), -0.5);
-  normal_init(class_embedding, scale);
-  normal_init(positional_embedding, scale);
-  const double proj_std = scale * std::pow(2.0 * static_cast<double>(g.layers), -0.5);
-  const double fc_std = std::pow(2.0 * static_cast<double>(w), -0.5);
-  for (const auto& module : *transformer->resblocks) {
-    auto block = std::dynamic_pointer_cast<clip::ResidualBlockImpl>(module);
-    normal_init(block->attn->in_proj_weight, scale);
-    normal_init(block->attn->out_proj->weight, proj_std);
-    normal_init(block->mlp->c_fc->weight, fc_std);
-    normal_init(block->mlp->c_proj->weight, proj_std);
-    at::NoGradGuard no_grad;
-    block->attn->in_proj_bias.zero_();
-    block->attn->out_proj->bias.zero_();
-  }
+  clip::normal_init(class_embedding, scale);
+  clip::normal_init(positional_embedding, scale);
+  clip::init_transformer_blocks(transformer, w, g.layers);
 }
 
 at::Tensor TemporalTransformerImpl::forward(const at::Tensor& frame_embeddings) {

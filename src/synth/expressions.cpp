@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <set>
 
@@ -8,6 +7,7 @@
 #include "hesp/synth.h"
 #include "synth/expression_script.h"
 #include "synth/synth_rng.h"
+#include "util/strings.h"
 
 namespace hesp::synth {
 
@@ -27,17 +27,6 @@ const char* const kExpressionNames[] = {
     "Surprise", "Contempt", "Anxiety", "Helplessness", "Disappointment",
 };
 constexpr int kExpressionCount = sizeof(kExpressionNames) / sizeof(kExpressionNames[0]);
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t") - b + 1);
-}
 
 using A = Action;
 
@@ -206,9 +195,9 @@ std::vector<std::string> expression_names() {
 }
 
 std::vector<ExpressionClass> parse_classes(const std::string& spec_in) {
-  const std::string spec = trim(spec_in);
-  if (lower(spec) == "mafw") return mafw_classes();
-  if (lower(spec) == "dfew") return dfew_classes();
+  const std::string spec = util::trim(spec_in);
+  if (util::lower(spec) == "mafw") return mafw_classes();
+  if (util::lower(spec) == "dfew") return dfew_classes();
   std::vector<ExpressionClass> out;
   std::set<int> ids;
   std::set<std::string> names;
@@ -216,20 +205,20 @@ std::vector<ExpressionClass> parse_classes(const std::string& spec_in) {
   int position = 0;
   while (pos <= spec.size()) {
     const std::size_t comma = std::min(spec.find(',', pos), spec.size());
-    std::string item = trim(spec.substr(pos, comma - pos));
+    std::string item = util::trim(spec.substr(pos, comma - pos));
     pos = comma + 1;
     if (item.empty()) throw SettingsError("class list '" + spec_in + "' has an empty entry");
     int id = position++;
     const auto colon = item.find(':');
     if (colon != std::string::npos) {
-      const std::string id_text = trim(item.substr(0, colon));
+      const std::string id_text = util::trim(item.substr(0, colon));
       char* end = nullptr;
       const long v = std::strtol(id_text.c_str(), &end, 10);
       if (id_text.empty() || *end != '\0' || v < 0 || v > 9999)
         throw SettingsError("class list entry '" + item + "': '" + id_text +
                             "' is not a class id (0-9999)");
       id = static_cast<int>(v);
-      item = trim(item.substr(colon + 1));
+      item = util::trim(item.substr(colon + 1));
     }
     const int index = detail::expression_index(item);
     ExpressionClass c{id, kExpressionNames[index]};
@@ -250,9 +239,9 @@ FaceActions nominal_apex(const std::string& expression) {
 namespace detail {
 
 int expression_index(const std::string& name) {
-  const std::string key = lower(trim(name));
+  const std::string key = util::lower(util::trim(name));
   for (int i = 0; i < kExpressionCount; ++i)
-    if (lower(kExpressionNames[i]) == key) return i;
+    if (util::lower(kExpressionNames[i]) == key) return i;
   std::string known;
   for (int i = 0; i < kExpressionCount; ++i)
     known += std::string(i ? ", " : "") + kExpressionNames[i];

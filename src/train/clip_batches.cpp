@@ -99,4 +99,19 @@ ClipBatch ClipBatches::batch(std::uint64_t epoch, int64_t index) const {
   return out;
 }
 
+PrefetchedEpoch::PrefetchedEpoch(const ClipBatches& batches, std::uint64_t epoch)
+    : batches_(batches), epoch_(epoch), pending_(fetch(0)) {}
+
+std::future<ClipBatch> PrefetchedEpoch::fetch(int64_t index) const {
+  return std::async(std::launch::async, [&batches = batches_, epoch = epoch_, index] {
+    return batches.batch(epoch, index);
+  });
+}
+
+ClipBatch PrefetchedEpoch::next() {
+  ClipBatch batch = pending_.get();
+  if (++index_ < batches_.batches_per_epoch()) pending_ = fetch(index_);
+  return batch;
+}
+
 }  // namespace hesp::train

@@ -7,6 +7,7 @@
 #include <ATen/Tensor.h>
 
 #include <cstdint>
+#include <future>
 #include <vector>
 
 #include "hesp/dataset.h"
@@ -48,6 +49,26 @@ class ClipBatches {
   std::vector<data::AnnotationItem> items_;
   data::ClipLoaderOptions clip_options_;
   BatchOptions options_;
+};
+
+// The batches of one epoch in order, each decoded on another thread while the caller trains on
+// the one before. A batch depends only on (epoch, index), so this changes nothing but wall time.
+class PrefetchedEpoch {
+ public:
+  // Starts decoding batch 0. `batches` must outlive this object.
+  PrefetchedEpoch(const ClipBatches& batches, std::uint64_t epoch);
+
+  // The next batch (0, 1, ...; at most batches_per_epoch() calls); starts decoding the one after.
+  // Throws what ClipBatches::batch throws.
+  ClipBatch next();
+
+ private:
+  std::future<ClipBatch> fetch(int64_t index) const;
+
+  const ClipBatches& batches_;
+  std::uint64_t epoch_;
+  int64_t index_ = 0;
+  std::future<ClipBatch> pending_;
 };
 
 }  // namespace hesp::train

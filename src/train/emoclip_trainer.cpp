@@ -14,7 +14,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -32,6 +31,8 @@
 #include "train/clip_batches.h"
 #include "train/contrastive_loss.h"
 #include "train/training_log.h"
+#include "train/training_state.h"
+#include "util/strings.h"
 
 namespace hesp {
 
@@ -301,30 +302,14 @@ void save_state(const std::string& path, const Run& run, Optimiser& opt, int epo
   torch::serialize::OutputArchive optimiser;
   opt.adamw->save(optimiser);
   archive.write("optimizer", optimiser);
-  // Written aside and renamed, so a crash mid-write leaves the previous epoch's state intact.
-  const std::string tmp = path + ".tmp";
-  try {
-    archive.save_to(tmp);
-  } catch (const c10::Error& e) {
-    throw Error("cannot write the training state '" + tmp + "': " + e.what_without_backtrace());
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw Error("cannot move the training state into '" + path + "': " + ec.message());
+  train::save_training_state(archive, path);
 }
 
 // Returns the epochs the state says are done.
 int load_state(const std::string& path, Run& run, Optimiser& opt,
                const nlohmann::json& fingerprint) {
-  if (!std::filesystem::exists(path))
-    throw FileNotFoundError("training state '" + path + "' not found (nothing to resume)");
   torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path);
-  } catch (const c10::Error& e) {
-    throw CorruptFileError("training state '" + path +
-                           "' cannot be read: " + e.what_without_backtrace());
-  }
+  train::open_training_state(path, archive);
   c10::IValue value;
   if (!archive.try_read("format", value) || !value.isString() ||
       value.toStringRef() != "hesp-emoclip-state-1")
@@ -382,11 +367,6 @@ at::Tensor encode_captions(Run& run, const at::Tensor& tokens, bool train_text) 
     return train::encode_tokens(*run.clip->text, tokens.to(run.device));
   }
   return train::encode_tokens(*run.clip->text, tokens.to(run.device));
-}
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 struct ValScores {
@@ -478,9 +458,9 @@ EmoClipTrainReport train_emoclip(const EmoClipTrainOptions& o, const EmoClipProg
     val_batches = std::make_unique<train::ClipBatches>(o.val_items, val_loader, val_batching);
     std::map<std::string, int> by_name;
     for (std::size_t k = 0; k < o.class_descriptions.size(); ++k)
-      by_name[lower(o.class_descriptions[k].first)] = static_cast<int>(k);
+      by_name[util::lower(o.class_descriptions[k].first)] = static_cast<int>(k);
     for (const auto& item : o.val_items) {
-      const auto it = by_name.find(lower(item.label_text));
+      const auto it = by_name.find(util::lower(item.label_text));
       if (it == by_name.end()) {
         val_class.clear();
         break;
@@ -521,16 +501,9 @@ EmoClipTrainReport train_emoclip(const EmoClipTrainOptions& o, const EmoClipProg
     const auto epoch_start = std::chrono::steady_clock::now();
     status.epoch = epoch + 1;
     double loss_sum = 0.0;
-    // The next batch is decoded while this one trains; a batch depends only on (epoch, index),
-    // so prefetching changes nothing but the wall time.
-    auto fetch = [&](int64_t i) {
-      return std::async(std::launch::async,
-                        [&train_batches, epoch, i] { return train_batches.batch(epoch, i); });
-    };
-    std::future<train::ClipBatch> next = fetch(0);
+    train::PrefetchedEpoch epoch_batches(train_batches, static_cast<std::uint64_t>(epoch));
     for (int64_t i = 0; i < steps_per_epoch; ++i) {
-      train::ClipBatch batch = next.get();
-      if (i + 1 < steps_per_epoch) next = fetch(i + 1);
+      const train::ClipBatch batch = epoch_batches.next();
       const auto step_start = std::chrono::steady_clock::now();
       set_learning_rate(opt, train::emoclip_learning_rate(epoch * steps_per_epoch + i, total_steps,
                                                           o.lr, o.warmup_fraction));

@@ -12,7 +12,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <future>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -26,6 +25,7 @@
 #include "torch_util/torch_device.h"
 #include "train/clip_batches.h"
 #include "train/training_log.h"
+#include "train/training_state.h"
 
 namespace hesp {
 
@@ -192,26 +192,15 @@ void save_state(const std::string& path, const std::string& print, nets::HespNet
   for (const char* n : kTermNames)
     terms.push_back(run.last_terms.count(n) ? run.last_terms.at(n) : 0);
   a.write("last_terms", at::tensor(terms, at::kDouble));
-  // Written aside and renamed, so an interrupted save leaves the previous state intact.
-  const std::string tmp = path + ".tmp";
-  try {
-    a.save_to(tmp);
-  } catch (const c10::Error& e) {
-    throw Error("cannot write the training state '" + tmp + "': " + e.what_without_backtrace());
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw Error("cannot write the training state '" + path + "': " + ec.message());
+  train::save_training_state(a, path);
 }
 
 RunState load_state(const std::string& path, const std::string& print, nets::HespNetworkImpl& net,
                     train::HespSgd& sgd) {
-  if (!std::filesystem::exists(path))
-    throw FileNotFoundError("training state '" + path + "' not found (nothing to resume)");
   torch::serialize::InputArchive a;
+  train::open_training_state(path, a);
   RunState run;
   try {
-    a.load_from(path);
     auto scalar = [&](const char* key) {
       at::Tensor t;
       a.read(key, t);
@@ -445,21 +434,25 @@ HespTrainReport train_hesp(const HespTrainOptions& o) {
   std::int64_t clips_seen = 0;
   double train_seconds = 0.0;
 
-  // Each batch depends only on (epoch, index), so the next one is decoded while this one trains.
-  auto fetch = [&](int epoch, std::int64_t index) {
-    return std::async(std::launch::async, [&batches, epoch, index] {
-      return batches.batch(static_cast<std::uint64_t>(epoch), index);
-    });
+  // A report's fields common to every phase of an epoch.
+  auto progress_at = [&](const char* phase, int epoch) {
+    HespProgress p;
+    p.phase = phase;
+    p.epoch = epoch + 1;
+    p.epochs = o.epochs;
+    p.step = tick.step;
+    p.total_steps = tick.total_steps;
+    p.eta_seconds = tick.eta_seconds;
+    return p;
   };
   for (int epoch = run.next_epoch; epoch < last_epoch; ++epoch) {
     const double lr = train::hesp_learning_rate(o.learning_rate, epoch, o.epochs);
     std::map<std::string, double> sums;
     std::int64_t clips = 0;
     net->train();
-    std::future<train::ClipBatch> next = fetch(epoch, 0);
+    train::PrefetchedEpoch epoch_batches(batches, static_cast<std::uint64_t>(epoch));
     for (std::int64_t i = 0; i < per_epoch; ++i) {
-      const train::ClipBatch batch = next.get();
-      if (i + 1 < per_epoch) next = fetch(epoch, i + 1);
+      const train::ClipBatch batch = epoch_batches.next();
       const auto t0 = std::chrono::steady_clock::now();
       const at::Tensor frames = batch.frames.to(device);
       const at::Tensor labels = batch.labels.to(device);
@@ -472,17 +465,11 @@ HespTrainReport train_hesp(const HespTrainOptions& o) {
       for (const auto& [name, value] : loss.terms) sums[name] += value * double(b);
       clock.step_done(b, &tick);
       if (o.progress) {
-        HespProgress p;
-        p.phase = "train";
-        p.epoch = epoch + 1;
-        p.epochs = o.epochs;
-        p.step = tick.step;
-        p.total_steps = tick.total_steps;
+        HespProgress p = progress_at("train", epoch);
         p.loss = loss.total.item<double>();
         p.terms = loss.terms;
         p.learning_rate = lr;
         p.clips_per_second = tick.clips_per_second;
-        p.eta_seconds = tick.eta_seconds;
         o.progress(p);
       }
     }
@@ -498,14 +485,8 @@ HespTrainReport train_hesp(const HespTrainOptions& o) {
         run.best = snapshot(*net);
       }
       if (o.progress) {
-        HespProgress p;
-        p.phase = "select";
-        p.epoch = epoch + 1;
-        p.epochs = o.epochs;
-        p.step = tick.step;
-        p.total_steps = tick.total_steps;
+        HespProgress p = progress_at("select", epoch);
         p.selection_acc = eval.acc;
-        p.eta_seconds = tick.eta_seconds;
         o.progress(p);
       }
     }
