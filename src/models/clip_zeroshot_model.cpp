@@ -16,36 +16,10 @@ ClipZeroShotModel::ClipZeroShotModel(const ModelPack& pack, const ModelOptions& 
     : EmbeddingClassifier(pack, options, /*templates_required=*/true) {}
 
 std::vector<double> ClipZeroShotModel::clip_embeddings(const std::vector<ClipView>& clips) {
-  const auto total = static_cast<std::size_t>(models::count_clip_frames(clips));
   if (clips.empty()) return {};
-
-  // Frames of every clip in as few encoder calls as possible: a run of clips with the same crop
-  // size is one call (the encoder splits it into its own batches).
+  std::vector<int> used;
+  const std::vector<float> frames = encode_frames(clips, /*max_frames=*/0, &used);
   const int d = encoder_->embed_dim();
-  std::vector<float> frames;
-  frames.reserve(total * d);
-  std::vector<std::uint8_t> joined;
-  for (std::size_t i = 0; i < clips.size();) {
-    const int crop = clips[i].crop_size;
-    const std::size_t crop_bytes = static_cast<std::size_t>(crop) * crop * 3;
-    std::size_t j = i;
-    int n = 0;
-    while (j < clips.size() && clips[j].crop_size == crop) n += clips[j++].n_frames;
-    const std::uint8_t* rgb = clips[i].rgb;
-    if (j - i > 1) {
-      joined.resize(static_cast<std::size_t>(n) * crop_bytes);
-      std::size_t at = 0;
-      for (std::size_t k = i; k < j; ++k) {
-        const std::size_t bytes = static_cast<std::size_t>(clips[k].n_frames) * crop_bytes;
-        std::memcpy(joined.data() + at, clips[k].rgb, bytes);
-        at += bytes;
-      }
-      rgb = joined.data();
-    }
-    const Embeddings e = encoder_->encode_rgb_crops(rgb, n, crop);
-    frames.insert(frames.end(), e.values.begin(), e.values.end());
-    i = j;
-  }
 
   // Mean of the frame embeddings in double, frame by frame in order, then unit length: the same
   // numbers whatever the batch.

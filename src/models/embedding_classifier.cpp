@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "models/embedding_classifier.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -8,6 +9,7 @@
 
 #include "hesp/error.h"
 #include "hesp/model_pack.h"
+#include "models/clip_frames.h"
 #include "models/open_set.h"
 #include "models/pack_support.h"
 
@@ -45,10 +47,10 @@ std::vector<float> class_embedding(const ClipEncoder& encoder, const Tokenizer& 
   return out;
 }
 
-std::string shape_text(const std::vector<std::int64_t>& shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
+std::vector<int> centre_frames(int n, int t) {
+  std::vector<int> out(t);
+  for (int i = 0; i < t; ++i) out[i] = static_cast<int>(std::floor((i + 0.5) * n / t));
+  return out;
 }
 
 }  // namespace models
@@ -80,14 +82,10 @@ EmbeddingClassifier::EmbeddingClassifier(const ModelPack& pack, const ModelOptio
         path_, "'input.size' is " + std::to_string(input_size_) + " but the CLIP weights take " +
                    std::to_string(encoder_->input_size()) + " px"));
 
-  const TensorInfo& emb = pack.tensor(kClassEmbeddingsTensor);
-  const std::vector<std::int64_t> want = {static_cast<std::int64_t>(class_names_.size()),
-                                          encoder_->embed_dim()};
-  if (emb.dtype != DType::kF32 || emb.shape != want)
-    throw CorruptFileError(models::pack_error(
-        path_, std::string("'") + kClassEmbeddingsTensor + "' is " + dtype_name(emb.dtype) + " " +
-                   models::shape_text(emb.shape) + ", expected F32 " + models::shape_text(want) +
-                   " (one embedding per class)"));
+  const TensorInfo& emb =
+      models::f32_tensor(pack, kClassEmbeddingsTensor,
+                         {static_cast<std::int64_t>(class_names_.size()), encoder_->embed_dim()},
+                         " (one embedding per class)");
   class_embeddings_.resize(emb.numel());
   std::memcpy(class_embeddings_.data(), emb.data, emb.nbytes);
 
@@ -101,6 +99,49 @@ EmbeddingClassifier::EmbeddingClassifier(const ModelPack& pack, const ModelOptio
 }
 
 EmbeddingClassifier::~EmbeddingClassifier() = default;
+
+std::vector<float> EmbeddingClassifier::encode_frames(const std::vector<ClipView>& clips,
+                                                      int max_frames,
+                                                      std::vector<int>* frames_used) const {
+  models::count_clip_frames(clips);  // names an empty clip
+  frames_used->resize(clips.size());
+  for (std::size_t i = 0; i < clips.size(); ++i)
+    (*frames_used)[i] =
+        max_frames > 0 ? std::min(clips[i].n_frames, max_frames) : clips[i].n_frames;
+
+  std::vector<float> frames;
+  std::vector<std::uint8_t> joined;
+  for (std::size_t i = 0; i < clips.size();) {
+    const int crop = clips[i].crop_size;
+    const std::size_t crop_bytes = static_cast<std::size_t>(crop) * crop * 3;
+    std::size_t j = i;
+    int n = 0;
+    while (j < clips.size() && clips[j].crop_size == crop) n += (*frames_used)[j++];
+    const std::uint8_t* rgb = clips[i].rgb;
+    // One whole clip is encoded in place; anything else is gathered first.
+    if (j - i > 1 || (*frames_used)[i] != clips[i].n_frames) {
+      joined.resize(static_cast<std::size_t>(n) * crop_bytes);
+      std::size_t at = 0;
+      for (std::size_t k = i; k < j; ++k) {
+        const ClipView& c = clips[k];
+        if ((*frames_used)[k] == c.n_frames) {
+          std::memcpy(joined.data() + at, c.rgb, c.n_frames * crop_bytes);
+          at += c.n_frames * crop_bytes;
+        } else {
+          for (int f : models::centre_frames(c.n_frames, (*frames_used)[k])) {
+            std::memcpy(joined.data() + at, c.rgb + f * crop_bytes, crop_bytes);
+            at += crop_bytes;
+          }
+        }
+      }
+      rgb = joined.data();
+    }
+    const Embeddings e = encoder_->encode_rgb_crops(rgb, n, crop);
+    frames.insert(frames.end(), e.values.begin(), e.values.end());
+    i = j;
+  }
+  return frames;
+}
 
 const Tokenizer& EmbeddingClassifier::tokenizer() {
   if (!tokenizer_) tokenizer_ = models::tokenizer_from_pack_bytes(vocab_, path_);

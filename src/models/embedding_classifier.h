@@ -33,8 +33,9 @@ std::vector<std::string> prompts_for(const std::string& name,
 std::vector<float> class_embedding(const ClipEncoder& encoder, const Tokenizer& tokenizer,
                                    const std::vector<std::string>& prompts);
 
-// "[2, 3]".
-std::string shape_text(const std::vector<std::int64_t>& shape);
+// Segment centres, as data::sample_indices takes them in test mode: the t of n frames a clip
+// longer than a model's positions is cut to, spread over its whole length.
+std::vector<int> centre_frames(int n, int t);
 
 }  // namespace models
 
@@ -66,6 +67,14 @@ class EmbeddingClassifier : public ExpressionModel {
   // One unit-length embedding per clip, [clips, embed_dim] row-major, in double so that the cosine
   // is summed the same way whatever the kind. Throws InputError for an empty clip.
   virtual std::vector<double> clip_embeddings(const std::vector<ClipView>& clips) = 0;
+
+  // Image embeddings of the clips' frames, [frames, embed_dim] row-major in clip order. A clip of
+  // more than max_frames frames (when max_frames > 0) contributes max_frames frames at its
+  // segment centres (what training's test-mode sampling takes); the count each clip contributed
+  // goes to *frames_used. A run of clips with the same crop size is one encoder call (the encoder
+  // splits it into its own batches), so results do not depend on how clips are grouped.
+  std::vector<float> encode_frames(const std::vector<ClipView>& clips, int max_frames,
+                                   std::vector<int>* frames_used) const;
 
   std::unique_ptr<ClipEncoder> encoder_;
   std::vector<float> class_embeddings_;

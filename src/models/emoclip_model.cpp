@@ -39,14 +39,6 @@ TensorInfo info_for(const std::string& name, const at::Tensor& t) {
   return info;
 }
 
-// Segment centres, as data::sample_indices takes them in test mode: the frames a clip longer
-// than the model's positions is cut to, spread over its whole length.
-std::vector<int> centre_frames(int n, int t) {
-  std::vector<int> out(t);
-  for (int i = 0; i < t; ++i) out[i] = static_cast<int>(std::floor((i + 0.5) * n / t));
-  return out;
-}
-
 }  // namespace
 
 namespace models {
@@ -187,13 +179,9 @@ EmoClipModel::EmoClipModel(const ModelPack& pack, const ModelOptions& options)
     at::NoGradGuard no_grad;
     for (auto& item : temporal_->net->named_parameters()) {
       const std::string name = kEmoClipTemporalPrefix + item.key();
-      const TensorInfo& t = pack.tensor(name);
       at::Tensor& p = item.value();
-      const std::vector<std::int64_t> want(p.sizes().begin(), p.sizes().end());
-      if (t.dtype != DType::kF32 || t.shape != want)
-        throw CorruptFileError(models::pack_error(
-            path_, "'" + name + "' is " + dtype_name(t.dtype) + " " + models::shape_text(t.shape) +
-                       ", expected F32 " + models::shape_text(want)));
+      const TensorInfo& t = models::f32_tensor(
+          pack, name, std::vector<std::int64_t>(p.sizes().begin(), p.sizes().end()));
       std::memcpy(p.data_ptr(), t.data, t.nbytes);
       p.set_requires_grad(false);
       used.insert(name);
@@ -216,43 +204,12 @@ EmoClipModel::EmoClipModel(const ModelPack& pack, const ModelOptions& options)
 EmoClipModel::~EmoClipModel() = default;
 
 std::vector<float> EmoClipModel::video_embeddings(const std::vector<ClipView>& clips) {
-  models::count_clip_frames(clips);  // names an empty clip
-  std::vector<int> used_frames(clips.size());
-  for (std::size_t i = 0; i < clips.size(); ++i)
-    used_frames[i] = std::min(clips[i].n_frames, frames_per_clip_);
+  std::vector<int> used_frames;
+  const std::vector<float> frames = encode_frames(clips, frames_per_clip_, &used_frames);
   const int d = encoder_->embed_dim();
   std::vector<float> out;
   out.reserve(clips.size() * d);
   if (clips.empty()) return out;
-
-  // Frames of a run of clips with the same crop size go through the encoder in one call (it
-  // splits them into its own batches); long clips contribute their segment-centre frames.
-  std::vector<float> frames;
-  std::vector<std::uint8_t> joined;
-  for (std::size_t i = 0; i < clips.size();) {
-    const int crop = clips[i].crop_size;
-    const std::size_t crop_bytes = static_cast<std::size_t>(crop) * crop * 3;
-    std::size_t j = i;
-    int n = 0;
-    while (j < clips.size() && clips[j].crop_size == crop) n += used_frames[j++];
-    joined.resize(static_cast<std::size_t>(n) * crop_bytes);
-    std::size_t at = 0;
-    for (std::size_t k = i; k < j; ++k) {
-      const ClipView& c = clips[k];
-      if (c.n_frames <= frames_per_clip_) {
-        std::memcpy(joined.data() + at, c.rgb, c.n_frames * crop_bytes);
-        at += c.n_frames * crop_bytes;
-      } else {
-        for (int f : centre_frames(c.n_frames, frames_per_clip_)) {
-          std::memcpy(joined.data() + at, c.rgb + f * crop_bytes, crop_bytes);
-          at += crop_bytes;
-        }
-      }
-    }
-    const Embeddings e = encoder_->encode_rgb_crops(joined.data(), n, crop);
-    frames.insert(frames.end(), e.values.begin(), e.values.end());
-    i = j;
-  }
 
   // One clip at a time through the temporal model, so a clip's embedding does not depend on
   // which clips share its call.

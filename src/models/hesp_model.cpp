@@ -17,6 +17,7 @@
 #include "models/open_set.h"
 #include "models/pack_kinds.h"
 #include "models/pack_support.h"
+#include "torch_util/pack_tensor.h"
 #include "torch_util/torch_device.h"
 
 namespace hesp {
@@ -28,23 +29,10 @@ namespace {
 // Frames per encoder pass at inference: bounds memory whatever the number of clips.
 constexpr std::int64_t kMaxFramesPerForward = 32;
 
-std::string shape_text(const std::vector<std::int64_t>& shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 // A learned tensor of the pack as fp32, checked against the expected shape.
 at::Tensor read_f32(const ModelPack& pack, const char* name,
                     const std::vector<std::int64_t>& shape) {
-  const TensorInfo& t = pack.tensor(name);
-  if (t.dtype != DType::kF32 || t.shape != shape)
-    throw CorruptFileError(models::pack_error(
-        pack.path(), std::string("'") + name + "' is " + dtype_name(t.dtype) + " " +
-                         shape_text(t.shape) + ", expected F32 " + shape_text(shape)));
-  at::Tensor out = at::empty(shape, at::kFloat);
-  if (t.nbytes) std::memcpy(out.data_ptr(), t.data, t.nbytes);
-  return out;
+  return torch_util::copy_pack_tensor(models::f32_tensor(pack, name, shape), at::kFloat);
 }
 
 }  // namespace

@@ -6,11 +6,28 @@
 #include <cstdlib>
 
 #include "hesp/error.h"
+#include "hesp/model_pack.h"
 
 namespace hesp::models {
 
 std::string pack_error(const std::string& path, const std::string& what) {
   return "model pack '" + path + "': " + what;
+}
+
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+const TensorInfo& f32_tensor(const ModelPack& pack, const std::string& name,
+                             const std::vector<std::int64_t>& shape, const std::string& why) {
+  const TensorInfo& t = pack.tensor(name);
+  if (t.dtype != DType::kF32 || t.shape != shape)
+    throw CorruptFileError(pack_error(
+        pack.path(), "'" + name + "' is " + dtype_name(t.dtype) + " " + shape_text(t.shape) +
+                         ", expected F32 " + shape_text(shape) + why));
+  return t;
 }
 
 std::unique_ptr<Tokenizer> tokenizer_from_pack_bytes(const std::vector<unsigned char>& vocab,

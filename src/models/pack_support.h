@@ -3,6 +3,7 @@
 // tokenizer built from the vocabulary bytes a pack stores.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,8 +12,20 @@
 
 namespace hesp::models {
 
+class ModelPack;
+struct TensorInfo;
+
 // "model pack '<path>': <what>".
 std::string pack_error(const std::string& path, const std::string& what);
+
+// "[2, 3]".
+std::string shape_text(const std::vector<std::int64_t>& shape);
+
+// The pack's tensor `name`, which must be F32 of the given shape. Throws CorruptFileError naming
+// the pack, the tensor, what it is and what was expected (`why` is appended, e.g. " (one
+// embedding per class)").
+const TensorInfo& f32_tensor(const ModelPack& pack, const std::string& name,
+                             const std::vector<std::int64_t>& shape, const std::string& why = "");
 
 // A tokenizer from the vocabulary file's bytes as stored in a pack ("vocab" tensor). Tokenizer
 // reads files, so the bytes go through a private temporary file that is removed again. Throws
