@@ -13,6 +13,7 @@
 #include "hesp/error.h"
 #include "hesp/expression_model.h"
 #include "hesp/pack_converters.h"
+#include "option_kinds.h"
 
 namespace hesp::cli {
 
@@ -47,10 +48,8 @@ void add_faceapi(CLI::App& convert) {
   cmd->add_option("--score-rule", opt->score_rule, "Open-set score stored in the pack")
       ->check(CLI::IsMember(open_set_score_rules()))
       ->capture_default_str();
-  cmd->add_option("--target-tpr", opt->target_tpr,
-                  "Fraction of known calibration clips the threshold keeps")
-      ->check(CLI::Range(0.5, 1.0))
-      ->capture_default_str();
+  add_ranged_default(cmd, "--target-tpr", opt->target_tpr,
+                     "Fraction of known calibration clips the threshold keeps", 0.5, 1.0);
   cmd->callback([opt] {
     if (opt->package_dir.empty()) opt->package_dir = cache_dir() + "/npm/face-api-1.7.15";
     if (opt->output_path.empty())
@@ -97,13 +96,11 @@ void add_openai_clip(CLI::App& convert) {
   cmd->add_option("--unknown-threshold", opt->unknown_threshold,
                   "Stored unknown threshold (default for max_logit: unknown-cosine x logit "
                   "scale)");
-  cmd->add_option("--unknown-cosine", opt->unknown_cosine,
-                  "Video-to-best-class cosine below which max_logit calls a clip unknown")
-      ->check(CLI::Range(-1.0, 1.0))
-      ->capture_default_str();
-  cmd->add_option("--frames-per-clip", opt->frames_per_clip, "Clip length the pack asks for")
-      ->check(CLI::Range(1, 256))
-      ->capture_default_str();
+  add_ranged_default(cmd, "--unknown-cosine", opt->unknown_cosine,
+                     "Video-to-best-class cosine below which max_logit calls a clip unknown", -1.0,
+                     1.0);
+  add_ranged_default(cmd, "--frames-per-clip", opt->frames_per_clip,
+                     "Clip length the pack asks for", 1, 256);
   cmd->callback([opt, templates] {
     if (!templates->empty()) opt->templates = *templates;
     if (opt->classes.empty() && opt->descriptions_path.empty())

@@ -13,6 +13,7 @@
 #include "hesp/cache_dir.h"
 #include "hesp/error.h"
 #include "hesp/pan_zoom.h"
+#include "option_kinds.h"
 
 namespace hesp::cli {
 
@@ -97,11 +98,10 @@ void add_demo_video_command(CLI::App& app) {
                   "$HESP_CACHE_DIR/npm/face-api-1.7.15/demo)");
   cmd->add_option("-o,--output", opt->output,
                   "MP4 file to write (default: $HESP_CACHE_DIR/demo/demo.mp4)");
-  cmd->add_option("--width", opt->width, "Frame width")->check(CLI::Range(64, 7680));
-  cmd->add_option("--height", opt->height, "Frame height")->check(CLI::Range(64, 4320));
-  cmd->add_option("--fps", opt->fps, "Frames per second")->check(CLI::Range(1, 120));
-  cmd->add_option("--seconds-per-photo", opt->seconds_per_photo, "Length of each shot")
-      ->check(CLI::Range(0.1, 600.0));
+  add_ranged(cmd, "--width", opt->width, "Frame width", 64, 7680);
+  add_ranged(cmd, "--height", opt->height, "Frame height", 64, 4320);
+  add_ranged(cmd, "--fps", opt->fps, "Frames per second", 1, 120);
+  add_ranged(cmd, "--seconds-per-photo", opt->seconds_per_photo, "Length of each shot", 0.1, 600.0);
   cmd->callback([opt] { make_demo(*opt); });
 }
 

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "hesp/tokenizer.h"
+#include "option_kinds.h"
 
 namespace hesp::cli {
 
@@ -41,9 +42,8 @@ void add_tokenize_command(CLI::App& app) {
   cmd->add_option("--vocab", opt->vocab, "CLIP's BPE vocabulary (bpe_simple_vocab_16e6.txt.gz)")
       ->required();
   cmd->add_option("text", opt->texts, "Texts to tokenize")->required();
-  cmd->add_option("--context-length", opt->context_length, "Positions the text encoder reads")
-      ->capture_default_str()
-      ->check(CLI::Range(2, 1 << 20));
+  add_ranged_default(cmd, "--context-length", opt->context_length,
+                     "Positions the text encoder reads", 2, 1 << 20);
   cmd->add_flag("--pad", opt->pad, "Pad with 0 up to the context length");
   cmd->add_flag("--bpe-only", opt->bpe_only,
                 "Only the BPE ids: no start/end token, no length limit");
