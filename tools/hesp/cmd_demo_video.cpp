@@ -13,6 +13,7 @@
 #include "hesp/cache_dir.h"
 #include "hesp/error.h"
 #include "hesp/pan_zoom.h"
+#include "option_kinds.h"
 
 namespace hesp::cli {
 
@@ -88,21 +89,20 @@ void make_demo(DemoOptions opt) {
 }  // namespace
 
 void add_demo_video_command(CLI::App& app) {
-  auto opt = std::make_shared<DemoOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "demo-video", "Make the demo video: a virtual camera panning and zooming across the "
-                    "face-api package's six group photos");
+  auto [cmd, opt] = add_command<DemoOptions>(
+      app, "demo-video",
+      "Make the demo video: a virtual camera panning and zooming across the "
+      "face-api package's six group photos",
+      make_demo);
   cmd->add_option("--photos", opt->photos_dir,
                   "Folder with sample1.jpg ... sample6.jpg (default: "
                   "$HESP_CACHE_DIR/npm/face-api-1.7.15/demo)");
   cmd->add_option("-o,--output", opt->output,
                   "MP4 file to write (default: $HESP_CACHE_DIR/demo/demo.mp4)");
-  cmd->add_option("--width", opt->width, "Frame width")->check(CLI::Range(64, 7680));
-  cmd->add_option("--height", opt->height, "Frame height")->check(CLI::Range(64, 4320));
-  cmd->add_option("--fps", opt->fps, "Frames per second")->check(CLI::Range(1, 120));
-  cmd->add_option("--seconds-per-photo", opt->seconds_per_photo, "Length of each shot")
-      ->check(CLI::Range(0.1, 600.0));
-  cmd->callback([opt] { make_demo(*opt); });
+  add_ranged(cmd, "--width", opt->width, "Frame width", 64, 7680);
+  add_ranged(cmd, "--height", opt->height, "Frame height", 64, 4320);
+  add_ranged(cmd, "--fps", opt->fps, "Frames per second", 1, 120);
+  add_ranged(cmd, "--seconds-per-photo", opt->seconds_per_photo, "Length of each shot", 0.1, 600.0);
 }
 
 }  // namespace hesp::cli

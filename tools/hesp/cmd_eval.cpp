@@ -21,6 +21,7 @@
 #include "hesp/error.h"
 #include "hesp/expression_model.h"
 #include "hesp/predictions.h"
+#include "option_kinds.h"
 
 namespace hesp::cli {
 
@@ -194,17 +195,16 @@ void run_eval(const EvalOptions& opt) {
 }  // namespace
 
 void add_eval_command(CLI::App& app) {
-  auto opt = std::make_shared<EvalOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "eval",
+  auto [cmd, opt] = add_command<EvalOptions>(
+      app, "eval",
       "Score prediction files of an open-set test set: ACC, AUROC, OSCR, TNR at 95% TPR, UAR, "
-      "WAR (percent; several files: mean and standard deviation), with a JSON report and plots");
+      "WAR (percent; several files: mean and standard deviation), with a JSON report and plots",
+      run_eval);
   cmd->add_option("-p,--predictions", opt->predictions,
                   "Prediction files (JSON, see docs/evaluation.md), one per run or split")
       ->expected(1, -1);
-  cmd->add_option("--pack", opt->packs, "Model packs to run over --data and score")
-      ->expected(1, -1)
-      ->check(CLI::ExistingFile);
+  add_input_file(cmd, "--pack", opt->packs, "Model packs to run over --data and score")
+      ->expected(1, -1);
   cmd->add_option("--data", opt->data,
                   "Test annotation file (path num_frames label_id [LabelText] lines) for --pack");
   cmd->add_option("--root", opt->root,
@@ -215,13 +215,11 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--classes", opt->classes,
                   "Classes file (<id> <Name> lines) naming the data set's classes; default: "
                   "classes.txt beside --data");
-  cmd->add_option("--frames", opt->frames, "Frames per clip (default: the pack's)")
-      ->check(CLI::Range(1, 1000));
+  add_ranged(cmd, "--frames", opt->frames, "Frames per clip (default: the pack's)", 1, 1000);
   cmd->add_option("--save-predictions", opt->save_predictions,
                   "Also write the pack's predictions as a prediction file");
   cmd->add_option("--device", opt->device, "cpu, cuda or cuda:N");
-  cmd->add_option("--threads", opt->threads, "LibTorch threads (0 = default)")
-      ->check(CLI::Range(0, 256));
+  add_ranged(cmd, "--threads", opt->threads, "LibTorch threads (0 = default)", 0, 256);
   cmd->add_flag("--skip-bad", opt->skip_bad,
                 "Skip bad annotation lines (they are counted and reported) instead of stopping");
   cmd->add_option("--report", opt->report, "Write the JSON report here");
@@ -233,7 +231,6 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--unknown-threshold", opt->unknown_threshold,
                   "Clips scoring below this count as predicted 'unknown' in the confusion matrix");
   cmd->add_flag("-q,--quiet", opt->quiet, "Do not print the table of metrics");
-  cmd->callback([opt] { run_eval(*opt); });
 }
 
 }  // namespace hesp::cli

@@ -15,6 +15,7 @@
 #include "hesp/cache_dir.h"
 #include "hesp/error.h"
 #include "hesp/model_pack.h"
+#include "option_kinds.h"
 #include "output_file.h"
 
 namespace hesp::cli {
@@ -109,30 +110,26 @@ void run(RunOptions opt) {
 }  // namespace
 
 void add_run_command(CLI::App& app) {
-  auto opt = std::make_shared<RunOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "run", "Recognise facial expressions in a video: annotated video + JSON lines per frame");
+  auto [cmd, opt] = add_command<RunOptions>(
+      app, "run", "Recognise facial expressions in a video: annotated video + JSON lines per frame",
+      run);
   cmd->add_option("video", opt->input, "Video file or URI (default: the demo video made by setup)");
   cmd->add_option("-o,--output", opt->output, "Annotated MP4 (H.264) to write");
   cmd->add_option("--json", opt->json, "JSON lines file, one object per frame");
   cmd->add_option("--model", opt->model, "Model pack (default: the face-api expression pack)");
   add_face_stage_options(cmd, &opt->face);
   cmd->add_option("--device", opt->device, "cpu, cuda or cuda:N");
-  cmd->add_option("--clip-length", opt->clip_length, "Frames per clip (0 = the model's)")
-      ->check(CLI::Range(0, 256));
-  cmd->add_option("--clip-stride", opt->clip_stride, "Frames between clip starts (0 = half a clip)")
-      ->check(CLI::Range(0, 1024));
-  cmd->add_option("--batch-size", opt->batch_size, "Clips per forward pass")
-      ->check(CLI::Range(1, 256));
-  cmd->add_option("--threads", opt->threads, "Inference threads (0 = one per core)")
-      ->check(CLI::Range(0, 256));
-  cmd->add_option("--smoothing", opt->smoothing, "Per-track smoothing of scores across clips")
-      ->check(CLI::Range(0.0, 0.99));
+  add_ranged(cmd, "--clip-length", opt->clip_length, "Frames per clip (0 = the model's)", 0, 256);
+  add_ranged(cmd, "--clip-stride", opt->clip_stride, "Frames between clip starts (0 = half a clip)",
+             0, 1024);
+  add_ranged(cmd, "--batch-size", opt->batch_size, "Clips per forward pass", 1, 256);
+  add_ranged(cmd, "--threads", opt->threads, "Inference threads (0 = one per core)", 0, 256);
+  add_ranged(cmd, "--smoothing", opt->smoothing, "Per-track smoothing of scores across clips", 0.0,
+             0.99);
   cmd->add_option("--extra-classes", opt->extra_classes,
                   "Comma-separated class names to add at run time (CLIP zero-shot packs)");
   cmd->add_flag("--no-video", opt->no_video, "Write only the JSON lines");
   cmd->add_flag("-q,--quiet", opt->quiet, "No progress on stderr");
-  cmd->callback([opt] { run(*opt); });
 }
 
 }  // namespace hesp::cli

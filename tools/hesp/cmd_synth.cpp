@@ -14,6 +14,7 @@
 #include "gst_session.h"
 #include "hesp/error.h"
 #include "hesp/synth.h"
+#include "option_kinds.h"
 
 namespace hesp::cli {
 
@@ -184,25 +185,20 @@ void run_synth(const SynthOptions& opt) {
 }  // namespace
 
 void add_synth_command(CLI::App& app) {
-  auto opt = std::make_shared<SynthOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "synth",
+  auto [cmd, opt] = add_command<SynthOptions>(
+      app, "synth",
       "Write a synthetic expression data set: drawn faces whose expression rises, "
-      "peaks and fades, with MAFW-style annotation files and a caption per clip");
+      "peaks and fades, with MAFW-style annotation files and a caption per clip",
+      run_synth);
   cmd->add_option("-o,--out", opt->out_dir, "Folder for the data set");
   cmd->add_option("--seed", opt->seed, "Seed; the same seed writes the same data set");
   cmd->add_option("--clips-per-class", opt->clips_per_class,
                   "Clips per class as TRAIN:TEST (TRAIN alone = no test split)")
       ->capture_default_str();
-  cmd->add_option("--frames", opt->frames, "Frames per clip")
-      ->check(CLI::Range(1, 10000))
-      ->capture_default_str();
-  cmd->add_option("--size", opt->size, "Frame width and height in pixels")
-      ->check(CLI::Range(32, 2048))
-      ->capture_default_str();
-  cmd->add_option("--fps", opt->fps, "Frame rate of video files; also times blinks and idle motion")
-      ->check(CLI::Range(1.0, 240.0))
-      ->capture_default_str();
+  add_ranged_default(cmd, "--frames", opt->frames, "Frames per clip", 1, 10000);
+  add_ranged_default(cmd, "--size", opt->size, "Frame width and height in pixels", 32, 2048);
+  add_ranged_default(cmd, "--fps", opt->fps,
+                     "Frame rate of video files; also times blinks and idle motion", 1.0, 240.0);
   cmd->add_option("--classes", opt->classes,
                   "mafw (11 classes, MAFW ids), dfew (7, DFEW ids), or a list such as "
                   "Happy,Sad or 3:Happy,5:Sad")
@@ -213,10 +209,8 @@ void add_synth_command(CLI::App& app) {
   cmd->add_option("--image-format", opt->image_format, "Frame files for --format frames")
       ->check(CLI::IsMember({"png", "jpg"}))
       ->capture_default_str();
-  cmd->add_option("--jpeg-quality", opt->jpeg_quality, "Quality of jpg frames")
-      ->check(CLI::Range(1, 100));
-  cmd->add_option("--threads", opt->threads, "Clips rendered in parallel (0 = all cores)")
-      ->check(CLI::Range(0, 256));
+  add_ranged(cmd, "--jpeg-quality", opt->jpeg_quality, "Quality of jpg frames", 1, 100);
+  add_ranged(cmd, "--threads", opt->threads, "Clips rendered in parallel (0 = all cores)", 0, 256);
   cmd->add_flag("--no-idle-motion", opt->no_idle, "No blinks, head sway or gaze wander");
   cmd->add_flag("--clean", opt->clean, "No sensor noise, blur or lighting variation");
   cmd->add_flag("--face-crop", opt->face_crop,
@@ -226,10 +220,8 @@ void add_synth_command(CLI::App& app) {
   cmd->add_flag("--overwrite", opt->overwrite, "Replace a data set already in --out");
   cmd->add_option("--preview", opt->preview,
                   "Also write a PNG contact sheet: one row per class, clips at their apex");
-  cmd->add_option("--preview-columns", opt->preview_columns, "Clips per class on the sheet")
-      ->check(CLI::Range(1, 64));
+  add_ranged(cmd, "--preview-columns", opt->preview_columns, "Clips per class on the sheet", 1, 64);
   cmd->add_flag("-q,--quiet", opt->quiet, "No progress output");
-  cmd->callback([opt] { run_synth(*opt); });
 }
 
 }  // namespace hesp::cli

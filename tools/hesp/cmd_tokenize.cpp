@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "hesp/tokenizer.h"
+#include "option_kinds.h"
 
 namespace hesp::cli {
 
@@ -33,21 +34,19 @@ void run_tokenize(const TokenizeOptions& opt) {
 }  // namespace
 
 void add_tokenize_command(CLI::App& app) {
-  auto opt = std::make_shared<TokenizeOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "tokenize",
+  auto [cmd, opt] = add_command<TokenizeOptions>(
+      app, "tokenize",
       "Print CLIP token ids of each text, one JSON array per line: start token, BPE ids, end "
-      "token, cut to the context length as CLIP's text encoder reads them");
+      "token, cut to the context length as CLIP's text encoder reads them",
+      run_tokenize);
   cmd->add_option("--vocab", opt->vocab, "CLIP's BPE vocabulary (bpe_simple_vocab_16e6.txt.gz)")
       ->required();
   cmd->add_option("text", opt->texts, "Texts to tokenize")->required();
-  cmd->add_option("--context-length", opt->context_length, "Positions the text encoder reads")
-      ->capture_default_str()
-      ->check(CLI::Range(2, 1 << 20));
+  add_ranged_default(cmd, "--context-length", opt->context_length,
+                     "Positions the text encoder reads", 2, 1 << 20);
   cmd->add_flag("--pad", opt->pad, "Pad with 0 up to the context length");
   cmd->add_flag("--bpe-only", opt->bpe_only,
                 "Only the BPE ids: no start/end token, no length limit");
-  cmd->callback([opt] { run_tokenize(*opt); });
 }
 
 }  // namespace hesp::cli

@@ -21,6 +21,7 @@
 #include "hesp/hesp_training.h"
 #include "hesp/pack_converters.h"
 #include "hesp/training_progress.h"
+#include "option_kinds.h"
 
 namespace hesp::cli {
 
@@ -80,10 +81,9 @@ struct HespCliOptions {
 };
 
 void add_common(CLI::App* cmd, CommonOptions& o) {
-  cmd->add_option("--train", o.train,
-                  "Training annotation file: <path> <num_frames> <label_id> [<LabelText>] lines")
-      ->required()
-      ->check(CLI::ExistingFile);
+  add_input_file(cmd, "--train", o.train,
+                 "Training annotation file: <path> <num_frames> <label_id> [<LabelText>] lines")
+      ->required();
   cmd->add_option("--root", o.root, "Folder the annotation paths start from (default: the file's)");
   cmd->add_option("--classes", o.classes,
                   "Classes file (<id> <Name> lines, as hesp synth writes); default: classes.txt "
@@ -91,33 +91,29 @@ void add_common(CLI::App* cmd, CommonOptions& o) {
   cmd->add_option("--split", o.split,
                   "Known classes: mafw:8:0 (published list), mafw:Happy,Sad or custom:0,3,5; "
                   "default: every class");
-  cmd->add_option("--val", o.val, "Validation annotation file")->check(CLI::ExistingFile);
-  cmd->add_option("--val-fraction", o.val_fraction,
-                  "Hold out this fraction of each class of --train for validation")
-      ->check(CLI::Range(0.0, 0.9));
+  add_input_file(cmd, "--val", o.val, "Validation annotation file");
+  add_ranged(cmd, "--val-fraction", o.val_fraction,
+             "Hold out this fraction of each class of --train for validation", 0.0, 0.9);
   cmd->add_flag(
       "--skip-bad", o.skip_bad,
       "Skip bad annotation lines (counted and reported) instead of stopping at the first");
-  cmd->add_option("--frames", o.frames, "Frames per clip (T)")->check(CLI::Range(1, 256));
-  cmd->add_option("--epochs", o.epochs, "Epochs")->check(CLI::Range(1, 100000));
-  cmd->add_option("--batch-size", o.batch_size, "Clips per step")->check(CLI::Range(2, 4096));
+  add_ranged(cmd, "--frames", o.frames, "Frames per clip (T)", 1, 256);
+  add_ranged(cmd, "--epochs", o.epochs, "Epochs", 1, 100000);
+  add_ranged(cmd, "--batch-size", o.batch_size, "Clips per step", 2, 4096);
   cmd->add_option("--lr", o.lr, "Learning rate")->check(CLI::PositiveNumber);
-  cmd->add_option("--weight-decay", o.weight_decay, "Weight decay")->check(CLI::Range(0.0, 10.0));
+  add_ranged(cmd, "--weight-decay", o.weight_decay, "Weight decay", 0.0, 10.0);
   cmd->add_option("--seed", o.seed, "Seed: the same seed and settings give the same pack");
-  cmd->add_option("--threads", o.threads, "LibTorch threads (0 = default)")
-      ->check(CLI::Range(0, 256));
-  cmd->add_option("--loader-threads", o.loader_threads, "Clips decoded in parallel")
-      ->check(CLI::Range(1, 64));
+  add_ranged(cmd, "--threads", o.threads, "LibTorch threads (0 = default)", 0, 256);
+  add_ranged(cmd, "--loader-threads", o.loader_threads, "Clips decoded in parallel", 1, 64);
   cmd->add_option("--device", o.device, "cpu, cuda or cuda:N");
   cmd->add_option("-o,--output", o.output, "The model pack to write (.safetensors)")->required();
   cmd->add_option("--name", o.name, "Name in the pack's manifest (default: the file name)");
   cmd->add_option("--state", o.state,
                   "Training state file, rewritten after every epoch (default: OUTPUT.state)");
   cmd->add_flag("--resume", o.resume, "Continue from --state");
-  cmd->add_option(
-         "--stop-after", o.stop_after,
-         "Stop after this many epochs of this run (state saved; finish later with --resume)")
-      ->check(CLI::Range(1, 100000));
+  add_ranged(cmd, "--stop-after", o.stop_after,
+             "Stop after this many epochs of this run (state saved; finish later with --resume)", 1,
+             100000);
   cmd->add_option("--report", o.report, "Write the training report as JSON here");
   cmd->add_flag("-q,--quiet", o.quiet, "No progress output");
 }
@@ -207,6 +203,25 @@ std::string state_path(const CommonOptions& o) {
   return o.state.empty() ? o.output + ".state" : o.state;
 }
 
+// Copies the options both trainers take into a trainer's options; a zero or negative schedule
+// value keeps the trainer's default. The learning rate and the stop-after count are named
+// differently by the two trainers and set by the caller.
+template <typename TrainOptions>
+void apply_common(const CommonOptions& o, TrainOptions& t) {
+  t.frames = o.frames;
+  if (o.epochs > 0) t.epochs = o.epochs;
+  if (o.batch_size > 0) t.batch_size = o.batch_size;
+  if (o.weight_decay >= 0) t.weight_decay = o.weight_decay;
+  t.seed = o.seed;
+  t.threads = o.threads;
+  t.loader_threads = o.loader_threads;
+  t.device = o.device;
+  t.output_path = o.output;
+  t.name = o.name;
+  t.state_path = state_path(o);
+  t.resume = o.resume;
+}
+
 std::string clock_text(double seconds) {
   const long s = static_cast<long>(seconds + 0.5);
   char buf[32];
@@ -280,23 +295,12 @@ void run_train_emoclip(const EmoClipCliOptions& cli) {
   else
     t.image_tower = ImageTowerMode::kAuto;
   t.train_text_tower = !cli.freeze_text;
-  t.frames = o.frames;
   t.temporal_layers = cli.temporal_layers;
-  if (o.epochs > 0) t.epochs = o.epochs;
-  if (o.batch_size > 0) t.batch_size = o.batch_size;
+  apply_common(o, t);
   if (o.lr > 0) t.lr = o.lr;
-  if (o.weight_decay >= 0) t.weight_decay = o.weight_decay;
-  t.seed = o.seed;
-  t.threads = o.threads;
-  t.loader_threads = o.loader_threads;
-  t.augment = !cli.no_augment;
-  t.device = o.device;
-  t.output_path = o.output;
-  t.name = o.name;
-  t.class_descriptions = read_class_descriptions(cli.descriptions);
-  t.state_path = state_path(o);
-  t.resume = o.resume;
   t.stop_after_epochs = o.stop_after;
+  t.augment = !cli.no_augment;
+  t.class_descriptions = read_class_descriptions(cli.descriptions);
 
   TrainingStatus status(!o.quiet);
   const EmoClipTrainReport r = train_emoclip(t, [&](const train::TrainingProgress& p) {
@@ -354,24 +358,13 @@ void run_train_hesp(const HespCliOptions& cli) {
   t.train_items = run.train;
   t.selection_items = run.val;
   t.variant = cli.variant;
-  t.frames = o.frames;
-  if (o.epochs > 0) t.epochs = o.epochs;
-  if (o.batch_size > 0) t.batch_size = o.batch_size;
+  apply_common(o, t);
   if (o.lr > 0) t.learning_rate = o.lr;
-  if (o.weight_decay >= 0) t.weight_decay = o.weight_decay;
+  t.max_epochs_this_run = o.stop_after;
   t.momentum = cli.momentum;
   t.context_tokens = cli.context_tokens;
   t.prompt_step = cli.prompt_step;
   t.calibration_tpr = cli.calibration_tpr;
-  t.seed = o.seed;
-  t.threads = o.threads;
-  t.loader_threads = o.loader_threads;
-  t.device = o.device;
-  t.output_path = o.output;
-  t.name = o.name;
-  t.state_path = state_path(o);
-  t.resume = o.resume;
-  t.max_epochs_this_run = o.stop_after;
   TrainingStatus status(!o.quiet);
   t.progress = [&](const HespProgress& p) {
     if (p.phase == "train")
@@ -422,65 +415,52 @@ void add_train_command(CLI::App& app) {
       "train", "Train a model pack: EmoCLIP (video-caption contrastive) or HESP prompts");
   train->require_subcommand(1);
 
-  auto e = std::make_shared<EmoClipCliOptions>();
-  CLI::App* emo = train->add_subcommand(
-      "emoclip",
+  auto [emo, e] = add_command<EmoClipCliOptions>(
+      *train, "emoclip",
       "Contrastive video-caption training (EmoCLIP): CLIP + a temporal transformer; writes an "
-      "emoclip pack that classifies zero-shot from class descriptions");
+      "emoclip pack that classifies zero-shot from class descriptions",
+      run_train_emoclip);
   add_common(emo, e->common);
   emo->add_option("--captions", e->captions,
                   "Captions file (<path><TAB><caption>); default: captions.tsv next to --train");
   emo->add_option("--val-captions", e->val_captions, "Captions of --val (default: --captions)");
-  emo->add_option("--init", e->init,
-                  "Start from these CLIP weights (OpenAI .pt or a pack); default: a new CLIP of "
-                  "--geometry trained from scratch")
-      ->check(CLI::ExistingFile);
+  add_input_file(emo, "--init", e->init,
+                 "Start from these CLIP weights (OpenAI .pt or a pack); default: a new CLIP of "
+                 "--geometry trained from scratch");
   emo->add_option("--geometry", e->geometry, "CLIP geometry when training from scratch")
       ->capture_default_str();
-  emo->add_option("--vocab", e->vocab, "CLIP's bpe_simple_vocab_16e6.txt.gz")
-      ->required()
-      ->check(CLI::ExistingFile);
-  emo->add_option("--descriptions", e->descriptions,
-                  "Class descriptions (<Class><TAB><sentence>... lines) for the zero-shot classes")
-      ->required()
-      ->check(CLI::ExistingFile);
+  add_input_file(emo, "--vocab", e->vocab, "CLIP's bpe_simple_vocab_16e6.txt.gz")->required();
+  add_input_file(emo, "--descriptions", e->descriptions,
+                 "Class descriptions (<Class><TAB><sentence>... lines) for the zero-shot classes")
+      ->required();
   emo->add_option("--image-tower", e->image_tower,
                   "auto (frozen from a checkpoint, trained from scratch), frozen or trained")
       ->check(CLI::IsMember({"auto", "frozen", "trained"}));
   emo->add_flag("--freeze-text", e->freeze_text, "Keep the text tower fixed");
-  emo->add_option("--temporal-layers", e->temporal_layers, "Temporal transformer blocks")
-      ->check(CLI::Range(1, 24));
+  add_ranged(emo, "--temporal-layers", e->temporal_layers, "Temporal transformer blocks", 1, 24);
   emo->add_flag("--no-augment", e->no_augment, "No random crops and flips in training");
-  emo->callback([e] { run_train_emoclip(*e); });
 
-  auto h = std::make_shared<HespCliOptions>();
-  CLI::App* hesp = train->add_subcommand(
-      "hesp",
+  auto [hesp, h] = add_command<HespCliOptions>(
+      *train, "hesp",
       "HESP prompt learning on a frozen CLIP (textual, visual and negative prompts); writes a "
-      "hesp pack with an open-set 'unknown' decision");
+      "hesp pack with an open-set 'unknown' decision",
+      run_train_hesp);
   add_common(hesp, h->common);
-  hesp->add_option("--clip", h->clip,
-                   "Frozen CLIP weights: OpenAI .pt or a pack holding CLIP (clip-zeroshot, "
-                   "emoclip)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  hesp->add_option("--vocab", h->vocab, "CLIP's bpe_simple_vocab_16e6.txt.gz")
-      ->required()
-      ->check(CLI::ExistingFile);
+  add_input_file(hesp, "--clip", h->clip,
+                 "Frozen CLIP weights: OpenAI .pt or a pack holding CLIP (clip-zeroshot, "
+                 "emoclip)")
+      ->required();
+  add_input_file(hesp, "--vocab", h->vocab, "CLIP's bpe_simple_vocab_16e6.txt.gz")->required();
   hesp->add_option("--variant", h->variant,
                    "paper (the published method, defects fixed), released (the authors' code) or "
                    "coop (baseline: text context and CLIP cross-entropy only, MSP score)")
       ->check(CLI::IsMember({"paper", "released", "coop"}));
-  hesp->add_option("--context-tokens", h->context_tokens, "Learned text vectors per class")
-      ->check(CLI::Range(1, 60));
-  hesp->add_option("--prompt-step", h->prompt_step,
-                   "L2 length of the visual prompts' manual step (0 = 50 x image size / 224)")
-      ->check(CLI::Range(0.0, 1e6));
-  hesp->add_option("--momentum", h->momentum, "SGD momentum")->check(CLI::Range(0.0, 0.999));
-  hesp->add_option("--calibration-tpr", h->calibration_tpr,
-                   "Known clips kept by the stored unknown threshold")
-      ->check(CLI::Range(0.5, 1.0));
-  hesp->callback([h] { run_train_hesp(*h); });
+  add_ranged(hesp, "--context-tokens", h->context_tokens, "Learned text vectors per class", 1, 60);
+  add_ranged(hesp, "--prompt-step", h->prompt_step,
+             "L2 length of the visual prompts' manual step (0 = 50 x image size / 224)", 0.0, 1e6);
+  add_ranged(hesp, "--momentum", h->momentum, "SGD momentum", 0.0, 0.999);
+  add_ranged(hesp, "--calibration-tpr", h->calibration_tpr,
+             "Known clips kept by the stored unknown threshold", 0.5, 1.0);
 }
 
 }  // namespace hesp::cli

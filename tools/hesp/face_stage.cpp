@@ -1,30 +1,24 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "face_stage.h"
 
+#include "option_kinds.h"
+
 namespace hesp::cli {
 
 void add_face_stage_options(CLI::App* cmd, FaceStageOptions* options) {
   cmd->add_option("--detector", options->detector, "Face detector: faceapi, haar, yunet")
       ->check(CLI::IsMember({"faceapi", "haar", "yunet"}))
       ->capture_default_str();
-  cmd->add_option("--detector-input-size", options->detector_input_size,
-                  "faceapi detector: network input side (multiple of 32)")
-      ->check(CLI::Range(32, 2048))
-      ->capture_default_str();
-  cmd->add_option("--sensitivity", options->sensitivity, "Face detector sensitivity (0..1)")
-      ->check(CLI::Range(0.0, 1.0))
-      ->capture_default_str();
-  cmd->add_option("--detection-interval", options->detection_interval,
-                  "Detect faces every n frames, track in between")
-      ->check(CLI::Range(1, 1000))
-      ->capture_default_str();
-  cmd->add_option("--min-face-size", options->min_face_size, "Smallest face side, pixels")
-      ->check(CLI::Range(4, 4096))
-      ->capture_default_str();
-  cmd->add_option("--detection-scale", options->detection_scale,
-                  "Detect on the frame scaled by this")
-      ->check(CLI::Range(0.1, 1.0))
-      ->capture_default_str();
+  add_ranged_default(cmd, "--detector-input-size", options->detector_input_size,
+                     "faceapi detector: network input side (multiple of 32)", 32, 2048);
+  add_ranged_default(cmd, "--sensitivity", options->sensitivity, "Face detector sensitivity (0..1)",
+                     0.0, 1.0);
+  add_ranged_default(cmd, "--detection-interval", options->detection_interval,
+                     "Detect faces every n frames, track in between", 1, 1000);
+  add_ranged_default(cmd, "--min-face-size", options->min_face_size, "Smallest face side, pixels",
+                     4, 4096);
+  add_ranged_default(cmd, "--detection-scale", options->detection_scale,
+                     "Detect on the frame scaled by this", 0.1, 1.0);
 }
 
 void configure_face_stage(GstElement* facecrop, const FaceStageOptions& options) {
