@@ -152,14 +152,15 @@ void run_bench(BenchOptions opt) {
 }  // namespace
 
 void add_bench_command(CLI::App& app) {
-  auto [cmd, opt] = add_command<BenchOptions>(
-      app, "bench", "Frames per second of the face stages (and facedetect) on real decoded frames",
-      run_bench);
+  auto opt = std::make_shared<BenchOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "bench", "Frames per second of the face stages (and facedetect) on real decoded frames");
   cmd->add_option("--video", opt->video, "Video to take frames from (default: the demo video)");
   add_ranged(cmd, "--frames", opt->frames, "Frames per case", 1, 100000);
   add_ranged(cmd, "--repeat", opt->repeat, "Runs per case; the best is reported", 1, 100);
   cmd->add_option("--only", opt->only, "Run only cases whose name contains this text");
   add_face_stage_options(cmd, &opt->face);
+  cmd->callback([opt] { run_bench(*opt); });
 }
 
 }  // namespace hesp::cli

@@ -35,43 +35,12 @@ void print_calibration(const CalibrationReport& c) {
               c.chosen_rule.c_str(), c.chosen_threshold, 100.0 * c.target_tpr);
 }
 
-void run_faceapi(FaceApiConvertOptions& options) {
-  if (options.package_dir.empty()) options.package_dir = cache_dir() + "/npm/face-api-1.7.15";
-  if (options.output_path.empty())
-    options.output_path = cache_dir() + "/models/faceapi-expression.safetensors";
-  // The calibration runs ~3000 frames through the network. glibc would hand each pass's large
-  // activation buffers back to the kernel and fault them in again (half the run time in page
-  // faults); keeping them in the heap is right for this one-off job.
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 256 << 20);
-  const FaceApiConvertReport r = convert_faceapi(options);
-  std::printf("wrote %s: fer-cnn pack from %s %s, %d tensors, %lld parameters\n",
-              r.output_path.c_str(), "@vladmandic/face-api", r.package_version.c_str(), r.tensors,
-              static_cast<long long>(r.parameters));
-  print_calibration(r.calibration);
-}
-
-void run_openai_clip(ClipZeroShotConvertOptions& options,
-                     const std::vector<std::string>& templates) {
-  if (!templates.empty()) options.templates = templates;
-  if (options.classes.empty() && options.descriptions_path.empty())
-    throw SettingsError("give the classes: --classes or --class-descriptions");
-  const ClipZeroShotConvertReport r = convert_openai_clip(options);
-  std::printf(
-      "wrote %s: clip-zeroshot pack, %d classes from %d prompts, %d tensors, %lld parameters\n"
-      "  input %d px, embedding %d, logit scale %.4g, checkpoint sha256 %s\n"
-      "  open set %s, unknown below %.6g\n",
-      r.output_path.c_str(), r.classes, r.prompts, r.tensors, static_cast<long long>(r.parameters),
-      r.input_size, r.embed_dim, r.logit_scale, r.checkpoint_sha256.c_str(),
-      options.score_rule.c_str(), r.unknown_threshold);
-}
-
 void add_faceapi(CLI::App& convert) {
-  auto [cmd, opt] = add_command<FaceApiConvertOptions>(
-      convert, "faceapi",
+  auto opt = std::make_shared<FaceApiConvertOptions>();
+  CLI::App* cmd = convert.add_subcommand(
+      "faceapi",
       "Make the default expression pack from the npm package @vladmandic/face-api (its 7-class "
-      "expression network) and calibrate its unknown threshold on the package's demo photos",
-      run_faceapi);
+      "expression network) and calibrate its unknown threshold on the package's demo photos");
   cmd->add_option("--package", opt->package_dir,
                   "Unpacked npm package folder (default: $HESP_CACHE_DIR/npm/face-api-1.7.15)");
   cmd->add_option("-o,--output", opt->output_path,
@@ -81,15 +50,30 @@ void add_faceapi(CLI::App& convert) {
       ->capture_default_str();
   add_ranged_default(cmd, "--target-tpr", opt->target_tpr,
                      "Fraction of known calibration clips the threshold keeps", 0.5, 1.0);
+  cmd->callback([opt] {
+    if (opt->package_dir.empty()) opt->package_dir = cache_dir() + "/npm/face-api-1.7.15";
+    if (opt->output_path.empty())
+      opt->output_path = cache_dir() + "/models/faceapi-expression.safetensors";
+    // The calibration runs ~3000 frames through the network. glibc would hand each pass's large
+    // activation buffers back to the kernel and fault them in again (half the run time in page
+    // faults); keeping them in the heap is right for this one-off job.
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    const FaceApiConvertReport r = convert_faceapi(*opt);
+    std::printf("wrote %s: fer-cnn pack from %s %s, %d tensors, %lld parameters\n",
+                r.output_path.c_str(), "@vladmandic/face-api", r.package_version.c_str(), r.tensors,
+                static_cast<long long>(r.parameters));
+    print_calibration(r.calibration);
+  });
 }
 
 void add_openai_clip(CLI::App& convert) {
+  auto opt = std::make_shared<ClipZeroShotConvertOptions>();
   auto templates = std::make_shared<std::vector<std::string>>();
-  auto [cmd, opt] = add_command<ClipZeroShotConvertOptions>(
-      convert, "openai-clip",
+  CLI::App* cmd = convert.add_subcommand(
+      "openai-clip",
       "Make a zero-shot expression pack (kind clip-zeroshot) from OpenAI CLIP ViT weights: the "
-      "weights, the vocabulary and the text embeddings of the classes you name",
-      [templates](ClipZeroShotConvertOptions& options) { run_openai_clip(options, *templates); });
+      "weights, the vocabulary and the text embeddings of the classes you name");
   cmd->add_option("checkpoint", opt->checkpoint, "OpenAI CLIP .pt file (e.g. ViT-B-32.pt)")
       ->required();
   cmd->add_option("--vocab", opt->vocab_path, "CLIP BPE vocabulary (bpe_simple_vocab_16e6.txt.gz)")
@@ -117,6 +101,19 @@ void add_openai_clip(CLI::App& convert) {
                      1.0);
   add_ranged_default(cmd, "--frames-per-clip", opt->frames_per_clip,
                      "Clip length the pack asks for", 1, 256);
+  cmd->callback([opt, templates] {
+    if (!templates->empty()) opt->templates = *templates;
+    if (opt->classes.empty() && opt->descriptions_path.empty())
+      throw SettingsError("give the classes: --classes or --class-descriptions");
+    const ClipZeroShotConvertReport r = convert_openai_clip(*opt);
+    std::printf(
+        "wrote %s: clip-zeroshot pack, %d classes from %d prompts, %d tensors, %lld parameters\n"
+        "  input %d px, embedding %d, logit scale %.4g, checkpoint sha256 %s\n"
+        "  open set %s, unknown below %.6g\n",
+        r.output_path.c_str(), r.classes, r.prompts, r.tensors,
+        static_cast<long long>(r.parameters), r.input_size, r.embed_dim, r.logit_scale,
+        r.checkpoint_sha256.c_str(), opt->score_rule.c_str(), r.unknown_threshold);
+  });
 }
 
 }  // namespace

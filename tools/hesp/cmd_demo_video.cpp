@@ -89,11 +89,10 @@ void make_demo(DemoOptions opt) {
 }  // namespace
 
 void add_demo_video_command(CLI::App& app) {
-  auto [cmd, opt] = add_command<DemoOptions>(
-      app, "demo-video",
-      "Make the demo video: a virtual camera panning and zooming across the "
-      "face-api package's six group photos",
-      make_demo);
+  auto opt = std::make_shared<DemoOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "demo-video", "Make the demo video: a virtual camera panning and zooming across the "
+                    "face-api package's six group photos");
   cmd->add_option("--photos", opt->photos_dir,
                   "Folder with sample1.jpg ... sample6.jpg (default: "
                   "$HESP_CACHE_DIR/npm/face-api-1.7.15/demo)");
@@ -103,6 +102,7 @@ void add_demo_video_command(CLI::App& app) {
   add_ranged(cmd, "--height", opt->height, "Frame height", 64, 4320);
   add_ranged(cmd, "--fps", opt->fps, "Frames per second", 1, 120);
   add_ranged(cmd, "--seconds-per-photo", opt->seconds_per_photo, "Length of each shot", 0.1, 600.0);
+  cmd->callback([opt] { make_demo(*opt); });
 }
 
 }  // namespace hesp::cli

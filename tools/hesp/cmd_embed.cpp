@@ -143,11 +143,11 @@ void run_embed(const EmbedOptions& opt) {
 }  // namespace
 
 void add_embed_command(CLI::App& app) {
-  auto [cmd, opt] = add_command<EmbedOptions>(
-      app, "embed",
+  auto opt = std::make_shared<EmbedOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "embed",
       "Print CLIP embeddings (projected, one JSON array per input and line) of texts, image "
-      "files or raw normalised input tensors",
-      run_embed);
+      "files or raw normalised input tensors");
   cmd->add_option("checkpoint", opt->checkpoint, "OpenAI CLIP ViT checkpoint (.pt)")->required();
   cmd->add_option("--vocab", opt->vocab,
                   std::string("CLIP's BPE vocabulary for --text (default: ") + kVocabName +
@@ -168,6 +168,7 @@ void add_embed_command(CLI::App& app) {
   cmd->add_option("--device", opt->device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--precision", opt->precision, "fp32, or bf16 on CPUs with AVX-512 BF16")
       ->capture_default_str();
+  cmd->callback([opt] { run_embed(*opt); });
 }
 
 }  // namespace hesp::cli

@@ -195,11 +195,11 @@ void run_eval(const EvalOptions& opt) {
 }  // namespace
 
 void add_eval_command(CLI::App& app) {
-  auto [cmd, opt] = add_command<EvalOptions>(
-      app, "eval",
+  auto opt = std::make_shared<EvalOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "eval",
       "Score prediction files of an open-set test set: ACC, AUROC, OSCR, TNR at 95% TPR, UAR, "
-      "WAR (percent; several files: mean and standard deviation), with a JSON report and plots",
-      run_eval);
+      "WAR (percent; several files: mean and standard deviation), with a JSON report and plots");
   cmd->add_option("-p,--predictions", opt->predictions,
                   "Prediction files (JSON, see docs/evaluation.md), one per run or split")
       ->expected(1, -1);
@@ -231,6 +231,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--unknown-threshold", opt->unknown_threshold,
                   "Clips scoring below this count as predicted 'unknown' in the confusion matrix");
   cmd->add_flag("-q,--quiet", opt->quiet, "Do not print the table of metrics");
+  cmd->callback([opt] { run_eval(*opt); });
 }
 
 }  // namespace hesp::cli

@@ -98,17 +98,18 @@ void run_faces(const FacesOptions& opt) {
 }  // namespace
 
 void add_faces_command(CLI::App& app) {
-  auto [cmd, opt] = add_command<FacesOptions>(
-      app, "faces",
-      "Detect and track faces in a video; one JSON line per frame (hespmetaconvert's layout)",
-      [](FacesOptions& options) {
-        if (options.input.empty()) options.input = cache_dir() + "/demo/demo.mp4";
-        run_faces(options);
-      });
+  auto opt = std::make_shared<FacesOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "faces",
+      "Detect and track faces in a video; one JSON line per frame (hespmetaconvert's layout)");
   cmd->add_option("video", opt->input, "Video file or URI (default: the demo video made by setup)");
   cmd->add_option("-o,--output", opt->output, "Write the JSON lines here instead of stdout");
   add_face_stage_options(cmd, &opt->face);
   cmd->add_flag("-q,--quiet", opt->quiet, "No progress on stderr");
+  cmd->callback([opt] {
+    if (opt->input.empty()) opt->input = cache_dir() + "/demo/demo.mp4";
+    run_faces(*opt);
+  });
 }
 
 }  // namespace hesp::cli

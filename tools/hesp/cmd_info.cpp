@@ -88,11 +88,12 @@ void run_info(const InfoOptions& opt) {
 }  // namespace
 
 void add_info_command(CLI::App& app) {
-  auto [cmd, opt] = add_command<InfoOptions>(
-      app, "info", "Show what a model pack holds: manifest and tensors", run_info);
+  auto opt = std::make_shared<InfoOptions>();
+  CLI::App* cmd = app.add_subcommand("info", "Show what a model pack holds: manifest and tensors");
   cmd->add_option("pack", opt->pack, "Model pack (.safetensors)")->required();
   cmd->add_flag("--json", opt->json, "Print one JSON document (manifest and every tensor)");
   cmd->add_flag("-t,--tensors", opt->tensors, "List every tensor with dtype and shape");
+  cmd->callback([opt] { run_info(*opt); });
 }
 
 }  // namespace hesp::cli

@@ -110,9 +110,9 @@ void run(RunOptions opt) {
 }  // namespace
 
 void add_run_command(CLI::App& app) {
-  auto [cmd, opt] = add_command<RunOptions>(
-      app, "run", "Recognise facial expressions in a video: annotated video + JSON lines per frame",
-      run);
+  auto opt = std::make_shared<RunOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "run", "Recognise facial expressions in a video: annotated video + JSON lines per frame");
   cmd->add_option("video", opt->input, "Video file or URI (default: the demo video made by setup)");
   cmd->add_option("-o,--output", opt->output, "Annotated MP4 (H.264) to write");
   cmd->add_option("--json", opt->json, "JSON lines file, one object per frame");
@@ -130,6 +130,7 @@ void add_run_command(CLI::App& app) {
                   "Comma-separated class names to add at run time (CLIP zero-shot packs)");
   cmd->add_flag("--no-video", opt->no_video, "Write only the JSON lines");
   cmd->add_flag("-q,--quiet", opt->quiet, "No progress on stderr");
+  cmd->callback([opt] { run(*opt); });
 }
 
 }  // namespace hesp::cli

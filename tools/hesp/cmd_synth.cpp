@@ -185,11 +185,11 @@ void run_synth(const SynthOptions& opt) {
 }  // namespace
 
 void add_synth_command(CLI::App& app) {
-  auto [cmd, opt] = add_command<SynthOptions>(
-      app, "synth",
+  auto opt = std::make_shared<SynthOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "synth",
       "Write a synthetic expression data set: drawn faces whose expression rises, "
-      "peaks and fades, with MAFW-style annotation files and a caption per clip",
-      run_synth);
+      "peaks and fades, with MAFW-style annotation files and a caption per clip");
   cmd->add_option("-o,--out", opt->out_dir, "Folder for the data set");
   cmd->add_option("--seed", opt->seed, "Seed; the same seed writes the same data set");
   cmd->add_option("--clips-per-class", opt->clips_per_class,
@@ -222,6 +222,7 @@ void add_synth_command(CLI::App& app) {
                   "Also write a PNG contact sheet: one row per class, clips at their apex");
   add_ranged(cmd, "--preview-columns", opt->preview_columns, "Clips per class on the sheet", 1, 64);
   cmd->add_flag("-q,--quiet", opt->quiet, "No progress output");
+  cmd->callback([opt] { run_synth(*opt); });
 }
 
 }  // namespace hesp::cli

@@ -34,11 +34,11 @@ void run_tokenize(const TokenizeOptions& opt) {
 }  // namespace
 
 void add_tokenize_command(CLI::App& app) {
-  auto [cmd, opt] = add_command<TokenizeOptions>(
-      app, "tokenize",
+  auto opt = std::make_shared<TokenizeOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "tokenize",
       "Print CLIP token ids of each text, one JSON array per line: start token, BPE ids, end "
-      "token, cut to the context length as CLIP's text encoder reads them",
-      run_tokenize);
+      "token, cut to the context length as CLIP's text encoder reads them");
   cmd->add_option("--vocab", opt->vocab, "CLIP's BPE vocabulary (bpe_simple_vocab_16e6.txt.gz)")
       ->required();
   cmd->add_option("text", opt->texts, "Texts to tokenize")->required();
@@ -47,6 +47,7 @@ void add_tokenize_command(CLI::App& app) {
   cmd->add_flag("--pad", opt->pad, "Pad with 0 up to the context length");
   cmd->add_flag("--bpe-only", opt->bpe_only,
                 "Only the BPE ids: no start/end token, no length limit");
+  cmd->callback([opt] { run_tokenize(*opt); });
 }
 
 }  // namespace hesp::cli

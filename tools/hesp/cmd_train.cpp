@@ -415,11 +415,11 @@ void add_train_command(CLI::App& app) {
       "train", "Train a model pack: EmoCLIP (video-caption contrastive) or HESP prompts");
   train->require_subcommand(1);
 
-  auto [emo, e] = add_command<EmoClipCliOptions>(
-      *train, "emoclip",
+  auto e = std::make_shared<EmoClipCliOptions>();
+  CLI::App* emo = train->add_subcommand(
+      "emoclip",
       "Contrastive video-caption training (EmoCLIP): CLIP + a temporal transformer; writes an "
-      "emoclip pack that classifies zero-shot from class descriptions",
-      run_train_emoclip);
+      "emoclip pack that classifies zero-shot from class descriptions");
   add_common(emo, e->common);
   emo->add_option("--captions", e->captions,
                   "Captions file (<path><TAB><caption>); default: captions.tsv next to --train");
@@ -439,12 +439,13 @@ void add_train_command(CLI::App& app) {
   emo->add_flag("--freeze-text", e->freeze_text, "Keep the text tower fixed");
   add_ranged(emo, "--temporal-layers", e->temporal_layers, "Temporal transformer blocks", 1, 24);
   emo->add_flag("--no-augment", e->no_augment, "No random crops and flips in training");
+  emo->callback([e] { run_train_emoclip(*e); });
 
-  auto [hesp, h] = add_command<HespCliOptions>(
-      *train, "hesp",
+  auto h = std::make_shared<HespCliOptions>();
+  CLI::App* hesp = train->add_subcommand(
+      "hesp",
       "HESP prompt learning on a frozen CLIP (textual, visual and negative prompts); writes a "
-      "hesp pack with an open-set 'unknown' decision",
-      run_train_hesp);
+      "hesp pack with an open-set 'unknown' decision");
   add_common(hesp, h->common);
   add_input_file(hesp, "--clip", h->clip,
                  "Frozen CLIP weights: OpenAI .pt or a pack holding CLIP (clip-zeroshot, "
@@ -461,6 +462,7 @@ void add_train_command(CLI::App& app) {
   add_ranged(hesp, "--momentum", h->momentum, "SGD momentum", 0.0, 0.999);
   add_ranged(hesp, "--calibration-tpr", h->calibration_tpr,
              "Known clips kept by the stored unknown threshold", 0.5, 1.0);
+  hesp->callback([h] { run_train_hesp(*h); });
 }
 
 }  // namespace hesp::cli

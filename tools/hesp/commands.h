@@ -3,8 +3,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-#include <memory>
-#include <string>
 
 namespace hesp::cli {
 
@@ -22,24 +20,5 @@ void add_embed_command(CLI::App& app);
 void add_synth_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_train_command(CLI::App& app);
-
-// A subcommand and the options its command line fills in.
-template <typename Options>
-struct Command {
-  CLI::App* cmd;
-  std::shared_ptr<Options> opt;
-};
-
-// Adds the subcommand `name` to `parent` with options of type Options (its defaults as the type
-// sets them); when the subcommand is chosen, `run` gets the parsed options (`void run(Options&)`
-// or `void run(const Options&)`). The caller declares the options on `cmd` against `opt`.
-template <typename Options, typename Run>
-Command<Options> add_command(CLI::App& parent, const std::string& name,
-                             const std::string& description, Run run) {
-  auto opt = std::make_shared<Options>();
-  CLI::App* cmd = parent.add_subcommand(name, description);
-  cmd->callback([opt, run] { run(*opt); });
-  return {cmd, opt};
-}
 
 }  // namespace hesp::cli
