@@ -4,11 +4,10 @@
 # tests/data/eval/README.md), the plots exist and are PNG files, and bad files fail with one line
 # on stderr naming the file and the clip.
 #   test_hesp_eval.sh HESP_EXECUTABLE DATA_DIR PYTHON3
-set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../support/cli_helpers.sh"
 hesp="$1"
 data="$2"
 python="$3"
-. "$(dirname "${BASH_SOURCE[0]}")/../support/cli_helpers.sh"
 
 # --- A good run over two splits ------------------------------------------------------------------
 if ! "$hesp" eval -p "$data/split1.json" "$data/split2.json" --report "$tmp/report.json" \

@@ -4,19 +4,12 @@
 # against its schema), faces with track ids, the input's URI as source, the same lines with -o.
 #   test_hesp_faces.sh HESP_EXECUTABLE SCHEMA PYTHON3
 # Exits 77 (skipped) without the video in the cache folder.
-set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../support/cli_helpers.sh"
 hesp="$1"
 schema="$2"
 python="$3"
 movie="${HESP_CACHE_DIR:-}/kphotoalbum/movie.avi"
-if [ ! -f "$movie" ]; then
-  echo "SKIP: $movie is missing"
-  exit 77
-fi
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+require_files "$movie is missing" "$movie"
 
 if ! "$hesp" faces -q "$movie" >"$tmp/stdout.jsonl" 2>"$tmp/err"; then
   fail "faces to stdout:"; cat "$tmp/err"

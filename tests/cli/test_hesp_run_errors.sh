@@ -3,9 +3,8 @@
 # `hesp run` and `hesp faces` on bad input exit non-zero with exactly one line on stderr that names
 # the input; an output that cannot be written is named as the output, with the system's reason.
 #   test_hesp_run_errors.sh HESP_EXECUTABLE
-set -u
-hesp="$1"
 . "$(dirname "${BASH_SOURCE[0]}")/../support/cli_helpers.sh"
+hesp="$1"
 
 echo "just some text" >"$tmp/notes.mp4"
 : >"$tmp/empty.mp4"

@@ -6,18 +6,12 @@
 # Then a truncated AVI, on which the old tool waited forever every time.
 #   test_hesp_run_truncated.sh HESP_EXECUTABLE [RUNS]
 # Exits 77 (skipped) without the demo video in the cache folder.
-set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../support/cli_helpers.sh"
 hesp="$1"
 runs="${2:-16}"
 demo="${HESP_CACHE_DIR:-}/demo/demo.mp4"
-if [ ! -f "$demo" ]; then
-  echo "SKIP: $demo is missing"
-  exit 77
-fi
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+require_files "$demo is missing" "$demo"
 head -c 100000 "$demo" >"$tmp/t.mp4"
-failures=0
 for i in $(seq 1 "$runs"); do
   for args in "--no-video" "-o $tmp/out.mp4"; do
     # shellcheck disable=SC2086

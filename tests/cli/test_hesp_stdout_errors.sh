@@ -4,17 +4,13 @@
 # writing to /dev/full exit non-zero with one line on stderr; the same commands succeed into
 # /dev/null.
 #   test_hesp_stdout_errors.sh HESP_EXECUTABLE EVAL_DATA_DIR
-set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../support/cli_helpers.sh"
 hesp="$1"
 data="$2"
 if [ ! -w /dev/full ]; then
   echo "SKIP: no /dev/full"
   exit 77
 fi
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
 
 check() {  # name, command...
   local name="$1"

@@ -5,11 +5,10 @@
 # resumed run ends where an uninterrupted one does, and bad input stops with one line naming the
 # file and line — or, with --skip-bad, is skipped and counted, never silently.
 #   test_hesp_train.sh HESP_EXECUTABLE VOCAB DESCRIPTIONS
-set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../support/cli_helpers.sh"
 hesp="$1"
 vocab="$2"
 descriptions="$3"
-. "$(dirname "${BASH_SOURCE[0]}")/../support/cli_helpers.sh"
 require_files "no CLIP vocabulary at $vocab" "$vocab"
 expect_error() {  # expect_error NAME PATTERN -- command...
   local name="$1" pattern="$2"

@@ -5,12 +5,11 @@
 # the face video when the cache has it. Bad inputs exit non-zero with one line naming the input.
 #   test_hesp_zeroshot.sh HESP_EXECUTABLE
 # Exits 77 (skipped) without the shared CLIP data.
-set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../support/cli_helpers.sh"
 hesp="$1"
 clip="${HESP_SHARED_DATA:-}/clip"
 checkpoint="$clip/tiny-openai-format/clip_openai_format.pt"
 vocab="$clip/bpe_simple_vocab_16e6.txt.gz"
-. "$(dirname "${BASH_SOURCE[0]}")/../support/cli_helpers.sh"
 require_files "$checkpoint or $vocab is missing" "$checkpoint" "$vocab"
 
 pack="$tmp/tiny-expressions.safetensors"

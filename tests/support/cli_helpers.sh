@@ -3,6 +3,8 @@
 # with fail(), and the checks they share.
 #   . "$(dirname "${BASH_SOURCE[0]}")/../support/cli_helpers.sh"
 
+set -u
+
 # require_files MESSAGE FILE...: skips the test (exit 77) with MESSAGE when a FILE is missing.
 require_files() {
   local message="$1" file
