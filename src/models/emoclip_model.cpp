@@ -205,7 +205,7 @@ EmoClipModel::~EmoClipModel() = default;
 
 std::vector<float> EmoClipModel::video_embeddings(const std::vector<ClipView>& clips) {
   std::vector<int> used_frames;
-  const std::vector<float> frames = encode_frames(clips, frames_per_clip_, &used_frames);
+  std::vector<float> frames = encode_frames(clips, frames_per_clip_, &used_frames);
   const int d = encoder_->embed_dim();
   std::vector<float> out;
   out.reserve(clips.size() * d);

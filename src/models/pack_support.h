@@ -10,10 +10,12 @@
 
 #include "hesp/tokenizer.h"
 
-namespace hesp::models {
-
+namespace hesp {
 class ModelPack;
 struct TensorInfo;
+}  // namespace hesp
+
+namespace hesp::models {
 
 // "model pack '<path>': <what>".
 std::string pack_error(const std::string& path, const std::string& what);
