@@ -10,9 +10,21 @@
  * is `unknown` when its open-set score is below `unknown-threshold` (by default the threshold
  * calibrated into the pack).
  *
- * With `batch-size` > 1, frames are held back until that many clips are waiting (or
+ * `schedule` says where the model runs. `sync` runs it in the streaming thread: every clip's
+ * result is on the frame that completed the clip, deterministic, for files and evaluation; a
+ * model slower than the frame rate slows the stream down. `async` runs it on a worker thread:
+ * frames pass at once, each result is stamped on the frames that follow it (its `clip_start` /
+ * `clip_end` say how old it is), and when the model falls behind, waiting clips are dropped
+ * (newest per track kept) and counted in `stats`. `auto` (the default) is async when upstream is
+ * live (latency query) and sync otherwise.
+ *
+ * Overlapping clips share frames; the model keeps each frame's per-frame result (`frame-cache`)
+ * so that every frame runs once. `frame-subsample` looks at every n-th frame of a clip only.
+ *
+ * With `batch-size` > 1 (sync), frames are held back until that many clips are waiting (or
  * `max-batch-frames` frames are held) and the clips run in one forward pass; results do not
- * depend on the batch size, only latency and throughput do.
+ * depend on the batch size, only latency and throughput do. The async worker always runs all the
+ * clips waiting for it together.
  *
  * ## Example launch line
  * |[
@@ -24,6 +36,8 @@
 
 #include <gst/video/video.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <deque>
 #include <limits>
@@ -40,6 +54,8 @@
 #include "hesp/error.h"
 #include "hesp/expression_model.h"
 #include "hesp_config.h"
+#include "infer/clip_job.h"
+#include "infer/inference_worker.h"
 #include "infer/result_stamper.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_hesp_infer_debug);
@@ -50,6 +66,12 @@ namespace {
 constexpr double kUsePackThreshold = -std::numeric_limits<double>::max();
 constexpr guint kForgetFrames = 300;
 constexpr guint kMaxTracks = 1024;
+// Niceness added to the async worker thread, so decoding and detection win the CPU over it.
+constexpr int kWorkerNice = 5;
+// A drop summary goes to the log at most this often.
+constexpr auto kDropWarningPeriod = std::chrono::seconds(5);
+
+enum class Schedule { kSync = 0, kAsync = 1, kAuto = 2 };
 
 std::string default_model_path() {
   return std::string(HESP_CACHE_DIR) + "/models/faceapi-expression.safetensors";
@@ -67,34 +89,42 @@ struct Settings {
   bool post_messages = false;
   // Comma-separated class names the model adds after loading (clip-zeroshot packs).
   std::string extra_classes;
+  Schedule schedule = Schedule::kAuto;
+  guint max_queued_clips = 8;
+  guint frame_subsample = 1;
+  guint frame_cache = 4096;
 };
 
-// A clip waiting for inference, and where its result goes.
+// A clip waiting for its sync batch, and where its result goes.
 struct PendingClip {
-  guint track_id = 0;
-  GBytes* frames = nullptr;  // owned reference
-  guint n_frames = 0;
-  guint crop_size = 0;
-  guint64 clip_start = GST_CLOCK_TIME_NONE;
-  guint64 clip_end = GST_CLOCK_TIME_NONE;
+  hesp::gst::ClipJob job;
   size_t buffer_index = 0;  // index into State::held; SIZE_MAX for end-of-stream clips
 };
 
 struct State {
-  std::unique_ptr<hesp::ExpressionModel> model;
+  std::shared_ptr<hesp::ExpressionModel> model;
   std::unique_ptr<hesp::gst::ResultStamper> stamper;
   double threshold = 0.0;
-  std::deque<GstBuffer*> held;  // frames waiting for their batch, in order
+  // Decided at the first buffer or latency query of a stream (schedule=auto asks upstream).
+  bool mode_decided = false;
+  bool live = false;
+  bool async = false;
+  // sync: frames waiting for their batch, in order, and their clips.
+  std::deque<GstBuffer*> held;
   std::vector<PendingClip> clips;
+  hesp::gst::WorkerCounters sync_counters;
+  // sync: longest classify() call so far, and the part of it the latency query has reported.
+  GstClockTime longest_run = 0;
+  GstClockTime reported_run = 0;
+  // async
+  std::unique_ptr<hesp::gst::InferenceWorker> worker;
+  std::uint64_t drops_logged = 0;
+  std::chrono::steady_clock::time_point last_drop_warning{};
+  GstClockTime last_stats_pts = GST_CLOCK_TIME_NONE;
 };
 
 // The state lock is taken by the streaming thread while it processes, never while it pushes.
 using Private = hesp::gst::ElementData<Settings, State>;
-
-void release(PendingClip& c) {
-  if (c.frames) g_bytes_unref(c.frames);
-  c.frames = nullptr;
-}
 
 }  // namespace
 
@@ -108,6 +138,21 @@ struct _GstHespInfer {
 #define gst_hesp_infer_parent_class parent_class
 G_DEFINE_TYPE(GstHespInfer, gst_hesp_infer, GST_TYPE_ELEMENT);
 GST_ELEMENT_REGISTER_DEFINE(hespinfer, "hespinfer", GST_RANK_NONE, GST_TYPE_HESP_INFER);
+
+#define GST_TYPE_HESP_INFER_SCHEDULE (gst_hesp_infer_schedule_get_type())
+static GType gst_hesp_infer_schedule_get_type() {
+  static const GEnumValue values[] = {
+      {static_cast<gint>(Schedule::kSync),
+       "Run the model in the streaming thread; results on the frame that completed the clip",
+       "sync"},
+      {static_cast<gint>(Schedule::kAsync),
+       "Run the model on a worker thread; frames never wait, results follow, late clips dropped",
+       "async"},
+      {static_cast<gint>(Schedule::kAuto), "async when upstream is live, sync otherwise", "auto"},
+      {0, nullptr, nullptr}};
+  static const GType type = hesp::gst::register_enum("GstHespInferSchedule", values);
+  return type;
+}
 
 // "bored, confused" -> {"bored", "confused"}; blanks around names and empty items are dropped.
 static std::vector<std::string> split_class_list(const std::string& text) {
@@ -130,15 +175,17 @@ static gboolean start(GstHespInfer* self) {
   const bool ok = HESP_GUARD(self, "Could not load the expression model", [&] {
     hesp::ModelOptions options;
     options.device = s.device;
-    options.threads = s.threads > 0 ? static_cast<int>(s.threads)
-                                    : static_cast<int>(g_get_num_processors());
+    options.threads =
+        s.threads > 0 ? static_cast<int>(s.threads) : static_cast<int>(g_get_num_processors());
     fresh.model = hesp::ExpressionModel::load(s.model, options);
     if (!s.extra_classes.empty()) fresh.model->add_classes(split_class_list(s.extra_classes));
+    fresh.model->set_frame_cache(s.frame_cache);
+    fresh.model->set_frame_subsample(static_cast<int>(s.frame_subsample));
     fresh.threshold = s.unknown_threshold == kUsePackThreshold
                           ? fresh.model->default_unknown_threshold()
                           : s.unknown_threshold;
-    fresh.stamper = std::make_unique<hesp::gst::ResultStamper>(s.smoothing, kForgetFrames,
-                                                               kMaxTracks);
+    fresh.stamper =
+        std::make_unique<hesp::gst::ResultStamper>(s.smoothing, kForgetFrames, kMaxTracks);
   });
   if (!ok) return FALSE;
   GST_INFO_OBJECT(self, "model %s (%s, %zu classes), threshold %g, device %s",
@@ -151,12 +198,27 @@ static gboolean start(GstHespInfer* self) {
 static void drop_pending(State& st) {
   for (GstBuffer* b : st.held) gst_buffer_unref(b);
   st.held.clear();
-  for (auto& c : st.clips) release(c);
+  st.sync_counters.dropped_flush += st.clips.size();
   st.clips.clear();
 }
 
+// Back to the start of a stream: nothing waiting, no results, no cached frames (frame keys may
+// repeat with other pixels after a seek).
+static void reset_stream(State& st) {
+  drop_pending(st);
+  if (st.worker) st.worker->flush();
+  if (st.model && !st.worker) st.model->clear_frame_cache();
+  if (st.stamper) st.stamper->reset();
+}
+
 static void stop(GstHespInfer* self) {
-  drop_pending(*self->priv->lock_state());  // ~State would not unref the held buffers
+  std::unique_ptr<hesp::gst::InferenceWorker> worker;
+  {
+    auto st = self->priv->lock_state();
+    drop_pending(*st);  // ~State would not unref the held buffers
+    worker = std::move(st->worker);
+  }
+  worker.reset();  // joins the thread (the clip in progress finishes) without the state lock
   self->priv->stop();
 }
 
@@ -171,61 +233,92 @@ static void post_label_change(GstHespInfer* self, const hesp::gst::LabelChange& 
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
-// Runs the model on every pending clip (in chunks of batch-size) and stamps the held frames.
-// Returns the frames, now ready to be pushed, in order. Called with the state lock held.
+static void apply_result(State& st, const Settings& s, const hesp::gst::ClipOutcome& outcome,
+                         std::vector<hesp::gst::LabelChange>* changes) {
+  auto change =
+      st.stamper->update(outcome.track_id, outcome.result, st.threshold, st.model->class_names(),
+                         st.model->name(), outcome.clip_start, outcome.clip_end);
+  if (change && s.post_messages) changes->push_back(*change);
+}
+
+// Writes each tracked face's current result onto its ROI; one frame has passed.
+static void stamp(State& st, GstBuffer* buffer) {
+  for (const auto& face : hesp::gst::face_rois(buffer)) {
+    if (face.track_id < 0) continue;
+    if (const auto* params = st.stamper->current(static_cast<guint>(face.track_id)))
+      hesp::gst::set_expression(face.meta, *params);
+  }
+  st.stamper->next_frame();
+}
+
+// sync: runs the model on every pending clip (in chunks of batch-size) and stamps the held
+// frames. Returns the frames, now ready to be pushed, in order. Called with the state lock held.
 static bool run_pending(GstHespInfer* self, State& st, const Settings& s,
-                        std::vector<GstBuffer*>* ready, std::vector<hesp::gst::LabelChange>* changes) {
+                        std::vector<GstBuffer*>* ready,
+                        std::vector<hesp::gst::LabelChange>* changes) {
   std::vector<hesp::ExpressionResult> results;
   results.reserve(st.clips.size());
   const bool ok = HESP_GUARD(self, "Expression inference failed", [&] {
     const size_t batch = std::max<guint>(1, s.batch_size);
     for (size_t begin = 0; begin < st.clips.size(); begin += batch) {
       std::vector<hesp::ClipView> views;
-      for (size_t i = begin; i < std::min(st.clips.size(), begin + batch); ++i) {
-        const PendingClip& c = st.clips[i];
-        views.push_back(hesp::ClipView{static_cast<const std::uint8_t*>(g_bytes_get_data(c.frames, nullptr)),
-                                       static_cast<int>(c.n_frames), static_cast<int>(c.crop_size)});
-      }
+      for (size_t i = begin; i < std::min(st.clips.size(), begin + batch); ++i)
+        views.push_back(st.clips[i].job.view());
+      const auto start = std::chrono::steady_clock::now();
       auto part = st.model->classify(views, st.threshold);
+      const auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::steady_clock::now() - start)
+                            .count();
+      st.longest_run = std::max<GstClockTime>(st.longest_run, static_cast<GstClockTime>(took));
       results.insert(results.end(), part.begin(), part.end());
     }
   });
   if (!ok) return false;
+  ++st.sync_counters.runs;
+  st.sync_counters.run += st.clips.size();
 
   // Walk the held frames in order: a clip's result takes effect on the frame that carried it, so
   // earlier frames keep the previous result, exactly as with batch-size 1.
   size_t next_clip = 0;
   const auto apply_clips_of = [&](size_t buffer_index) {
     while (next_clip < st.clips.size() && st.clips[next_clip].buffer_index == buffer_index) {
-      const PendingClip& c = st.clips[next_clip];
-      auto change = st.stamper->update(c.track_id, results[next_clip], st.threshold,
-                                       st.model->class_names(), st.model->name(), c.clip_start,
-                                       c.clip_end);
-      if (change && s.post_messages) changes->push_back(*change);
+      const hesp::gst::ClipJob& c = st.clips[next_clip].job;
+      apply_result(st, s, {c.track_id, c.clip_start(), c.clip_end(), std::move(results[next_clip])},
+                   changes);
       ++next_clip;
     }
   };
   for (size_t i = 0; i < st.held.size(); ++i) {
-    GstBuffer* buffer = st.held[i];
     apply_clips_of(i);
-    for (const auto& face : hesp::gst::face_rois(buffer)) {
-      if (face.track_id < 0) continue;
-      if (const auto* params = st.stamper->current(static_cast<guint>(face.track_id)))
-        hesp::gst::set_expression(face.meta, *params);
-    }
-    st.stamper->next_frame();
-    ready->push_back(buffer);
+    stamp(st, st.held[i]);
+    ready->push_back(st.held[i]);
   }
   apply_clips_of(SIZE_MAX);  // end-of-stream clips: no frame left to stamp, messages only
   st.held.clear();
-  for (auto& c : st.clips) release(c);
   st.clips.clear();
   return true;
 }
 
+static GstStructure* stats_structure(const State& st) {
+  const hesp::gst::WorkerCounters c = st.worker ? st.worker->counters() : st.sync_counters;
+  const char* mode = !st.mode_decided ? "undecided" : st.async ? "async" : "sync";
+  return gst_structure_new(
+      "hesp-infer-stats", "mode", G_TYPE_STRING, mode, "clips-queued", G_TYPE_UINT64, c.queued,
+      "clips-run", G_TYPE_UINT64, c.run, "clips-dropped", G_TYPE_UINT64, c.dropped(),
+      "clips-dropped-superseded", G_TYPE_UINT64, c.dropped_superseded, "clips-dropped-queue-full",
+      G_TYPE_UINT64, c.dropped_queue_full, "clips-dropped-flush", G_TYPE_UINT64, c.dropped_flush,
+      "runs", G_TYPE_UINT64, c.runs, "frames-encoded", G_TYPE_UINT64,
+      st.model ? st.model->frames_computed() : 0, "frames-cached", G_TYPE_UINT64,
+      st.model ? st.model->frames_reused() : 0, "last-run-ms", G_TYPE_DOUBLE,
+      c.last_run_seconds * 1000.0, nullptr);
+}
+
 static GstFlowReturn push_ready(GstHespInfer* self, std::vector<GstBuffer*>& ready,
-                                std::vector<hesp::gst::LabelChange>& changes) {
+                                std::vector<hesp::gst::LabelChange>& changes,
+                                GstStructure* stats = nullptr) {
   for (const auto& c : changes) post_label_change(self, c);
+  if (stats)
+    gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), stats));
   GstFlowReturn ret = GST_FLOW_OK;
   for (GstBuffer* b : ready) {
     if (ret != GST_FLOW_OK) {
@@ -238,11 +331,82 @@ static GstFlowReturn push_ready(GstHespInfer* self, std::vector<GstBuffer*>& rea
   return ret;
 }
 
+// Fixes the schedule for this stream. For auto, `live` says whether upstream is live.
+static void decide_mode(GstHespInfer* self, State& st, const Settings& s, bool live) {
+  if (st.mode_decided) return;
+  st.mode_decided = true;
+  st.live = live;
+  st.async = s.schedule == Schedule::kAsync || (s.schedule == Schedule::kAuto && live);
+  if (st.async)
+    st.worker = std::make_unique<hesp::gst::InferenceWorker>(st.model, st.threshold,
+                                                             s.max_queued_clips, kWorkerNice);
+  GST_INFO_OBJECT(self, "schedule %s (upstream %slive)", st.async ? "async" : "sync",
+                  live ? "" : "not ");
+}
+
+static bool upstream_is_live(GstHespInfer* self) {
+  GstQuery* q = gst_query_new_latency();
+  gboolean live = FALSE;
+  if (gst_pad_peer_query(self->sinkpad, q)) gst_query_parse_latency(q, &live, nullptr, nullptr);
+  gst_query_unref(q);
+  return live;
+}
+
+// async: logs drops like QoS, a summary at most every kDropWarningPeriod.
+static void log_drops(GstHespInfer* self, State& st) {
+  const hesp::gst::WorkerCounters c = st.worker->counters();
+  const auto now = std::chrono::steady_clock::now();
+  if (c.dropped() > st.drops_logged && now - st.last_drop_warning >= kDropWarningPeriod) {
+    GST_WARNING_OBJECT(self,
+                       "inference is slower than the stream: %" G_GUINT64_FORMAT
+                       " clips dropped so far (%" G_GUINT64_FORMAT
+                       " superseded by a newer clip "
+                       "of their track, %" G_GUINT64_FORMAT " queue full, %" G_GUINT64_FORMAT
+                       " flushed), %" G_GUINT64_FORMAT " run; last run %.0f ms",
+                       c.dropped(), c.dropped_superseded, c.dropped_queue_full, c.dropped_flush,
+                       c.run, c.last_run_seconds * 1000.0);
+    st.drops_logged = c.dropped();
+    st.last_drop_warning = now;
+  }
+}
+
+// async: collects finished results, queues the buffer's clips, stamps the buffer. Returns false
+// after posting the error when the worker has failed.
+static bool chain_async(GstHespInfer* self, State& st, const Settings& s, GstBuffer* buffer,
+                        std::vector<hesp::gst::LabelChange>* changes, GstStructure** stats) {
+  const std::string failure = st.worker->failure();
+  if (!failure.empty()) {
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Expression inference failed"),
+                      ("%s", failure.c_str()));
+    return false;
+  }
+  for (const auto& outcome : st.worker->take_results()) apply_result(st, s, outcome, changes);
+  gpointer iter = nullptr;
+  while (GstHespClipMeta* meta = gst_buffer_iterate_hesp_clip_meta(buffer, &iter))
+    st.worker->submit(hesp::gst::make_clip_job(meta->track_id, meta->frames, meta->n_frames,
+                                               meta->crop_size, meta->pts));
+  stamp(st, buffer);
+  log_drops(self, st);
+  // With post-messages, the counters once a second of stream time.
+  const GstClockTime pts = GST_BUFFER_PTS(buffer);
+  if (s.post_messages && GST_CLOCK_TIME_IS_VALID(pts) &&
+      (!GST_CLOCK_TIME_IS_VALID(st.last_stats_pts) || pts >= st.last_stats_pts + GST_SECOND ||
+       pts < st.last_stats_pts)) {
+    st.last_stats_pts = pts;
+    *stats = stats_structure(st);
+  }
+  return true;
+}
+
 static GstFlowReturn gst_hesp_infer_chain(GstPad*, GstObject* parent, GstBuffer* buffer) {
   auto* self = GST_HESP_INFER(parent);
   const Settings s = self->priv->settings.get();
   std::vector<GstBuffer*> ready;
   std::vector<hesp::gst::LabelChange> changes;
+  GstStructure* stats = nullptr;
+  const bool need_mode = !self->priv->lock_state()->mode_decided;
+  // Asked without the state lock: upstream answers from its own threads and locks.
+  const bool live = need_mode && upstream_is_live(self);
   {
     auto locked = self->priv->lock_state();
     State& st = *locked;
@@ -250,59 +414,103 @@ static GstFlowReturn gst_hesp_infer_chain(GstPad*, GstObject* parent, GstBuffer*
       gst_buffer_unref(buffer);
       return GST_FLOW_ERROR;
     }
+    decide_mode(self, st, s, live);
     buffer = gst_buffer_make_writable(buffer);
-    const size_t index = st.held.size();
-    gpointer iter = nullptr;
-    while (GstHespClipMeta* meta = gst_buffer_iterate_hesp_clip_meta(buffer, &iter)) {
-      PendingClip c;
-      c.track_id = meta->track_id;
-      c.frames = g_bytes_ref(meta->frames);
-      c.n_frames = meta->n_frames;
-      c.crop_size = meta->crop_size;
-      c.clip_start = meta->pts[0];
-      c.clip_end = meta->pts[meta->n_frames - 1];
-      c.buffer_index = index;
-      st.clips.push_back(c);
-    }
-    st.held.push_back(buffer);
-    // Run now when the batch is full, when frames have waited long enough, or when nothing waits
-    // (then the frame only needs the tracks' current results).
-    const bool run = st.clips.empty() || st.clips.size() >= std::max<guint>(1, s.batch_size) ||
-                     st.held.size() >= std::max<guint>(1, s.max_batch_frames);
-    if (run && !run_pending(self, st, s, &ready, &changes)) {
-      drop_pending(st);
-      return locked.flow_return(false);
+    if (st.async) {
+      if (!chain_async(self, st, s, buffer, &changes, &stats)) {
+        gst_buffer_unref(buffer);
+        return locked.flow_return(false);
+      }
+      ready.push_back(buffer);
+    } else {
+      const size_t index = st.held.size();
+      gpointer iter = nullptr;
+      while (GstHespClipMeta* meta = gst_buffer_iterate_hesp_clip_meta(buffer, &iter)) {
+        st.clips.push_back({hesp::gst::make_clip_job(meta->track_id, meta->frames, meta->n_frames,
+                                                     meta->crop_size, meta->pts),
+                            index});
+        ++st.sync_counters.queued;
+      }
+      st.held.push_back(buffer);
+      // Run now when the batch is full, when frames have waited long enough, or when nothing
+      // waits (then the frame only needs the tracks' current results).
+      const bool run = st.clips.empty() || st.clips.size() >= std::max<guint>(1, s.batch_size) ||
+                       st.held.size() >= std::max<guint>(1, s.max_batch_frames);
+      if (run && !run_pending(self, st, s, &ready, &changes)) {
+        drop_pending(st);
+        return locked.flow_return(false);
+      }
     }
   }
-  return push_ready(self, ready, changes);
+  // Live and sync, with a model slower than the latency reported so far: the pipeline must ask
+  // again (sinks would otherwise drop the frames as late).
+  bool relatency = false;
+  {
+    auto st = self->priv->lock_state();
+    if (!st->async && st->live && st->longest_run > st->reported_run + st->reported_run / 4) {
+      st->reported_run = st->longest_run;
+      relatency = true;
+    }
+  }
+  if (relatency)
+    gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
+  return push_ready(self, ready, changes, stats);
+}
+// Clips that ended with the stream (from hespclipbatch's "hesp-clip" events). sync: they join
+// the pending batch; async: they go to the worker. Either way their results can only be reported
+// as messages.
+static void add_event_clip(State& st, GstEvent* event) {
+  guint track_id = 0, n_frames = 0, real = 0, crop_size = 0;
+  GBytes* frames = nullptr;
+  GstClockTime* pts = nullptr;
+  if (!gst_hesp_clip_event_parse(event, &track_id, &n_frames, &real, &crop_size, &frames, &pts))
+    return;
+  hesp::gst::ClipJob job = hesp::gst::make_clip_job(track_id, frames, n_frames, crop_size, pts);
+  g_bytes_unref(frames);
+  g_free(pts);
+  if (st.worker) {
+    st.worker->submit(std::move(job));
+  } else {
+    st.clips.push_back({std::move(job), SIZE_MAX});
+    ++st.sync_counters.queued;
+  }
 }
 
-// Clips that ended with the stream (from hespclipbatch's "hesp-clip" events): they join the
-// pending batch; their results can only be reported as messages.
-static void add_event_clip(State& st, GstEvent* event) {
-  PendingClip c;
-  guint real = 0;
-  GstClockTime* pts = nullptr;
-  if (!gst_hesp_clip_event_parse(event, &c.track_id, &c.n_frames, &real, &c.crop_size, &c.frames,
-                                 &pts))
-    return;
-  c.clip_start = pts[0];
-  c.clip_end = pts[c.n_frames - 1];
-  c.buffer_index = SIZE_MAX;
-  g_free(pts);
-  st.clips.push_back(c);
+// async end of stream: waits for the worker to run every waiting clip, then reports the results
+// (label-change messages; no frame is left to carry them).
+static bool finish_async(GstHespInfer* self, const Settings& s,
+                         std::vector<hesp::gst::LabelChange>* changes) {
+  hesp::gst::InferenceWorker* worker = nullptr;
+  {
+    auto st = self->priv->lock_state();
+    worker = st->worker.get();
+  }
+  if (!worker) return true;
+  // Without the state lock: the worker never takes it, and the stats property stays readable.
+  // The worker outlives this call: it is destroyed only after the pads are deactivated.
+  worker->drain();
+  auto locked = self->priv->lock_state();
+  State& st = *locked;
+  const std::string failure = worker->failure();
+  if (!failure.empty()) {
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Expression inference failed"),
+                      ("%s", failure.c_str()));
+    locked.set_failed();
+    return false;
+  }
+  const auto results = worker->take_results();
+  GST_DEBUG_OBJECT(self, "end of stream: %zu results after the last frame", results.size());
+  for (const auto& outcome : results) apply_result(st, s, outcome, changes);
+  return true;
 }
 
 static gboolean gst_hesp_infer_sink_event(GstPad* pad, GstObject* parent, GstEvent* event) {
   auto* self = GST_HESP_INFER(parent);
   switch (GST_EVENT_TYPE(event)) {
     case GST_EVENT_FLUSH_STOP:
-    case GST_EVENT_STREAM_START: {
-      auto st = self->priv->lock_state();
-      drop_pending(*st);
-      if (st->stamper) st->stamper->reset();
+    case GST_EVENT_STREAM_START:
+      reset_stream(*self->priv->lock_state());
       break;
-    }
     case GST_EVENT_CUSTOM_DOWNSTREAM:
     case GST_EVENT_EOS:
     case GST_EVENT_GAP:
@@ -313,19 +521,24 @@ static gboolean gst_hesp_infer_sink_event(GstPad* pad, GstObject* parent, GstEve
       std::vector<GstBuffer*> ready;
       std::vector<hesp::gst::LabelChange> changes;
       bool ok = true;
+      bool async = false;
       {
         auto locked = self->priv->lock_state();
         State& st = *locked;
+        async = st.async;
         if (gst_hesp_clip_event_is_clip(event) && st.model) add_event_clip(st, event);
         const bool flush_now = GST_EVENT_TYPE(event) != GST_EVENT_CUSTOM_DOWNSTREAM ||
                                !gst_hesp_clip_event_is_clip(event);
-        if (flush_now && st.model && !locked.failed() && (!st.held.empty() || !st.clips.empty()))
+        if (!async && flush_now && st.model && !locked.failed() &&
+            (!st.held.empty() || !st.clips.empty()))
           ok = run_pending(self, st, s, &ready, &changes);
         if (!ok) {
           locked.set_failed();
           drop_pending(st);
         }
       }
+      if (ok && async && GST_EVENT_TYPE(event) == GST_EVENT_EOS)
+        ok = finish_async(self, s, &changes);
       push_ready(self, ready, changes);
       if (!ok) {
         gst_event_unref(event);
@@ -333,32 +546,48 @@ static gboolean gst_hesp_infer_sink_event(GstPad* pad, GstObject* parent, GstEve
       }
       break;
     }
-    default: break;
+    default:
+      break;
   }
   return gst_pad_event_default(pad, parent, event);
 }
 
+static GstClockTime frame_duration(GstHespInfer* self) {
+  GstClockTime frame = GST_SECOND / 25;  // when the caps do not say
+  if (GstCaps* caps = gst_pad_get_current_caps(self->sinkpad)) {
+    GstVideoInfo info;
+    if (gst_video_info_from_caps(&info, caps) && info.fps_n > 0)
+      frame = gst_util_uint64_scale(GST_SECOND, info.fps_d, info.fps_n);
+    gst_caps_unref(caps);
+  }
+  return frame;
+}
+
+// Latency: async adds nothing (frames pass at once; results say their own age). sync adds the
+// frames a batch may hold back and the longest model run seen so far, since a frame leaves only
+// after its clips have run.
 static gboolean gst_hesp_infer_src_query(GstPad* pad, GstObject* parent, GstQuery* query) {
   auto* self = GST_HESP_INFER(parent);
   if (GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
     if (!gst_pad_peer_query(self->sinkpad, query)) return FALSE;
     const Settings s = self->priv->settings.get();
-    if (s.batch_size > 1) {
-      // Held frames add up to max-batch-frames frame durations; assume 25 fps when unknown.
-      gboolean live;
-      GstClockTime min, max;
-      gst_query_parse_latency(query, &live, &min, &max);
-      GstClockTime frame = GST_SECOND / 25;
-      if (GstCaps* caps = gst_pad_get_current_caps(self->sinkpad)) {
-        GstVideoInfo info;
-        if (gst_video_info_from_caps(&info, caps) && info.fps_n > 0)
-          frame = gst_util_uint64_scale(GST_SECOND, info.fps_d, info.fps_n);
-        gst_caps_unref(caps);
+    gboolean live;
+    GstClockTime min, max;
+    gst_query_parse_latency(query, &live, &min, &max);
+    GstClockTime extra = 0;
+    {
+      auto st = self->priv->lock_state();
+      if (st->model) decide_mode(self, *st, s, live);
+      if (!st->async) {
+        if (s.batch_size > 1) extra += frame_duration(self) * (s.max_batch_frames - 1);
+        extra += st->longest_run;
+        st->reported_run = st->longest_run;
       }
-      const GstClockTime extra = frame * (s.max_batch_frames - 1);
-      gst_query_set_latency(query, live, min + extra,
-                            GST_CLOCK_TIME_IS_VALID(max) ? max + extra : max);
     }
+    gst_query_set_latency(query, live, min + extra,
+                          GST_CLOCK_TIME_IS_VALID(max) ? max + extra : max);
+    GST_DEBUG_OBJECT(self, "latency: upstream %" GST_TIME_FORMAT " + ours %" GST_TIME_FORMAT,
+                     GST_TIME_ARGS(min), GST_TIME_ARGS(extra));
     return TRUE;
   }
   return gst_pad_query_default(pad, parent, query);
@@ -367,14 +596,23 @@ static gboolean gst_hesp_infer_src_query(GstPad* pad, GstObject* parent, GstQuer
 static GstStateChangeReturn gst_hesp_infer_change_state(GstElement* element,
                                                         GstStateChange transition) {
   auto* self = GST_HESP_INFER(element);
-  if (transition == GST_STATE_CHANGE_NULL_TO_READY && !start(self))
-    return GST_STATE_CHANGE_FAILURE;
-  const GstStateChangeReturn ret = GST_ELEMENT_CLASS(parent_class)->change_state(element, transition);
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY && !start(self)) return GST_STATE_CHANGE_FAILURE;
+  const GstStateChangeReturn ret =
+      GST_ELEMENT_CLASS(parent_class)->change_state(element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
-    auto st = self->priv->lock_state();
-    drop_pending(*st);
-    if (st->stamper) st->stamper->reset();
-    st.clear_failed();
+    std::unique_ptr<hesp::gst::InferenceWorker> worker;
+    {
+      auto st = self->priv->lock_state();
+      drop_pending(*st);
+      if (st->stamper) st->stamper->reset();
+      if (st->model) st->model->clear_frame_cache();
+      worker = std::move(st->worker);
+      st->mode_decided = false;
+      st->async = false;
+      st->longest_run = st->reported_run = 0;
+      st.clear_failed();
+    }
+    worker.reset();  // joins the worker thread without the state lock
   }
   if (transition == GST_STATE_CHANGE_READY_TO_NULL) stop(self);
   return ret;
@@ -383,6 +621,21 @@ static GstStateChangeReturn gst_hesp_infer_change_state(GstElement* element,
 static void gst_hesp_infer_finalize(GObject* object) {
   stop(GST_HESP_INFER(object));
   hesp::gst::finalize_private<GstHespInfer, gst_hesp_infer_get_type>(object);
+}
+
+// `stats` is read from the element's state, not its settings, so it is served here; every other
+// property goes to the property table.
+static GObjectGetPropertyFunc table_get_property = nullptr;
+static guint stats_property_id = 0;
+
+static void gst_hesp_infer_get_property(GObject* object, guint id, GValue* value,
+                                        GParamSpec* pspec) {
+  if (id == stats_property_id) {
+    auto* self = GST_HESP_INFER(object);
+    g_value_take_boxed(value, stats_structure(*self->priv->lock_state()));
+    return;
+  }
+  table_get_property(object, id, value, pspec);
 }
 
 static void gst_hesp_infer_class_init(GstHespInferClass* klass) {
@@ -433,10 +686,42 @@ static void gst_hesp_infer_class_init(GstHespInferClass* klass) {
                           "it loads (clip-zeroshot packs only: each name is put into the pack's "
                           "prompt templates and encoded once)",
                           &Settings::extra_classes),
+          enum_property("schedule", "Schedule",
+                        "Where the model runs: sync (streaming thread; deterministic), async "
+                        "(worker thread; frames never wait, results follow, late clips dropped) "
+                        "or auto (async when upstream is live)",
+                        GST_TYPE_HESP_INFER_SCHEDULE, &Settings::schedule),
+          uint_property("max-queued-clips", "Maximum queued clips",
+                        "async: clips waiting for the worker at most; when full, a new clip "
+                        "replaces the oldest waiting clip of its track (else the oldest)",
+                        1, 1024, &Settings::max_queued_clips),
+          uint_property("frame-subsample", "Frame subsample",
+                        "Look at every n-th frame of a clip only (1 = all; kinds that read "
+                        "consecutive frames, such as emoclip, refuse n > 1)",
+                        1, 256, &Settings::frame_subsample),
+          uint_property("frame-cache", "Frame cache",
+                        "Per-frame model results kept so that overlapping clips of a track run "
+                        "each frame once (frames; 0 = off)",
+                        0, 1 << 20, &Settings::frame_cache),
       });
   add_pad_templates(GST_ELEMENT_CLASS(klass), "video/x-raw(ANY)");
+  GObjectClass* object_class = G_OBJECT_CLASS(klass);
+  table_get_property = object_class->get_property;
+  object_class->get_property = gst_hesp_infer_get_property;
+  guint n_properties = 0;
+  g_free(g_object_class_list_properties(object_class, &n_properties));
+  stats_property_id = n_properties + 1;
+  g_object_class_install_property(
+      object_class, stats_property_id,
+      g_param_spec_boxed("stats", "Statistics",
+                         "Counters (GstStructure hesp-infer-stats): mode, clips-queued, clips-run, "
+                         "clips-dropped (-superseded, -queue-full, -flush), runs, frames-encoded, "
+                         "frames-cached, last-run-ms",
+                         GST_TYPE_STRUCTURE,
+                         static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  gst_type_mark_as_plugin_api(GST_TYPE_HESP_INFER_SCHEDULE, static_cast<GstPluginAPIFlags>(0));
   // Held buffers are unreffed before the private object goes.
-  G_OBJECT_CLASS(klass)->finalize = gst_hesp_infer_finalize;
+  object_class->finalize = gst_hesp_infer_finalize;
   GST_ELEMENT_CLASS(klass)->change_state = GST_DEBUG_FUNCPTR(gst_hesp_infer_change_state);
 }
 

@@ -17,9 +17,9 @@ std::optional<LabelChange> ResultStamper::update(guint track_id, const Expressio
   const bool fresh = it == tracks_.end();
   if (fresh) {
     if (tracks_.size() >= max_tracks_) {
-      auto oldest = std::min_element(tracks_.begin(), tracks_.end(), [](const auto& a, const auto& b) {
-        return a.second.last_seen < b.second.last_seen;
-      });
+      auto oldest = std::min_element(
+          tracks_.begin(), tracks_.end(),
+          [](const auto& a, const auto& b) { return a.second.last_seen < b.second.last_seen; });
       tracks_.erase(oldest);
     }
     it = tracks_.emplace(track_id, TrackState{}).first;
@@ -34,13 +34,16 @@ std::optional<LabelChange> ResultStamper::update(guint track_id, const Expressio
     t.smoothed_open_set = result.open_set_score;
   } else {
     for (size_t i = 0; i < t.smoothed_scores.size(); ++i)
-      t.smoothed_scores[i] = smoothing_ * t.smoothed_scores[i] + (1 - smoothing_) * result.class_scores[i];
-    t.smoothed_open_set = smoothing_ * t.smoothed_open_set + (1 - smoothing_) * result.open_set_score;
+      t.smoothed_scores[i] =
+          smoothing_ * t.smoothed_scores[i] + (1 - smoothing_) * result.class_scores[i];
+    t.smoothed_open_set =
+        smoothing_ * t.smoothed_open_set + (1 - smoothing_) * result.open_set_score;
   }
 
   ExpressionParams p;
   const auto best = std::max_element(t.smoothed_scores.begin(), t.smoothed_scores.end());
-  const int best_id = best == t.smoothed_scores.end() ? -1 : static_cast<int>(best - t.smoothed_scores.begin());
+  const int best_id =
+      best == t.smoothed_scores.end() ? -1 : static_cast<int>(best - t.smoothed_scores.begin());
   p.open_set_score = t.smoothed_open_set;
   p.unknown_threshold = threshold;
   p.is_unknown = best_id < 0 || p.open_set_score < threshold;
@@ -68,8 +71,10 @@ const ExpressionParams* ResultStamper::current(guint track_id) {
 void ResultStamper::next_frame() {
   ++frame_;
   for (auto it = tracks_.begin(); it != tracks_.end();) {
-    if (frame_ - it->second.last_seen > forget_frames_) it = tracks_.erase(it);
-    else ++it;
+    if (frame_ - it->second.last_seen > forget_frames_)
+      it = tracks_.erase(it);
+    else
+      ++it;
   }
 }
 

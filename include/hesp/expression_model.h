@@ -4,6 +4,7 @@
 // the LibTorch code lives behind it in src/models/.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -13,6 +14,9 @@
 namespace hesp {
 
 class ModelPack;
+namespace models {
+class FrameCache;
+}
 
 struct ModelOptions {
   // "cpu", "cuda" or "cuda:N". CUDA needs a CUDA build of LibTorch and a visible GPU; without them
@@ -29,6 +33,11 @@ struct ClipView {
   const std::uint8_t* rgb = nullptr;
   int n_frames = 0;
   int crop_size = 0;
+  // Optional identity of the frames, for the frame cache (ExpressionModel::set_frame_cache):
+  // frame i is the frame with key frame_keys[i] (its PTS, say) of face track `track`. Clips
+  // without keys are always computed in full.
+  const std::uint64_t* frame_keys = nullptr;
+  std::uint64_t track = 0;
 };
 
 struct ExpressionResult {
@@ -52,18 +61,40 @@ class ExpressionModel {
   static std::unique_ptr<ExpressionModel> load(const std::string& pack_path,
                                                const ModelOptions& options = {});
 
-  virtual ~ExpressionModel() = default;
+  virtual ~ExpressionModel();
   ExpressionModel(const ExpressionModel&) = delete;
   ExpressionModel& operator=(const ExpressionModel&) = delete;
 
-  // One result per clip, in order. Crops of another size than input_size() are resized. Per-frame
-  // logits are averaged over the clip, then softmax and the open-set score are computed from the
-  // average; a clip is unknown when its open-set score is below unknown_threshold (pass
+  // One result per clip, in order. Crops of another size than input_size() are resized. Each
+  // frame goes through the network on its own (per-frame logits or embeddings), then the kind
+  // pools a clip's frames into logits; softmax and the open-set score are computed from those; a
+  // clip is unknown when its open-set score is below unknown_threshold (pass
   // default_unknown_threshold() for the pack's calibrated value, -infinity for closed-set).
-  // Results do not depend on how clips are batched. Throws InputError for an empty or malformed
-  // clip, SettingsError for a NaN threshold. Not thread-safe: one caller at a time.
-  virtual std::vector<ExpressionResult> classify(const std::vector<ClipView>& clips,
-                                                 double unknown_threshold) = 0;
+  // Results do not depend on how clips are batched, nor on whether frames came from the frame
+  // cache. Throws InputError for an empty or malformed clip, SettingsError for a NaN threshold.
+  // Not thread-safe: one caller at a time.
+  std::vector<ExpressionResult> classify(const std::vector<ClipView>& clips,
+                                         double unknown_threshold);
+
+  // Frame cache: per-frame results of clips that carry frame keys are kept (up to max_frames of
+  // them, oldest forgotten first) so that overlapping clips of a track run each frame once.
+  // 0 turns it off (the default).
+  void set_frame_cache(std::size_t max_frames);
+  // Forgets every cached frame (after a seek or flush, when keys may repeat with other pixels).
+  void clear_frame_cache();
+
+  // Look at every n-th frame of a clip only (positions 0, n, 2n, ...); 1 = every frame (the
+  // default). Throws SettingsError for n < 1, and for n > 1 when the kind's pooling depends on
+  // seeing consecutive frames (allows_frame_subsample()).
+  void set_frame_subsample(int n);
+  int frame_subsample() const { return frame_subsample_; }
+  // Whether the kind pools frames without regard to their spacing (mean or attention pooling),
+  // so that skipping frames is a valid approximation.
+  virtual bool allows_frame_subsample() const { return true; }
+
+  // Frames that went through the network, and frames taken from the cache, since loading.
+  std::uint64_t frames_computed() const { return frames_computed_.load(); }
+  std::uint64_t frames_reused() const { return frames_reused_.load(); }
 
   // Adds known classes at run time, after the pack's own (class ids keep their order). Only pack
   // kinds that can describe a class from its name alone support it (clip-zeroshot: the name goes
@@ -89,6 +120,21 @@ class ExpressionModel {
   // Takes the fields every kind shares from the pack's validated header (ModelPack::header).
   ExpressionModel(const ModelPack& pack, const ModelOptions& options);
 
+  // A kind's two halves. frame_features: one row of frame_width() floats per frame of `frames`
+  // (clips of any length; rows in clip order), computed per frame so that a row does not depend
+  // on the other frames of the call. clip_logits: for each clip, its n_i used frames' rows
+  // ([n_i, frame_width()] row-major) pooled into one logit per class.
+  virtual int frame_width() const = 0;
+  virtual std::vector<float> frame_features(const std::vector<ClipView>& frames) = 0;
+  struct FrameRows {
+    const float* rows = nullptr;
+    int count = 0;
+  };
+  virtual std::vector<std::vector<double>> clip_logits(const std::vector<FrameRows>& clips) = 0;
+  // The frame positions of an n-frame clip the kind looks at, before subsampling (default: all;
+  // a kind with a fixed number of temporal positions picks that many).
+  virtual std::vector<int> frames_used(int n_frames) const;
+
   std::string path_;
   std::string name_;
   std::string kind_;
@@ -99,6 +145,12 @@ class ExpressionModel {
   int frames_per_clip_ = 1;
   double face_margin_ = 0.0;
   std::string device_ = "cpu";
+
+ private:
+  std::unique_ptr<models::FrameCache> cache_;
+  int frame_subsample_ = 1;
+  std::atomic<std::uint64_t> frames_computed_{0};
+  std::atomic<std::uint64_t> frames_reused_{0};
 };
 
 // Open-set score rules, computed from a clip's pooled logits; higher = more likely known:

@@ -15,20 +15,15 @@ namespace hesp {
 ClipZeroShotModel::ClipZeroShotModel(const ModelPack& pack, const ModelOptions& options)
     : EmbeddingClassifier(pack, options, /*templates_required=*/true) {}
 
-std::vector<double> ClipZeroShotModel::clip_embeddings(const std::vector<ClipView>& clips) {
-  if (clips.empty()) return {};
-  std::vector<int> used;
-  const std::vector<float> frames = encode_frames(clips, /*max_frames=*/0, &used);
+std::vector<double> ClipZeroShotModel::pool_embeddings(const std::vector<FrameRows>& clips) {
   const int d = encoder_->embed_dim();
-
   // Mean of the frame embeddings in double, frame by frame in order, then unit length: the same
   // numbers whatever the batch.
   std::vector<double> out(clips.size() * d, 0.0);
-  std::size_t row = 0;
   for (std::size_t i = 0; i < clips.size(); ++i) {
     double* v = out.data() + i * d;
-    for (int f = 0; f < clips[i].n_frames; ++f, ++row)
-      for (int x = 0; x < d; ++x) v[x] += frames[row * d + x];
+    for (int f = 0; f < clips[i].count; ++f)
+      for (int x = 0; x < d; ++x) v[x] += clips[i].rows[f * d + x];
     double norm = 0.0;
     for (int x = 0; x < d; ++x) norm += v[x] * v[x];
     norm = std::sqrt(norm);

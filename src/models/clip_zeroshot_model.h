@@ -20,7 +20,8 @@ class ClipZeroShotModel final : public EmbeddingClassifier {
   ClipZeroShotModel(const ModelPack& pack, const ModelOptions& options);
 
  private:
-  std::vector<double> clip_embeddings(const std::vector<ClipView>& clips) override;
+  // The mean of the frame embeddings, at unit length.
+  std::vector<double> pool_embeddings(const std::vector<FrameRows>& clips) override;
 };
 
 }  // namespace hesp

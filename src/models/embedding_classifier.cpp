@@ -100,39 +100,24 @@ EmbeddingClassifier::EmbeddingClassifier(const ModelPack& pack, const ModelOptio
 
 EmbeddingClassifier::~EmbeddingClassifier() = default;
 
-std::vector<float> EmbeddingClassifier::encode_frames(const std::vector<ClipView>& clips,
-                                                      int max_frames,
-                                                      std::vector<int>* frames_used) const {
-  models::count_clip_frames(clips);  // names an empty clip
-  frames_used->resize(clips.size());
-  for (std::size_t i = 0; i < clips.size(); ++i)
-    (*frames_used)[i] =
-        max_frames > 0 ? std::min(clips[i].n_frames, max_frames) : clips[i].n_frames;
-
+std::vector<float> EmbeddingClassifier::frame_features(const std::vector<ClipView>& clips) {
   std::vector<float> frames;
   std::vector<std::uint8_t> joined;
   for (std::size_t i = 0; i < clips.size();) {
+    // A run of clips with the same crop size is one encoder call (the encoder splits it into its
+    // own batches); one whole clip is encoded in place, anything else is gathered first.
     const int crop = clips[i].crop_size;
     const std::size_t crop_bytes = static_cast<std::size_t>(crop) * crop * 3;
     std::size_t j = i;
     int n = 0;
-    while (j < clips.size() && clips[j].crop_size == crop) n += (*frames_used)[j++];
+    while (j < clips.size() && clips[j].crop_size == crop) n += clips[j++].n_frames;
     const std::uint8_t* rgb = clips[i].rgb;
-    // One whole clip is encoded in place; anything else is gathered first.
-    if (j - i > 1 || (*frames_used)[i] != clips[i].n_frames) {
+    if (j - i > 1) {
       joined.resize(static_cast<std::size_t>(n) * crop_bytes);
       std::size_t at = 0;
       for (std::size_t k = i; k < j; ++k) {
-        const ClipView& c = clips[k];
-        if ((*frames_used)[k] == c.n_frames) {
-          std::memcpy(joined.data() + at, c.rgb, c.n_frames * crop_bytes);
-          at += c.n_frames * crop_bytes;
-        } else {
-          for (int f : models::centre_frames(c.n_frames, (*frames_used)[k])) {
-            std::memcpy(joined.data() + at, c.rgb + f * crop_bytes, crop_bytes);
-            at += crop_bytes;
-          }
-        }
+        std::memcpy(joined.data() + at, clips[k].rgb, clips[k].n_frames * crop_bytes);
+        at += clips[k].n_frames * crop_bytes;
       }
       rgb = joined.data();
     }
@@ -167,14 +152,13 @@ void EmbeddingClassifier::add_classes(const std::vector<std::string>& names) {
   class_names_.insert(class_names_.end(), names.begin(), names.end());
 }
 
-std::vector<ExpressionResult> EmbeddingClassifier::classify(const std::vector<ClipView>& clips,
-                                                            double unknown_threshold) {
-  if (std::isnan(unknown_threshold)) throw SettingsError("the unknown threshold is NaN");
-  const std::vector<double> videos = clip_embeddings(clips);
+std::vector<std::vector<double>> EmbeddingClassifier::clip_logits(
+    const std::vector<FrameRows>& clips) {
+  const std::vector<double> videos = pool_embeddings(clips);
   const int d = encoder_->embed_dim();
   const std::size_t k = class_names_.size();
-  std::vector<ExpressionResult> results;
-  results.reserve(clips.size());
+  std::vector<std::vector<double>> out;
+  out.reserve(clips.size());
   for (std::size_t i = 0; i < clips.size(); ++i) {
     const double* v = videos.data() + i * d;
     std::vector<double> logits(k, 0.0);
@@ -184,10 +168,9 @@ std::vector<ExpressionResult> EmbeddingClassifier::classify(const std::vector<Cl
       for (int x = 0; x < d; ++x) dot += v[x] * t[x];
       logits[j] = logit_scale_ * dot;
     }
-    results.push_back(models::result_from_logits(std::move(logits), class_names_, score_rule_,
-                                                 unknown_threshold));
+    out.push_back(std::move(logits));
   }
-  return results;
+  return out;
 }
 
 }  // namespace hesp

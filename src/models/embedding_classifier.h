@@ -43,9 +43,6 @@ class EmbeddingClassifier : public ExpressionModel {
  public:
   ~EmbeddingClassifier() override;
 
-  // Logits are logit_scale() x the cosine between each clip's embedding and each class's.
-  std::vector<ExpressionResult> classify(const std::vector<ClipView>& clips,
-                                         double unknown_threshold) final;
   // Each name goes through the pack's templates and the text tower, once, here.
   void add_classes(const std::vector<std::string>& names) final;
 
@@ -64,17 +61,15 @@ class EmbeddingClassifier : public ExpressionModel {
   // for the device.
   EmbeddingClassifier(const ModelPack& pack, const ModelOptions& options, bool templates_required);
 
-  // One unit-length embedding per clip, [clips, embed_dim] row-major, in double so that the cosine
-  // is summed the same way whatever the kind. Throws InputError for an empty clip.
-  virtual std::vector<double> clip_embeddings(const std::vector<ClipView>& clips) = 0;
+  // Frames are CLIP image embeddings.
+  int frame_width() const final { return encoder_->embed_dim(); }
+  std::vector<float> frame_features(const std::vector<ClipView>& frames) final;
+  // Logits are logit_scale() x the cosine between each clip's embedding and each class's.
+  std::vector<std::vector<double>> clip_logits(const std::vector<FrameRows>& clips) final;
 
-  // Image embeddings of the clips' frames, [frames, embed_dim] row-major in clip order. A clip of
-  // more than max_frames frames (when max_frames > 0) contributes max_frames frames at its
-  // segment centres (what training's test-mode sampling takes); the count each clip contributed
-  // goes to *frames_used. A run of clips with the same crop size is one encoder call (the encoder
-  // splits it into its own batches), so results do not depend on how clips are grouped.
-  std::vector<float> encode_frames(const std::vector<ClipView>& clips, int max_frames,
-                                   std::vector<int>* frames_used) const;
+  // One unit-length embedding per clip from its frames' embeddings, [clips, embed_dim]
+  // row-major, in double so that the cosine is summed the same way whatever the kind.
+  virtual std::vector<double> pool_embeddings(const std::vector<FrameRows>& clips) = 0;
 
   std::unique_ptr<ClipEncoder> encoder_;
   std::vector<float> class_embeddings_;

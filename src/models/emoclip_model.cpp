@@ -203,33 +203,49 @@ EmoClipModel::EmoClipModel(const ModelPack& pack, const ModelOptions& options)
 
 EmoClipModel::~EmoClipModel() = default;
 
-std::vector<float> EmoClipModel::video_embeddings(const std::vector<ClipView>& clips) {
-  std::vector<int> used_frames;
-  std::vector<float> frames = encode_frames(clips, frames_per_clip_, &used_frames);
-  const int d = encoder_->embed_dim();
-  std::vector<float> out;
-  out.reserve(clips.size() * d);
-  if (clips.empty()) return out;
+std::vector<int> EmoClipModel::frames_used(int n_frames) const {
+  if (n_frames > frames_per_clip_) return models::centre_frames(n_frames, frames_per_clip_);
+  return ExpressionModel::frames_used(n_frames);
+}
 
+std::vector<float> EmoClipModel::video_embeddings(const std::vector<ClipView>& clips) {
+  models::count_clip_frames(clips);  // names an empty clip
+  std::vector<ClipView> frames;
+  std::vector<int> counts;
+  for (const ClipView& c : clips) {
+    const std::size_t frame_bytes = static_cast<std::size_t>(c.crop_size) * c.crop_size * 3;
+    const std::vector<int> used = frames_used(c.n_frames);
+    for (int f : used) frames.push_back(ClipView{c.rgb + f * frame_bytes, 1, c.crop_size});
+    counts.push_back(static_cast<int>(used.size()));
+  }
+  const std::vector<float> rows = frame_features(frames);
+  const int d = encoder_->embed_dim();
+  std::vector<FrameRows> blocks;
+  std::size_t at = 0;
+  for (int n : counts) {
+    blocks.push_back(FrameRows{rows.data() + at * d, n});
+    at += n;
+  }
+  const std::vector<double> v = pool_embeddings(blocks);
+  return std::vector<float>(v.begin(), v.end());
+}
+
+std::vector<double> EmoClipModel::pool_embeddings(const std::vector<FrameRows>& clips) {
+  const int d = encoder_->embed_dim();
+  std::vector<double> out;
+  out.reserve(clips.size() * d);
   // One clip at a time through the temporal model, so a clip's embedding does not depend on
   // which clips share its call.
   c10::InferenceMode guard;
-  std::size_t row = 0;
-  for (std::size_t i = 0; i < clips.size(); ++i) {
-    const int f = used_frames[i];
-    const at::Tensor x = at::from_blob(frames.data() + row * d, {1, f, d}, at::kFloat);
-    row += f;
+  for (const FrameRows& c : clips) {
+    const at::Tensor x = at::from_blob(const_cast<float*>(c.rows), {1, c.count, d}, at::kFloat);
     at::Tensor v = temporal_->net->forward(x).squeeze(0);
     v = v / v.norm().clamp_min(1e-12);
-    const float* p = v.contiguous().data_ptr<float>();
+    const at::Tensor v64 = v.to(at::kDouble).contiguous();
+    const double* p = v64.data_ptr<double>();
     out.insert(out.end(), p, p + d);
   }
   return out;
-}
-
-std::vector<double> EmoClipModel::clip_embeddings(const std::vector<ClipView>& clips) {
-  const std::vector<float> v = video_embeddings(clips);
-  return std::vector<double>(v.begin(), v.end());
 }
 
 namespace models {

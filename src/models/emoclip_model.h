@@ -67,13 +67,18 @@ class EmoClipModel final : public EmbeddingClassifier {
   ~EmoClipModel() override;
 
   // Unit-length video embeddings [clips, E] row-major (what classify compares with the classes).
-  // A clip with more frames than the model's positions is cut to frames_per_clip() frames at its
-  // segment centres (what training's test-mode sampling takes); shorter clips run as they are.
   std::vector<float> video_embeddings(const std::vector<ClipView>& clips);
+
+  // The temporal transformer reads consecutive frames at fixed positions.
+  bool allows_frame_subsample() const override { return false; }
 
  private:
   struct Temporal;
-  std::vector<double> clip_embeddings(const std::vector<ClipView>& clips) override;
+  // A clip with more frames than the model's positions is cut to frames_per_clip() frames at its
+  // segment centres (what training's test-mode sampling takes); shorter clips run as they are.
+  std::vector<int> frames_used(int n_frames) const override;
+  // The temporal transformer's output for the clip's frames, at unit length.
+  std::vector<double> pool_embeddings(const std::vector<FrameRows>& clips) override;
 
   std::unique_ptr<Temporal> temporal_;
 };

@@ -77,10 +77,10 @@ class FerCnnModel final : public ExpressionModel {
     if (options.threads > 0) at::set_num_threads(options.threads);
   }
 
-  std::vector<ExpressionResult> classify(const std::vector<ClipView>& clips,
-                                         double unknown_threshold) override {
-    if (std::isnan(unknown_threshold)) throw SettingsError("the unknown threshold is NaN");
-    if (clips.empty()) return {};
+  // Per-frame logits; a clip's logits are their mean.
+  int frame_width() const override { return static_cast<int>(class_names_.size()); }
+
+  std::vector<float> frame_features(const std::vector<ClipView>& clips) override {
     const int s = input_size_;
     models::PackedFrames packed = models::pack_clip_frames(clips, s);
     const std::int64_t total = packed.count;
@@ -95,25 +95,26 @@ class FerCnnModel final : public ExpressionModel {
       // NHWC bytes viewed as NCHW are already channels-last; keep them that way.
       x = ((x.permute({0, 3, 1, 2}).to(torch::kFloat32) - mean_) * inv_std_)
               .contiguous(at::MemoryFormat::ChannelsLast);
-      parts.push_back(net_->forward(x).to(torch::kCPU, torch::kFloat64));
+      parts.push_back(net_->forward(x).to(torch::kCPU, torch::kFloat32));
     }
     const torch::Tensor logits = torch::cat(parts).contiguous();  // [total, classes]
-    const auto* l = logits.data_ptr<double>();
-    const std::size_t k = class_names_.size();
+    const float* l = logits.data_ptr<float>();
+    return std::vector<float>(l, l + logits.numel());
+  }
 
-    std::vector<ExpressionResult> results;
-    results.reserve(clips.size());
-    std::size_t row = 0;
-    for (const ClipView& c : clips) {
+  std::vector<std::vector<double>> clip_logits(const std::vector<FrameRows>& clips) override {
+    const std::size_t k = class_names_.size();
+    std::vector<std::vector<double>> out;
+    out.reserve(clips.size());
+    for (const FrameRows& c : clips) {
       // Mean over frames in double, frame by frame in order: the same sum whatever the batch.
       std::vector<double> pooled(k, 0.0);
-      for (int f = 0; f < c.n_frames; ++f, ++row)
-        for (std::size_t j = 0; j < k; ++j) pooled[j] += l[row * k + j];
-      for (double& v : pooled) v /= c.n_frames;
-      results.push_back(models::result_from_logits(std::move(pooled), class_names_, score_rule_,
-                                                   unknown_threshold));
+      for (int f = 0; f < c.count; ++f)
+        for (std::size_t j = 0; j < k; ++j) pooled[j] += c.rows[f * k + j];
+      for (double& v : pooled) v /= c.count;
+      out.push_back(std::move(pooled));
     }
-    return results;
+    return out;
   }
 
  private:

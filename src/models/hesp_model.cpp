@@ -158,10 +158,9 @@ HespModel::HespModel(const ModelPack& pack, const ModelOptions& options)
 
 HespModel::~HespModel() = default;
 
-std::vector<ExpressionResult> HespModel::classify(const std::vector<ClipView>& clips,
-                                                  double unknown_threshold) {
-  if (std::isnan(unknown_threshold)) throw SettingsError("the unknown threshold is NaN");
-  if (clips.empty()) return {};
+int HespModel::frame_width() const { return static_cast<int>(state_->text_features.size(1)); }
+
+std::vector<float> HespModel::frame_features(const std::vector<ClipView>& clips) {
   State& s = *state_;
   const int size = input_size_;
   models::PackedFrames packed = models::pack_clip_frames(clips, size);
@@ -177,22 +176,27 @@ std::vector<ExpressionResult> HespModel::classify(const std::vector<ClipView>& c
         bytes.slice(0, begin, end).to(s.device).permute({0, 3, 1, 2}).to(at::kFloat) / 255.0;
     parts.push_back(nets::hesp_encode_frames(*s.clip, x, s.visual_prompt, location_));
   }
-  const at::Tensor frames = at::cat(parts);  // [total, E]
+  const at::Tensor frames = at::cat(parts).to(at::kCPU, at::kFloat).contiguous();  // [total, E]
+  const float* f = frames.data_ptr<float>();
+  return std::vector<float>(f, f + frames.numel());
+}
 
-  std::vector<ExpressionResult> results;
-  results.reserve(clips.size());
-  std::int64_t row = 0;
-  for (const ClipView& c : clips) {
-    const at::Tensor f = frames.slice(0, row, row + c.n_frames).unsqueeze(0);  // [1, T, E]
-    row += c.n_frames;
+std::vector<std::vector<double>> HespModel::clip_logits(const std::vector<FrameRows>& clips) {
+  State& s = *state_;
+  const std::int64_t e = frame_width();
+  c10::InferenceMode guard;
+  std::vector<std::vector<double>> out;
+  out.reserve(clips.size());
+  for (const FrameRows& c : clips) {
+    const at::Tensor f =
+        at::from_blob(const_cast<float*>(c.rows), {1, c.count, e}, at::kFloat).to(s.device);
     const at::Tensor v = nets::pool_frames(f, variant_, s.query, s.gain);
-    const at::Tensor e = nets::variant_logits(v, s.text_features, s.centers, s.scale, variant_);
-    const at::Tensor l = e[0].to(at::kCPU, at::kDouble).contiguous();
-    std::vector<double> logits(l.data_ptr<double>(), l.data_ptr<double>() + l.numel());
-    results.push_back(models::result_from_logits(std::move(logits), class_names_, score_rule_,
-                                                 unknown_threshold));
+    const at::Tensor l = nets::variant_logits(v, s.text_features, s.centers, s.scale, variant_)[0]
+                             .to(at::kCPU, at::kDouble)
+                             .contiguous();
+    out.emplace_back(l.data_ptr<double>(), l.data_ptr<double>() + l.numel());
   }
-  return results;
+  return out;
 }
 
 namespace models {

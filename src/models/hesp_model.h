@@ -65,13 +65,16 @@ class HespModel final : public ExpressionModel {
   HespModel(const ModelPack& pack, const ModelOptions& options);
   ~HespModel() override;
 
-  std::vector<ExpressionResult> classify(const std::vector<ClipView>& clips,
-                                         double unknown_threshold) override;
-
   nets::HespVariant variant() const { return variant_; }
   const nets::PromptLocation& prompt_location() const { return location_; }
 
  private:
+  // Frames are image embeddings of the prompted crops (the visual prompt is fixed at inference,
+  // so they cache like plain CLIP frames); a clip's logits pool them as the variant says.
+  int frame_width() const override;
+  std::vector<float> frame_features(const std::vector<ClipView>& frames) override;
+  std::vector<std::vector<double>> clip_logits(const std::vector<FrameRows>& clips) override;
+
   struct State;
   std::unique_ptr<State> state_;
   nets::HespVariant variant_ = nets::HespVariant::kPaper;

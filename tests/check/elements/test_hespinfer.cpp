@@ -29,7 +29,7 @@ std::vector<std::vector<RoiRecord>> run_chain(const std::string& infer_props, in
   hesp::PanZoomSequence seq(hesp::test::demo_photo(3), 640, 360, n_frames, path);
   const std::string chain =
       "hespfacecrop min-face-size=60 ! hespclipbatch crop-size=112 margin=0.2 clip-length=8 "
-      "clip-stride=4 ! hespinfer model=\"" +
+      "clip-stride=4 ! hespinfer schedule=sync model=\"" +
       default_pack() + "\" " + infer_props;
   GstHarness* h = gst_harness_new_parse(chain.c_str());
   gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=640,height=360,framerate=25/1");

@@ -306,13 +306,16 @@ TEST(ElementDataTest, FailureIsStickyUntilTheNextStart) {
 const char* const kElements[] = {"hespfacecrop", "hespclipbatch", "hespinfer", "hespoverlay",
                                  "hespmetaconvert"};
 
-// The element's own properties (not GstObject's name and parent, nor GstBaseTransform's qos).
-std::vector<GParamSpec*> own_properties(GstElement* element) {
+// The element's own settings (not GstObject's name and parent, nor GstBaseTransform's qos), or
+// its own read-only status properties (such as hespinfer's stats).
+std::vector<GParamSpec*> own_properties(GstElement* element, bool writable = true) {
   guint n = 0;
   GParamSpec** all = g_object_class_list_properties(G_OBJECT_GET_CLASS(element), &n);
   std::vector<GParamSpec*> out;
   for (guint i = 0; i < n; ++i)
-    if (all[i]->owner_type == G_OBJECT_TYPE(element)) out.push_back(all[i]);
+    if (all[i]->owner_type == G_OBJECT_TYPE(element) &&
+        ((all[i]->flags & G_PARAM_WRITABLE) != 0) == writable)
+      out.push_back(all[i]);
   g_free(all);
   return out;
 }
@@ -366,6 +369,13 @@ TEST_P(ElementPropertiesTest, NewElementReadsEveryDocumentedDefault) {
     const GParamFlags rw = static_cast<GParamFlags>(pspec->flags & ~GST_PARAM_MUTABLE_READY &
                                                     ~GST_PARAM_MUTABLE_PLAYING);
     EXPECT_EQ(rw, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS) << pspec->name;
+  }
+  for (GParamSpec* pspec : own_properties(element, /*writable=*/false)) {
+    EXPECT_EQ(pspec->flags, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS) << pspec->name;
+    GValue value = G_VALUE_INIT;
+    g_value_init(&value, G_PARAM_SPEC_VALUE_TYPE(pspec));
+    g_object_get_property(G_OBJECT(element), pspec->name, &value);  // readable in NULL
+    g_value_unset(&value);
   }
   gst_object_unref(element);
 }

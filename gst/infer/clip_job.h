@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// A face clip on its way to the model: the crops (a reference on hespclipbatch's bytes, never a
+// copy), the frames' PTS (the frame cache's keys and the result's age) and the track it belongs
+// to. Shared by hespinfer's synchronous path and its inference worker.
+#pragma once
+
+#include <gst/gst.h>
+
+#include <memory>
+#include <vector>
+
+#include "hesp/expression_model.h"
+
+namespace hesp::gst {
+
+struct ClipJob {
+  guint track_id = 0;
+  std::shared_ptr<GBytes> frames;
+  guint n_frames = 0;
+  guint crop_size = 0;
+  std::vector<std::uint64_t> pts;  // one per frame
+
+  GstClockTime clip_start() const { return pts.empty() ? GST_CLOCK_TIME_NONE : pts.front(); }
+  GstClockTime clip_end() const { return pts.empty() ? GST_CLOCK_TIME_NONE : pts.back(); }
+
+  // What the model reads; valid while the job lives.
+  ClipView view() const {
+    ClipView v;
+    v.rgb = static_cast<const std::uint8_t*>(g_bytes_get_data(frames.get(), nullptr));
+    v.n_frames = static_cast<int>(n_frames);
+    v.crop_size = static_cast<int>(crop_size);
+    v.frame_keys = pts.data();
+    v.track = track_id;
+    return v;
+  }
+};
+
+// Takes a new reference on `frames`.
+inline ClipJob make_clip_job(guint track_id, GBytes* frames, guint n_frames, guint crop_size,
+                             const GstClockTime* pts) {
+  ClipJob job;
+  job.track_id = track_id;
+  job.frames = std::shared_ptr<GBytes>(g_bytes_ref(frames), g_bytes_unref);
+  job.n_frames = n_frames;
+  job.crop_size = crop_size;
+  job.pts.assign(pts, pts + n_frames);
+  return job;
+}
+
+struct ClipOutcome {
+  guint track_id = 0;
+  GstClockTime clip_start = GST_CLOCK_TIME_NONE;
+  GstClockTime clip_end = GST_CLOCK_TIME_NONE;
+  ExpressionResult result;
+};
+
+}  // namespace hesp::gst
