@@ -35,6 +35,8 @@ struct RunOptions {
   unsigned threads = 0;
   double smoothing = 0.5;
   std::string extra_classes;  // CLIP zero-shot packs: class names added at run time
+  unsigned frame_subsample = 1;
+  std::string schedule = "auto";
   bool no_video = false;
   bool quiet = false;
 };
@@ -75,18 +77,19 @@ void run(RunOptions opt) {
       std::string("uridecodebin name=src ! videoconvert ! video/x-raw,format=I420 ! ") +
       "hespfacecrop name=faces ! hespclipbatch crop-size=" + std::to_string(in.size) +
       " margin=" + std::to_string(in.margin) + " clip-length=" + std::to_string(clip_length) +
-      " clip-stride=" + std::to_string(stride) +
-      " ! hespinfer model=" + quote(opt.model) + " device=" + opt.device +
-      " batch-size=" + std::to_string(opt.batch_size) + " threads=" + std::to_string(opt.threads) +
-      " smoothing=" + std::to_string(opt.smoothing) +
+      " clip-stride=" + std::to_string(stride) + " ! hespinfer model=" + quote(opt.model) +
+      " device=" + opt.device + " batch-size=" + std::to_string(opt.batch_size) +
+      " threads=" + std::to_string(opt.threads) + " smoothing=" + std::to_string(opt.smoothing) +
       (opt.extra_classes.empty() ? "" : " extra-classes=" + quote(opt.extra_classes)) +
+      " frame-subsample=" + std::to_string(opt.frame_subsample) + " schedule=" + opt.schedule +
       " ! hespmetaconvert name=json add-empty-results=true file-path=" + quote(opt.json);
   if (opt.no_video) {
     launch += " ! fakesink sync=false";
   } else {
-    launch += " ! hespoverlay ! videoconvert ! x264enc speed-preset=veryfast ! "
-              "video/x-h264,profile=high ! mp4mux ! filesink name=video location=" +
-              quote(opt.output);
+    launch +=
+        " ! hespoverlay ! videoconvert ! x264enc speed-preset=veryfast ! "
+        "video/x-h264,profile=high ! mp4mux ! filesink name=video location=" +
+        quote(opt.output);
   }
   ElementPtr pipeline = parse_pipeline(launch);
   g_object_set(element_by_name(pipeline.get(), "src").get(), "uri", uri.c_str(), nullptr);
@@ -128,6 +131,13 @@ void add_run_command(CLI::App& app) {
              0.99);
   cmd->add_option("--extra-classes", opt->extra_classes,
                   "Comma-separated class names to add at run time (CLIP zero-shot packs)");
+  add_ranged(cmd, "--frame-subsample", opt->frame_subsample,
+             "Look at every n-th frame of a clip only (packs that pool frames without order)", 1,
+             256);
+  cmd->add_option("--schedule", opt->schedule,
+                  "Where the model runs: sync, async (frames never wait; late clips dropped) or "
+                  "auto (async for live sources)")
+      ->check(CLI::IsMember({"sync", "async", "auto"}));
   cmd->add_flag("--no-video", opt->no_video, "Write only the JSON lines");
   cmd->add_flag("-q,--quiet", opt->quiet, "No progress on stderr");
   cmd->callback([opt] { run(*opt); });

@@ -226,6 +226,77 @@ TEST_F(ExpressionModelTest, ClipScoresAreTheMeanOfFrameLogits) {
   EXPECT_NEAR(rab.open_set_score, open_set_score("energy", rab.logits), 1e-12);
 }
 
+// A track of 12 frames (the box drifts as a tracked face would) cut into the 8-frame clips with
+// stride 4 that hespclipbatch makes: frames 4..7 are in both clips.
+struct TrackClips {
+  std::vector<std::uint8_t> frames;
+  std::vector<std::uint64_t> keys;
+  ClipView clip(int first, int n, std::uint64_t track) const {
+    ClipView v{frames.data() + static_cast<std::size_t>(first) * 112 * 112 * 3, n, 112};
+    v.frame_keys = keys.data() + first;
+    v.track = track;
+    return v;
+  }
+};
+
+TrackClips drifting_track(const ListedFace& face, float margin) {
+  TrackClips t;
+  const DemoPhoto photo = load_demo_photo(face.photo);
+  for (int f = 0; f < 12; ++f) {
+    Box b = face.box;
+    b.x += 4.0f * f;
+    b.y -= 2.0f * f;
+    const auto c = test::crop(photo, b, margin);
+    t.frames.insert(t.frames.end(), c.begin(), c.end());
+    t.keys.push_back(40000000ull * f);  // PTS of 25 fps frames
+  }
+  return t;
+}
+
+TEST_F(ExpressionModelTest, CachedFramesGiveTheResultsOfRecomputation) {
+  const TrackClips t = drifting_track(kSmiling[0], static_cast<float>(model_->face_margin()));
+  const TrackClips other = drifting_track(kNeutral[0], static_cast<float>(model_->face_margin()));
+  auto cached = ExpressionModel::load(converted_pack());
+  cached->set_frame_cache(64);
+  const double th = model_->default_unknown_threshold();
+  // Same keys on another track are other frames: never mixed up.
+  const std::vector<ClipView> sequence = {t.clip(0, 8, 1), other.clip(0, 8, 2), t.clip(4, 8, 1),
+                                          other.clip(4, 8, 2)};
+  for (const ClipView& clip : sequence) {
+    ClipView plain = clip;
+    plain.frame_keys = nullptr;
+    const ExpressionResult want = model_->classify({plain}, th).at(0);
+    const ExpressionResult got = cached->classify({clip}, th).at(0);
+    EXPECT_EQ(got.label, want.label);
+    EXPECT_EQ(got.logits, want.logits);
+    EXPECT_EQ(got.class_scores, want.class_scores);
+  }
+  EXPECT_EQ(cached->frames_computed(), 24u);  // 12 frames per track, each once
+  EXPECT_EQ(cached->frames_reused(), 8u);     // the 4 shared frames of each track
+  // A cleared cache computes again.
+  cached->clear_frame_cache();
+  cached->classify({t.clip(4, 8, 1)}, th);
+  EXPECT_EQ(cached->frames_computed(), 32u);
+  // Without the cache (the default), keys change nothing.
+  EXPECT_EQ(model_->frames_reused(), 0u);
+}
+
+TEST_F(ExpressionModelTest, FrameSubsampleLooksAtEveryNthFrame) {
+  const TrackClips t = drifting_track(kSmiling[1], static_cast<float>(model_->face_margin()));
+  std::vector<std::uint8_t> even;
+  for (int f = 0; f < 8; f += 2)
+    even.insert(even.end(), t.frames.begin() + f * 112 * 112 * 3,
+                t.frames.begin() + (f + 1) * 112 * 112 * 3);
+  const ExpressionResult want = model_->classify({{even.data(), 4, 112}}, -kInf).at(0);
+  auto sub = ExpressionModel::load(converted_pack());
+  sub->set_frame_subsample(2);
+  EXPECT_EQ(sub->frame_subsample(), 2);
+  const ExpressionResult got = sub->classify({{t.frames.data(), 8, 112}}, -kInf).at(0);
+  EXPECT_EQ(got.logits, want.logits);
+  EXPECT_EQ(sub->frames_computed(), 4u);
+  EXPECT_THROW(sub->set_frame_subsample(0), SettingsError);
+}
+
 TEST_F(ExpressionModelTest, LargerCropsAreResizedToTheInput) {
   const auto small = classify_one(detected_crop(kSmiling[1], 112), 112);
   const auto large = classify_one(detected_crop(kSmiling[1], 224), 224);

@@ -308,6 +308,8 @@ TEST_F(EmoClipTraining, PackClassifiesAndServesAsAClipCheckpoint) {
   // As an expression model.
   auto model = hesp::ExpressionModel::load(o.output_path);
   EXPECT_EQ(model->kind(), "emoclip");
+  // The temporal transformer reads consecutive frames: skipping frames is refused.
+  EXPECT_THROW(model->set_frame_subsample(2), hesp::SettingsError);
   EXPECT_EQ(model->class_names(), (std::vector<std::string>{"Happy", "Sad", "Surprise", "Angry"}));
   EXPECT_EQ(model->frames_per_clip(), 4);
   EXPECT_EQ(model->input_size(), 32);

@@ -253,6 +253,25 @@ TEST_F(HespTraining, ShortRunLearnsTheKnownClasses) {
     for (std::size_t k = 0; k < kClasses.size(); ++k)
       EXPECT_NEAR(one[0].logits[k], all[i].logits[k], 1e-4) << "clip " << i;
   }
+  // Prompted frames cache like plain ones (the prompt is fixed at inference): a clip whose
+  // frames were all seen before runs no frame again and gives the same logits.
+  {
+    const auto cached = hesp::ExpressionModel::load(o.output_path, {"cpu", 2});
+    cached->set_frame_cache(64);
+    std::vector<std::uint64_t> keys(kFrames);
+    for (int f = 0; f < kFrames; ++f) keys[f] = 100 * f;
+    hesp::ClipView v = views[0];
+    v.frame_keys = keys.data();
+    v.track = 3;
+    for (int pass = 0; pass < 2; ++pass) {
+      const auto got = cached->classify({v}, 0.0)[0];
+      for (std::size_t k = 0; k < kClasses.size(); ++k)
+        EXPECT_NEAR(got.logits[k], all[0].logits[k], 1e-4) << "pass " << pass;
+    }
+    EXPECT_EQ(cached->frames_computed(), static_cast<std::uint64_t>(kFrames));
+    EXPECT_EQ(cached->frames_reused(), static_cast<std::uint64_t>(kFrames));
+    EXPECT_NO_THROW(cached->set_frame_subsample(2));  // attention pooling takes any frames
+  }
   // Larger crops are resized to the input size.
   std::vector<std::uint8_t> big(kFrames * 48 * 48 * 3, 128);
   EXPECT_EQ(model->classify({{big.data(), kFrames, 48}}, 0.0).size(), 1u);

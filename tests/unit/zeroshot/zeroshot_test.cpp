@@ -267,6 +267,31 @@ TEST_F(ZeroShot, ResultsAreDeterministicAndIndependentOfBatching) {
   EXPECT_NE(all[0].logits, all[1].logits);
 }
 
+TEST_F(ZeroShot, CachedFramesGiveTheResultsOfRecomputation) {
+  auto plain = hesp::ExpressionModel::load(names_pack());
+  auto cached = hesp::ExpressionModel::load(names_pack());
+  cached->set_frame_cache(16);
+  const Clips clips = make_clips();
+  // Two overlapping clips of one track: the second shares its first frames with the first.
+  const hesp::ClipView& a = clips.views[0];
+  ASSERT_GE(a.n_frames, 2);
+  std::vector<std::uint64_t> keys(a.n_frames + 1);
+  for (std::size_t i = 0; i < keys.size(); ++i) keys[i] = 1000 + i;
+  hesp::ClipView first = a, second = a;
+  first.frame_keys = keys.data();
+  second.frame_keys = keys.data();  // the same frames again, as a clip that repeats them
+  first.track = second.track = 7;
+  const auto want = plain->classify({a}, 0.0)[0];
+  for (const hesp::ClipView& clip : {first, second}) {
+    const auto got = cached->classify({clip}, 0.0)[0];
+    EXPECT_EQ(got.label, want.label);
+    for (std::size_t k = 0; k < want.logits.size(); ++k)
+      EXPECT_NEAR(got.logits[k], want.logits[k], 1e-5);
+  }
+  EXPECT_EQ(cached->frames_computed(), static_cast<std::uint64_t>(a.n_frames));
+  EXPECT_EQ(cached->frames_reused(), static_cast<std::uint64_t>(a.n_frames));
+}
+
 TEST_F(ZeroShot, ExtraClassesAreEncodedWithThePackTemplate) {
   auto model = hesp::ExpressionModel::load(descriptions_pack());
   auto& z = as_zeroshot(*model);

@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// hespinfer's schedules: async gives sync's results when nothing is dropped, frames never wait for
+// the model, drops are counted, end of stream delivers what is pending, flushes and state changes
+// are clean, auto follows liveness, and the latency query tells the truth in both modes.
+#include <gst/check/gstharness.h>
+#include <gst/video/video.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <random>
+#include <thread>
+#include <tuple>
+
+#include "gsthespclipmeta.h"
+#include "hesp/pan_zoom.h"
+#include "pipeline_runner.h"
+#include "test_data.h"
+
+namespace {
+
+using hesp::test::RoiRecord;
+
+constexpr GstClockTime kFrame = GST_SECOND / 25;
+
+std::string default_pack() {
+  return hesp::test::cache_path("models/faceapi-expression.safetensors");
+}
+
+GstElement* infer_of(GstHarness* h) {
+  GstElement* e = gst_bin_get_by_name(GST_BIN(h->element), "infer");
+  EXPECT_NE(e, nullptr);
+  return e;
+}
+
+guint64 stat(GstElement* infer, const char* field) {
+  GstStructure* s = nullptr;
+  g_object_get(infer, "stats", &s, nullptr);
+  guint64 v = 0;
+  EXPECT_TRUE(s && gst_structure_get_uint64(s, field, &v)) << field;
+  if (s) gst_structure_free(s);
+  return v;
+}
+
+std::string mode(GstElement* infer) {
+  GstStructure* s = nullptr;
+  g_object_get(infer, "stats", &s, nullptr);
+  std::string m = s ? gst_structure_get_string(s, "mode") : "";
+  if (s) gst_structure_free(s);
+  return m;
+}
+
+// Waits until the worker has run or dropped every clip it was given.
+void wait_idle(GstElement* infer) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (stat(infer, "clips-run") + stat(infer, "clips-dropped") < stat(infer, "clips-queued")) {
+    ASSERT_LT(std::chrono::steady_clock::now(), give_up) << "the worker never finished";
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+// Every distinct result seen on the output frames: (track, clip end) -> (label, scores).
+using Results = std::map<std::pair<int, guint64>, std::tuple<std::string, double, double>>;
+
+// The camera move over sample3 through the full chain; with `wait`, each frame is pushed only
+// after the worker is idle, so that nothing can be dropped.
+Results run_chain(const std::string& infer_props, bool wait, guint64* queued = nullptr) {
+  hesp::PanZoomPath path{0.50f, 0.30f, 0.95f, 0.53f, 0.32f, 0.80f};
+  hesp::PanZoomSequence seq(hesp::test::demo_photo(3), 640, 360, 32, path);
+  GstHarness* h = gst_harness_new_parse(
+      ("hespfacecrop min-face-size=60 ! hespclipbatch crop-size=112 margin=0.2 clip-length=8 "
+       "clip-stride=4 ! hespinfer name=infer model=\"" +
+       default_pack() + "\" " + infer_props)
+          .c_str());
+  gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=640,height=360,framerate=25/1");
+  GstElement* infer = infer_of(h);
+  std::vector<std::uint8_t> rgb(640 * 360 * 3);
+  for (int i = 0; i < 32; ++i) {
+    seq.render(i, rgb.data());
+    GstBuffer* b = gst_buffer_new_memdup(rgb.data(), rgb.size());
+    GST_BUFFER_PTS(b) = i * kFrame;
+    EXPECT_EQ(gst_harness_push(h, b), GST_FLOW_OK);
+    if (wait) wait_idle(infer);
+  }
+  EXPECT_TRUE(gst_harness_push_event(h, gst_event_new_eos()));
+  Results out;
+  while (GstBuffer* b = gst_harness_try_pull(h)) {
+    for (const RoiRecord& r : hesp::test::rois_of(b))
+      if (r.has_expression)
+        out[{r.id, r.clip_end}] = std::make_tuple(r.label, r.confidence, r.open_set_score);
+    gst_buffer_unref(b);
+  }
+  if (queued) *queued = stat(infer, "clips-queued");
+  EXPECT_EQ(stat(infer, "clips-dropped"), 0u);
+  gst_object_unref(infer);
+  gst_harness_teardown(h);
+  return out;
+}
+
+class HespInferAsync : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    HESP_REQUIRE_FILE(default_pack());
+    HESP_REQUIRE_FILE(hesp::test::demo_photo(3));
+  }
+};
+
+TEST_F(HespInferAsync, GivesTheSyncResultsWhenNothingIsDropped) {
+  const Results sync = run_chain("schedule=sync", false);
+  guint64 queued = 0;
+  const Results async = run_chain("schedule=async", true, &queued);
+  ASSERT_GT(sync.size(), 10u);
+  // A result is stamped on the frames after the one that completed its clip, so only results of
+  // clips completed on the last frame may be missing.
+  EXPECT_GE(async.size() + 3, sync.size());
+  for (const auto& [key, value] : async) {
+    const auto it = sync.find(key);
+    ASSERT_NE(it, sync.end()) << "track " << key.first << " clip end " << key.second;
+    EXPECT_EQ(std::get<0>(value), std::get<0>(it->second));
+    EXPECT_NEAR(std::get<1>(value), std::get<1>(it->second), 1e-9);
+    EXPECT_NEAR(std::get<2>(value), std::get<2>(it->second), 1e-9);
+  }
+  EXPECT_GT(queued, 10u);
+}
+
+// Buffers that carry `tracks` finished clips each, as hespclipbatch would attach them.
+GstBuffer* clip_buffer(int index, int tracks, GBytes* frames) {
+  GstBuffer* b = gst_buffer_new_allocate(nullptr, 64 * 48 * 3, nullptr);
+  GST_BUFFER_PTS(b) = index * kFrame;
+  GST_BUFFER_DURATION(b) = kFrame;
+  GstClockTime pts[8];
+  for (int f = 0; f < 8; ++f) pts[f] = (index + f) * kFrame;
+  for (int t = 1; t <= tracks; ++t) gst_buffer_add_hesp_clip_meta(b, t, -1, 8, 8, 112, frames, pts);
+  return b;
+}
+
+GBytes* random_frames() {
+  std::vector<std::uint8_t> bytes(8 * 112 * 112 * 3);
+  std::mt19937 rng(5);
+  for (auto& v : bytes) v = static_cast<std::uint8_t>(rng());
+  return g_bytes_new(bytes.data(), bytes.size());
+}
+
+GstHarness* infer_harness(const std::string& props) {
+  GstHarness* h = gst_harness_new_parse(
+      ("hespinfer name=infer model=\"" + default_pack() + "\" " + props).c_str());
+  gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=64,height=48,framerate=25/1");
+  return h;
+}
+
+TEST_F(HespInferAsync, FramesNeverWaitAndDropsAreCounted) {
+  GstHarness* h = infer_harness("schedule=async max-queued-clips=1");
+  GstElement* infer = infer_of(h);
+  GBytes* frames = random_frames();
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(gst_harness_push(h, clip_buffer(i, 4, frames)), GST_FLOW_OK);
+    // The frame is out before the push returns, whatever the model is doing.
+    EXPECT_EQ(gst_harness_buffers_received(h), static_cast<guint>(i + 1));
+  }
+  EXPECT_TRUE(gst_harness_push_event(h, gst_event_new_eos()));
+  EXPECT_EQ(stat(infer, "clips-queued"), 400u);
+  EXPECT_GT(stat(infer, "clips-dropped"), 0u);
+  EXPECT_GT(stat(infer, "clips-run"), 0u);
+  EXPECT_EQ(stat(infer, "clips-dropped-superseded") + stat(infer, "clips-dropped-queue-full") +
+                stat(infer, "clips-dropped-flush"),
+            stat(infer, "clips-dropped"));
+  EXPECT_EQ(stat(infer, "clips-run") + stat(infer, "clips-dropped"), 400u);
+  EXPECT_EQ(mode(infer), "async");
+  g_bytes_unref(frames);
+  gst_object_unref(infer);
+  gst_harness_teardown(h);
+}
+
+TEST_F(HespInferAsync, EndOfStreamRunsWhatIsWaitingAndReportsIt) {
+  GstHarness* h = infer_harness("schedule=async max-queued-clips=64 post-messages=true");
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  GstElement* infer = infer_of(h);
+  GBytes* frames = random_frames();
+  for (int i = 0; i < 5; ++i)
+    ASSERT_EQ(gst_harness_push(h, clip_buffer(i, 3, frames)), GST_FLOW_OK);
+  EXPECT_TRUE(gst_harness_push_event(h, gst_event_new_eos()));
+  // Nothing was dropped, and every clip ran before EOS went on.
+  EXPECT_EQ(stat(infer, "clips-queued"), 15u);
+  EXPECT_EQ(stat(infer, "clips-run"), 15u);
+  // Each (track, PTS) frame once: 12 distinct frames per track; the other 84 from the cache.
+  EXPECT_EQ(stat(infer, "frames-encoded"), 36u);
+  EXPECT_EQ(stat(infer, "frames-cached"), 84u);
+  int changes = 0;
+  while (GstMessage* m = gst_bus_pop(bus)) {
+    if (const GstStructure* s = gst_message_get_structure(m))
+      changes += gst_structure_has_name(s, "hesp-expression-changed");
+    gst_message_unref(m);
+  }
+  EXPECT_GE(changes, 3);  // each track's first result, though no frame was left to carry it
+  g_bytes_unref(frames);
+  gst_object_unref(infer);
+  gst_element_set_bus(h->element, nullptr);
+  gst_object_unref(bus);
+  gst_harness_teardown(h);
+}
+
+TEST_F(HespInferAsync, FlushesAndStateChangesAreClean) {
+  GBytes* frames = random_frames();
+  for (int round = 0; round < 3; ++round) {
+    GstHarness* h = infer_harness("schedule=async max-queued-clips=4");
+    GstElement* infer = infer_of(h);
+    for (int i = 0; i < 20; ++i) {
+      ASSERT_EQ(gst_harness_push(h, clip_buffer(i, 4, frames)), GST_FLOW_OK);
+      if (i == 10) {
+        EXPECT_TRUE(gst_harness_push_event(h, gst_event_new_flush_start()));
+        EXPECT_TRUE(gst_harness_push_event(h, gst_event_new_flush_stop(TRUE)));
+        GstSegment segment;
+        gst_segment_init(&segment, GST_FORMAT_TIME);
+        EXPECT_TRUE(gst_harness_push_event(h, gst_event_new_segment(&segment)));
+      }
+    }
+    EXPECT_EQ(gst_harness_buffers_received(h), 20u);
+    EXPECT_EQ(stat(infer, "clips-queued"), 80u);
+    if (round == 1) {
+      // Back to READY with clips waiting: the worker stops, the next stream decides again.
+      EXPECT_EQ(gst_element_set_state(h->element, GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
+      EXPECT_EQ(mode(infer), "undecided");
+    }
+    // Round 2 tears down with clips waiting and the worker busy.
+    gst_object_unref(infer);
+    gst_harness_teardown(h);
+  }
+  g_bytes_unref(frames);
+}
+
+// Mode and counters after running a pipeline to EOS.
+std::string mode_of_pipeline(const std::string& source) {
+  GError* error = nullptr;
+  GstElement* p = gst_parse_launch(
+      (source + " ! video/x-raw,width=64,height=48,framerate=25/1 ! hespinfer name=infer model=\"" +
+       default_pack() + "\" ! fakesink sync=false")
+          .c_str(),
+      &error);
+  EXPECT_EQ(error, nullptr);
+  if (!p) return "";
+  gst_element_set_state(p, GST_STATE_PLAYING);
+  GstBus* bus = gst_element_get_bus(p);
+  GstMessage* m = gst_bus_timed_pop_filtered(
+      bus, 30 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  EXPECT_NE(m, nullptr);
+  EXPECT_EQ(m ? GST_MESSAGE_TYPE(m) : GST_MESSAGE_UNKNOWN, GST_MESSAGE_EOS);
+  if (m) gst_message_unref(m);
+  GstElement* infer = gst_bin_get_by_name(GST_BIN(p), "infer");
+  const std::string result = mode(infer);
+  gst_object_unref(infer);
+  gst_object_unref(bus);
+  gst_element_set_state(p, GST_STATE_NULL);
+  gst_object_unref(p);
+  return result;
+}
+
+TEST_F(HespInferAsync, AutoIsAsyncForLiveSourcesOnly) {
+  EXPECT_EQ(mode_of_pipeline("videotestsrc num-buffers=3 is-live=true"), "async");
+  EXPECT_EQ(mode_of_pipeline("videotestsrc num-buffers=3"), "sync");
+}
+
+TEST_F(HespInferAsync, LatencyQueryIsTruthfulInBothModes) {
+  for (const char* props : {"schedule=async batch-size=4 max-batch-frames=5",
+                            "schedule=sync batch-size=4 max-batch-frames=5"}) {
+    GstHarness* h = infer_harness(props);
+    gst_harness_set_upstream_latency(h, 10 * GST_MSECOND);
+    GBytes* frames = random_frames();
+    for (int i = 0; i < 6; ++i) gst_harness_push(h, clip_buffer(i, 1, frames));
+    const GstClockTime latency = gst_harness_query_latency(h);
+    if (std::string(props).find("async") != std::string::npos) {
+      EXPECT_EQ(latency, 10 * GST_MSECOND) << "async adds nothing: frames pass at once";
+    } else {
+      // Four frames a batch may hold back, and the model's longest run so far.
+      EXPECT_GT(latency, 10 * GST_MSECOND + 4 * kFrame);
+    }
+    g_bytes_unref(frames);
+    gst_harness_teardown(h);
+  }
+}
+
+}  // namespace
