@@ -119,15 +119,15 @@ void run_bench(BenchOptions opt) {
   for (auto [w, h] : {std::pair{640, 360}, {1280, 720}}) {
     const std::string size = std::to_string(w) + "x" + std::to_string(h);
     cases.push_back({"facedetect", w, h, "RGB", "facedetect display=false updates=none"});
-    cases.push_back({"hespfacecrop (same settings, every frame)", w, h, "RGB",
-                     "hespfacecrop " + same});
-    cases.push_back({"hespfacecrop (same, I420 luma, every frame)", w, h, "I420",
-                     "hespfacecrop " + same});
+    cases.push_back(
+        {"hespfacecrop (same settings, every frame)", w, h, "RGB", "hespfacecrop " + same});
+    cases.push_back(
+        {"hespfacecrop (same, I420 luma, every frame)", w, h, "I420", "hespfacecrop " + same});
     cases.push_back({"hespfacecrop (interval 5, scale 0.5)", w, h, "I420",
                      "hespfacecrop " + same + " detection-interval=5 detection-scale=0.5"});
-    cases.push_back({"hespfacecrop ! hespclipbatch (interval 5, scale 0.5)", w, h, "I420",
-                     "hespfacecrop " + same +
-                         " detection-interval=5 detection-scale=0.5 ! hespclipbatch"});
+    cases.push_back(
+        {"hespfacecrop ! hespclipbatch (interval 5, scale 0.5)", w, h, "I420",
+         "hespfacecrop " + same + " detection-interval=5 detection-scale=0.5 ! hespclipbatch"});
     // What `hesp run` and `hesp faces` run, with the face options given to bench.
     cases.push_back({"hespfacecrop (the face options)", w, h, "I420", "hespfacecrop name=faces"});
   }
@@ -160,7 +160,11 @@ void add_bench_command(CLI::App& app) {
   add_ranged(cmd, "--repeat", opt->repeat, "Runs per case; the best is reported", 1, 100);
   cmd->add_option("--only", opt->only, "Run only cases whose name contains this text");
   add_face_stage_options(cmd, &opt->face);
-  cmd->callback([opt] { run_bench(*opt); });
+  add_bench_live_command(*cmd);
+  // CLI11 runs a parent's callback after its subcommand's: `bench live` is not also a `bench`.
+  cmd->callback([opt, cmd] {
+    if (cmd->get_subcommands().empty()) run_bench(*opt);
+  });
 }
 
 }  // namespace hesp::cli
