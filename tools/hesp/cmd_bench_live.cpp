@@ -179,11 +179,21 @@ gulong add_probe(GstElement* element, const char* pad_name, GstPadProbeType type
   return gst_pad_add_probe(pad.get(), type, callback, m, nullptr);
 }
 
-std::string message_text(GstMessage* msg) {
+// An error message's text; with `detail`, followed by the last line of its debug text, which
+// often says what the message does not ("bind failed: ... Address already in use").
+std::string message_text(GstMessage* msg, bool detail = false) {
   GError* err = nullptr;
-  gst_message_parse_error(msg, &err, nullptr);
+  gchar* debug = nullptr;
+  gst_message_parse_error(msg, &err, &debug);
   std::string text = err ? err->message : "unknown error";
+  if (detail && debug) {
+    std::string d = debug;
+    const std::size_t newline = d.rfind('\n');
+    if (newline != std::string::npos) d = d.substr(newline + 1);
+    if (!d.empty()) text += " (" + d + ")";
+  }
   g_clear_error(&err);
+  g_free(debug);
   return text;
 }
 
@@ -374,10 +384,10 @@ void run_live(LiveOptions opt) {
 
   std::string error;
   nlohmann::json stats;
-  const auto bus_error = [](GstBus* bus) -> std::string {
+  const auto bus_error = [](GstBus* bus, bool detail = false) -> std::string {
     GstMessage* msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
     if (!msg) return "";
-    std::string text = message_text(msg);
+    std::string text = message_text(msg, detail);
     gst_message_unref(msg);
     return text;
   };
@@ -389,7 +399,7 @@ void run_live(LiveOptions opt) {
   unsigned port = opt.port;
   // Binding the port (READY) and loading the model (PAUSED) happen in these calls.
   if (gst_element_set_state(receiver.get(), GST_STATE_READY) == GST_STATE_CHANGE_FAILURE) {
-    const std::string text = bus_error(receiver_bus.get());
+    const std::string text = bus_error(receiver_bus.get(), true);
     error = "cannot receive on UDP port " + std::to_string(opt.port) + ": " +
             (text.empty() ? "the receiver could not start" : text);
   }
