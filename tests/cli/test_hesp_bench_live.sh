@@ -18,8 +18,8 @@ if ! timeout 120 "$hesp" bench live --frames 50 --json "$tmp/live.json" >"$tmp/o
   fail "bench live:"; cat "$tmp/err"
 fi
 cat "$tmp/out"
-for field in "frames sent" "frames received" "last frame lag" "result age p50 / p95" \
-  "faces with expression" "clips into hespinfer"; do
+for field in "frames sent" "frames received" "rtp packets sent / received" "last frame lag" \
+  "result age p50 / p95" "faces with expression" "clips into hespinfer"; do
   grep -q "^$field " "$tmp/out" || fail "the report has no '$field' line"
 done
 
@@ -31,7 +31,8 @@ def check(ok, what):
     global bad
     if not ok:
         print("bad:", what); bad += 1
-for k in ["video", "model", "port", "frames_sent", "send_s", "frames_received", "last_frame_lag_s",
+for k in ["video", "model", "port", "frames_sent", "send_s", "frames_received",
+          "rtp_packets_sent", "rtp_packets_received", "last_frame_lag_s",
           "result_age_ms", "faces", "faces_with_expression", "expression_fraction", "clips_in",
           "infer_stats", "infer_properties"]:
     check(k in r, f"no field {k}")
@@ -40,6 +41,8 @@ if bad:
 check(r["frames_sent"] == 50, f"frames_sent {r['frames_sent']}")
 check(r["frames_received"] == r["frames_sent"],
       f"frames_received {r['frames_received']} != frames_sent {r['frames_sent']}")
+check(r["rtp_packets_received"] == r["rtp_packets_sent"] > 0,
+      f"rtp packets {r['rtp_packets_received']} of {r['rtp_packets_sent']}")
 check(isinstance(r["last_frame_lag_s"], float), "last_frame_lag_s")
 age = r["result_age_ms"]
 check(set(age) == {"count", "p50", "p95"}, f"result_age_ms {age}")
