@@ -119,15 +119,15 @@ void run_bench(BenchOptions opt) {
   for (auto [w, h] : {std::pair{640, 360}, {1280, 720}}) {
     const std::string size = std::to_string(w) + "x" + std::to_string(h);
     cases.push_back({"facedetect", w, h, "RGB", "facedetect display=false updates=none"});
-    cases.push_back(
-        {"hespfacecrop (same settings, every frame)", w, h, "RGB", "hespfacecrop " + same});
-    cases.push_back(
-        {"hespfacecrop (same, I420 luma, every frame)", w, h, "I420", "hespfacecrop " + same});
+    cases.push_back({"hespfacecrop (same settings, every frame)", w, h, "RGB",
+                     "hespfacecrop " + same});
+    cases.push_back({"hespfacecrop (same, I420 luma, every frame)", w, h, "I420",
+                     "hespfacecrop " + same});
     cases.push_back({"hespfacecrop (interval 5, scale 0.5)", w, h, "I420",
                      "hespfacecrop " + same + " detection-interval=5 detection-scale=0.5"});
-    cases.push_back(
-        {"hespfacecrop ! hespclipbatch (interval 5, scale 0.5)", w, h, "I420",
-         "hespfacecrop " + same + " detection-interval=5 detection-scale=0.5 ! hespclipbatch"});
+    cases.push_back({"hespfacecrop ! hespclipbatch (interval 5, scale 0.5)", w, h, "I420",
+                     "hespfacecrop " + same +
+                         " detection-interval=5 detection-scale=0.5 ! hespclipbatch"});
     // What `hesp run` and `hesp faces` run, with the face options given to bench.
     cases.push_back({"hespfacecrop (the face options)", w, h, "I420", "hespfacecrop name=faces"});
   }
