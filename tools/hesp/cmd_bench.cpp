@@ -160,7 +160,11 @@ void add_bench_command(CLI::App& app) {
   add_ranged(cmd, "--repeat", opt->repeat, "Runs per case; the best is reported", 1, 100);
   cmd->add_option("--only", opt->only, "Run only cases whose name contains this text");
   add_face_stage_options(cmd, &opt->face);
-  cmd->callback([opt] { run_bench(*opt); });
+  add_bench_live_command(*cmd);
+  // CLI11 runs a parent's callback after its subcommand's: `bench live` is not also a `bench`.
+  cmd->callback([opt, cmd] {
+    if (cmd->get_subcommands().empty()) run_bench(*opt);
+  });
 }
 
 }  // namespace hesp::cli
