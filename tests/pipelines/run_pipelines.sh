@@ -5,8 +5,6 @@
 # are swapped for test sources by the substitutions in the file's "# test:" lines (sed
 # expressions). Other lines the runner reads:
 #   # expect-file: FILE...         each FILE must exist and not be empty afterwards
-#   # test-optional-property: ELEMENT PROPERTY
-#                                  dropped from the pipeline when this build's ELEMENT lacks it
 #   # test-sender: PIPELINE        a live test: the pipeline is started first and runs until
 #                                  PIPELINE (a sender, e.g. ... ! udpsink port=${PORT} sync=true)
 #                                  has run to its end; then it gets EOS. Every step is time-limited.
@@ -47,13 +45,6 @@ line="$(grep -v '^#' "$file" | grep -v '^[[:space:]]*$' | tr '\n' ' ')"
 while IFS= read -r expr; do
   line="$(printf '%s' "$line" | sed -e "$expr")"
 done < <(sed -n 's/^# test: //p' "$file")
-while read -r element property; do
-  [ -n "$element" ] || continue
-  if ! gst-inspect-1.0 "$element" 2>/dev/null | grep -q "^  $property *:"; then
-    echo "NOTE: $element has no property '$property' in this build: running without it"
-    line="$(printf '%s' "$line" | sed -e "s/\(${element}[^!]*\) ${property}=[^ !]*/\1/")"
-  fi
-done < <(sed -n 's/^# test-optional-property: //p' "$file")
 line="$(expand "$line")"
 
 if [ -z "$sender" ]; then
