@@ -103,8 +103,19 @@ void InferenceWorker::run(int nice) {
   for (;;) {
     wake_.wait(lock, [&] { return stop_ || !waiting_.empty(); });
     if (stop_) break;
-    std::vector<ClipJob> batch(std::make_move_iterator(waiting_.begin()),
-                               std::make_move_iterator(waiting_.end()));
+    // The newest waiting clip of each track, in submission order: an older clip of a track
+    // that has a newer one waiting would only give a result that is stale on arrival.
+    std::vector<ClipJob> batch;
+    for (auto it = waiting_.rbegin(); it != waiting_.rend(); ++it) {
+      const bool newer_taken = std::any_of(batch.begin(), batch.end(), [&](const ClipJob& b) {
+        return b.track_id == it->track_id;
+      });
+      if (newer_taken)
+        ++counters_.dropped_superseded;
+      else
+        batch.push_back(std::move(*it));
+    }
+    std::reverse(batch.begin(), batch.end());
     waiting_.clear();
     const std::uint64_t generation = generation_;
     const bool clear_cache = clear_cache_;

@@ -5,7 +5,8 @@
 // (that result would be stale by the time it ran) or, when its track has none waiting, the oldest
 // waiting clip of any track. Every clip taken in or dropped is counted, with the reason.
 //
-// The worker takes every waiting clip in one classify() call (batching across tracks), since in
+// The worker takes the newest waiting clip of every track in one classify() call (batching across
+// tracks; older clips of a track that has a newer one waiting are dropped as superseded), since in
 // this mode waiting for a batch to fill would only add latency. Results are kept until the
 // streaming thread collects them (take_results) and stamps them on the next frames.
 #pragma once
