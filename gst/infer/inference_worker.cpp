@@ -107,9 +107,8 @@ void InferenceWorker::run(int nice) {
     // that has a newer one waiting would only give a result that is stale on arrival.
     std::vector<ClipJob> batch;
     for (auto it = waiting_.rbegin(); it != waiting_.rend(); ++it) {
-      const bool newer_taken = std::any_of(batch.begin(), batch.end(), [&](const ClipJob& b) {
-        return b.track_id == it->track_id;
-      });
+      const bool newer_taken = std::any_of(
+          batch.begin(), batch.end(), [&](const ClipJob& b) { return b.track_id == it->track_id; });
       if (newer_taken)
         ++counters_.dropped_superseded;
       else
