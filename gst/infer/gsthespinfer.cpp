@@ -93,6 +93,9 @@ struct Settings {
   guint max_queued_clips = 8;
   guint frame_subsample = 1;
   guint frame_cache = 4096;
+  // CLIP kernel: auto (the precision the pack was calibrated with, where this CPU runs it), fp32
+  // or bf16 (CPUs with AVX-512 BF16).
+  std::string precision = "auto";
 };
 
 // A clip waiting for its sync batch, and where its result goes.
@@ -175,6 +178,7 @@ static gboolean start(GstHespInfer* self) {
   const bool ok = HESP_GUARD(self, "Could not load the expression model", [&] {
     hesp::ModelOptions options;
     options.device = s.device;
+    options.precision = s.precision;
     options.threads =
         s.threads > 0 ? static_cast<int>(s.threads) : static_cast<int>(g_get_num_processors());
     fresh.model = hesp::ExpressionModel::load(s.model, options);
@@ -188,9 +192,10 @@ static gboolean start(GstHespInfer* self) {
         std::make_unique<hesp::gst::ResultStamper>(s.smoothing, kForgetFrames, kMaxTracks);
   });
   if (!ok) return FALSE;
-  GST_INFO_OBJECT(self, "model %s (%s, %zu classes), threshold %g, device %s",
+  GST_INFO_OBJECT(self, "model %s (%s, %zu classes), threshold %g, device %s, precision %s",
                   fresh.model->name().c_str(), fresh.model->kind().c_str(),
-                  fresh.model->class_names().size(), fresh.threshold, s.device.c_str());
+                  fresh.model->class_names().size(), fresh.threshold, s.device.c_str(),
+                  fresh.model->precision().c_str());
   self->priv->start(std::move(fresh));
   return TRUE;
 }
@@ -703,6 +708,11 @@ static void gst_hesp_infer_class_init(GstHespInferClass* klass) {
                         "Per-frame model results kept so that overlapping clips of a track run "
                         "each frame once (frames; 0 = off)",
                         0, 1 << 20, &Settings::frame_cache),
+          string_property("precision", "Precision",
+                          "Kernel of CLIP-based packs: auto (the precision the pack's unknown "
+                          "threshold was calibrated with, where this CPU runs it), fp32, or bf16 "
+                          "(CPUs with AVX-512 BF16 only)",
+                          &Settings::precision),
       });
   add_pad_templates(GST_ELEMENT_CLASS(klass), "video/x-raw(ANY)");
   GObjectClass* object_class = G_OBJECT_CLASS(klass);

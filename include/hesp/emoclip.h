@@ -84,6 +84,11 @@ struct EmoClipTrainOptions {
   // The stored unknown threshold is unknown_cosine x the learned logit scale (score max_logit).
   double unknown_cosine = 0.2;
   double face_margin = 0.1;  // stored in the manifest for the clip assembler
+  // The kernel CLIP's matrix products run with for validation and for the pack's class
+  // embeddings, recorded in the pack (open_set.precision) as the one ModelOptions::precision
+  // "auto" runs: "fp32" (oneDNN on the CPU, plain LibTorch on CUDA), "bf16" (CPUs with AVX-512
+  // BF16 only, else SettingsError) or "auto" (= fp32). Training steps run plain fp32 LibTorch.
+  std::string precision = "fp32";
 
   // Training state (trainable weights, optimiser moments, epochs done), rewritten after every
   // epoch. Empty = none. With resume, training continues from it and ends with the same
@@ -126,6 +131,7 @@ struct EmoClipTrainReport {
   double val_loss = std::numeric_limits<double>::quiet_NaN();
   double val_retrieval_accuracy = std::numeric_limits<double>::quiet_NaN();
   double val_zero_shot_accuracy = std::numeric_limits<double>::quiet_NaN();
+  std::string precision;  // recorded in the pack: "fp32" or "bf16"
 };
 
 using EmoClipProgressFn = std::function<void(const train::TrainingProgress&)>;

@@ -25,6 +25,15 @@ struct ModelOptions {
   // Intra-op threads LibTorch uses; 0 leaves the process-wide setting alone. The setting is
   // process-wide (at::set_num_threads), so the last model loaded with threads > 0 wins.
   int threads = 0;
+  // The kernel the CLIP-based kinds (clip-zeroshot, emoclip, hesp) run their towers' matrix
+  // products with: "fp32" (oneDNN on the CPU, plain LibTorch on CUDA), "bf16" (oneDNN bf16 with
+  // fp32 accumulation; CPUs with AVX-512 BF16 only, else load() throws SettingsError) or "auto":
+  // the precision the pack's unknown threshold was calibrated with when this machine can run it,
+  // else fp32. Packs that record no precision (written before packs recorded it) keep running
+  // what they always ran. Kinds without such a tower (fer-cnn) run fp32 whatever the setting.
+  // precision() says what a loaded model runs; docs/models.md has the details. load() throws
+  // SettingsError for another value.
+  std::string precision = "auto";
 };
 
 // A clip as hesp::ClipAssembler produces it: n_frames crops of crop_size x crop_size RGB pixels,
@@ -115,6 +124,9 @@ class ExpressionModel {
   // (see hesp::square_around); what the clip assembler's margin should be set to.
   double face_margin() const { return face_margin_; }
   const std::string& device() const { return device_; }
+  // The kernel precision in use: "fp32", "bf16", or "fp32-reference" (the plain LibTorch fp32
+  // kernel on the CPU, which packs that record no calibration precision were calibrated with).
+  const std::string& precision() const { return precision_; }
 
  protected:
   // Takes the fields every kind shares from the pack's validated header (ModelPack::header).
@@ -145,6 +157,7 @@ class ExpressionModel {
   int frames_per_clip_ = 1;
   double face_margin_ = 0.0;
   std::string device_ = "cpu";
+  std::string precision_ = "fp32";
 
  private:
   std::unique_ptr<models::FrameCache> cache_;

@@ -62,6 +62,12 @@ struct HespTrainOptions {
   double prompt_step = 0.0;
   // Fraction of the calibration clips that must stay above the stored unknown threshold.
   double calibration_tpr = 0.95;
+  // The kernel CLIP's matrix products run with when the trainer scores clips (model selection
+  // and calibration), recorded in the pack as the precision its threshold belongs to, so that
+  // the pack run with ModelOptions::precision "auto" reproduces the calibration: "fp32" (oneDNN
+  // on the CPU, plain LibTorch on CUDA), "bf16" (CPUs with AVX-512 BF16 only, else SettingsError)
+  // or "auto" (= fp32). Training steps run plain fp32 LibTorch either way.
+  std::string precision = "fp32";
 
   std::uint64_t seed = 0;
   int threads = 0;             // LibTorch intra-op threads; 0 = leave the process setting
@@ -102,6 +108,7 @@ struct HespTrainReport {
   double unknown_threshold = 0.0;
   std::string calibration_source;  // "selection" or "train"
   std::string device;
+  std::string precision;  // recorded in the pack: "fp32" or "bf16"
 };
 
 // Trains and writes the pack. Throws SettingsError for bad options (unknown variant, no classes,

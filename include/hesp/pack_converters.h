@@ -88,6 +88,10 @@ struct ClipZeroShotConvertOptions {
   double unknown_cosine = 0.2;
   int frames_per_clip = 8;
   double face_margin = 0.1;
+  // The kernel precision the class text embeddings are computed with, recorded in the pack as
+  // open_set.precision (what ModelOptions::precision "auto" runs): "fp32" (oneDNN on the CPU),
+  // "bf16" (CPUs with AVX-512 BF16 only, else SettingsError) or "auto" (= fp32).
+  std::string precision = "fp32";
 };
 
 struct ClipZeroShotConvertReport {
@@ -101,6 +105,7 @@ struct ClipZeroShotConvertReport {
   double logit_scale = 0.0;
   double unknown_threshold = 0.0;
   std::string checkpoint_sha256;
+  std::string precision;  // recorded in the pack: "fp32" or "bf16"
 };
 
 // Reads the checkpoint and the vocabulary, encodes every class's prompts and writes a

@@ -26,6 +26,7 @@
 #include "models/clip_pack_parts.h"
 #include "models/clip_zeroshot_model.h"
 #include "models/pack_support.h"
+#include "models/precision.h"
 
 namespace hesp {
 
@@ -183,6 +184,8 @@ ClipZeroShotConvertReport convert_openai_clip(const ClipZeroShotConvertOptions& 
   if (std::isnan(o.unknown_threshold) && o.score_rule != "max_logit")
     throw SettingsError("score rule '" + o.score_rule +
                         "' has no default threshold: give --unknown-threshold");
+  const models::TowerKernel kernel =
+      models::calibration_kernel(o.precision, models::kernel_host("cpu"));
 
   // Classes and their prompts, before any heavy loading, so a bad file fails fast.
   std::vector<std::pair<std::string, std::vector<std::string>>> classes;
@@ -201,7 +204,10 @@ ClipZeroShotConvertReport convert_openai_clip(const ClipZeroShotConvertOptions& 
   const std::vector<unsigned char> vocab = read_bytes(o.vocab_path, "CLIP vocabulary");
   const Tokenizer tokenizer(o.vocab_path);
   const std::vector<unsigned char> checkpoint_bytes = read_bytes(o.checkpoint, "CLIP checkpoint");
-  const std::unique_ptr<ClipEncoder> encoder = ClipEncoder::load(o.checkpoint);
+  ClipOptions clip_options;
+  clip_options.precision = kernel.bf16 ? ClipPrecision::kBFloat16 : ClipPrecision::kFloat32;
+  clip_options.use_onednn = kernel.onednn;
+  const std::unique_ptr<ClipEncoder> encoder = ClipEncoder::load(o.checkpoint, clip_options);
   const ClipGeometry& g = encoder->geometry();
 
   ClipZeroShotConvertReport report;
@@ -211,6 +217,7 @@ ClipZeroShotConvertReport convert_openai_clip(const ClipZeroShotConvertOptions& 
   report.embed_dim = g.embed_dim;
   report.logit_scale = encoder->logit_scale();
   report.checkpoint_sha256 = sha256_hex(checkpoint_bytes);
+  report.precision = models::recorded_name(kernel);
   report.unknown_threshold =
       std::isnan(o.unknown_threshold) ? o.unknown_cosine * report.logit_scale : o.unknown_threshold;
 
@@ -261,7 +268,8 @@ ClipZeroShotConvertReport convert_openai_clip(const ClipZeroShotConvertOptions& 
   const std::string name =
       o.name.empty() ? std::filesystem::path(o.output_path).stem().string() : o.name;
   nlohmann::json open_set = {{"score", o.score_rule},
-                             {"unknown_threshold", report.unknown_threshold}};
+                             {"unknown_threshold", report.unknown_threshold},
+                             {"precision", report.precision}};
   if (std::isnan(o.unknown_threshold)) {
     open_set["calibration"] = {
         {"method", "cosine rule of thumb, not calibrated on expression data"},

@@ -12,6 +12,7 @@
 #include "models/clip_frames.h"
 #include "models/open_set.h"
 #include "models/pack_support.h"
+#include "models/precision.h"
 
 namespace hesp {
 
@@ -72,10 +73,17 @@ EmbeddingClassifier::EmbeddingClassifier(const ModelPack& pack, const ModelOptio
       throw CorruptFileError(
           models::pack_error(path_, "template '" + t + "' has no {} for the class name"));
 
+  // Packs that record no precision ran ClipEncoder's default, oneDNN fp32, and keep running it.
+  const models::TowerKernel kernel =
+      models::choose_kernel(options.precision, models::recorded_precision(pack), "fp32",
+                            models::kernel_host(options.device));
   ClipOptions clip_options;
   clip_options.device = options.device;
   clip_options.threads = options.threads;
+  clip_options.precision = kernel.bf16 ? ClipPrecision::kBFloat16 : ClipPrecision::kFloat32;
+  clip_options.use_onednn = kernel.onednn;
   encoder_ = ClipEncoder::load(path_, clip_options);
+  precision_ = kernel.precision;
   logit_scale_ = encoder_->logit_scale();
   if (input_size_ != encoder_->input_size())
     throw CorruptFileError(models::pack_error(

@@ -124,6 +124,7 @@ void write_emoclip_pack(const std::string& path, const EmoClipPackContents& c) {
       {"open_set",
        {{"score", "max_logit"},
         {"unknown_threshold", c.unknown_cosine * scale},
+        {"precision", c.precision},
         {"calibration",
          {{"method", "cosine rule of thumb, not calibrated on expression data"},
           {"unknown_cosine", c.unknown_cosine},

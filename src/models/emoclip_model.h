@@ -46,6 +46,9 @@ struct EmoClipPackContents {
   std::vector<std::string> templates;                   // for add_classes
   std::string name;
   double unknown_cosine = 0.2;
+  // The kernel precision the pack was made with ("fp32" or "bf16": validation and the class
+  // embeddings); manifest open_set.precision, which ModelOptions::precision "auto" runs.
+  std::string precision = "fp32";
   double face_margin = 0.1;
   // Stored as manifest "training" and "provenance" (objects; may be null).
   const nlohmann::json* training = nullptr;

@@ -13,6 +13,7 @@
 #include "models/frame_cache.h"
 #include "models/open_set.h"
 #include "models/pack_kinds.h"
+#include "models/precision.h"
 
 namespace hesp {
 
@@ -147,6 +148,7 @@ std::unique_ptr<ExpressionModel> ExpressionModel::load(const std::string& pack_p
   if (options.threads < 0)
     throw SettingsError("threads must be 0 (leave as is) or positive, not " +
                         std::to_string(options.threads));
+  models::check_precision_setting(options.precision);
   const ModelPack pack = ModelPack::open(pack_path);
   const std::string kind = pack.kind();
   if (const models::PackKind* k = models::find_pack_kind(kind)) return k->load(pack, options);

@@ -17,6 +17,7 @@
 #include "models/open_set.h"
 #include "models/pack_kinds.h"
 #include "models/pack_support.h"
+#include "models/precision.h"
 #include "torch_util/pack_tensor.h"
 #include "torch_util/torch_device.h"
 
@@ -101,6 +102,7 @@ void write_hesp_pack(const HespPackContents& c) {
       {"open_set",
        {{"score", nets::variant_score_rule(c.variant)},
         {"unknown_threshold", c.unknown_threshold},
+        {"precision", c.precision},
         {"calibration", c.calibration}}},
       {"provenance", c.training},
   };
@@ -130,6 +132,12 @@ HespModel::HespModel(const ModelPack& pack, const ModelOptions& options)
     throw CorruptFileError(models::pack_error(path_, e.what()));
   }
 
+  // Packs that record no precision were calibrated through plain at::linear and keep running it,
+  // so that their thresholds stay exactly valid.
+  const models::TowerKernel kernel =
+      models::choose_kernel(options.precision, models::recorded_precision(pack),
+                            models::kReferencePrecision, models::kernel_host(options.device));
+
   State& s = *state_;
   s.device = torch_util::torch_device(options.device);
   if (options.threads > 0) at::set_num_threads(options.threads);
@@ -151,6 +159,11 @@ HespModel::HespModel(const ModelPack& pack, const ModelOptions& options)
   s.query = read_f32(pack, kHespTemporalQuery, {e});
   s.gain = read_f32(pack, kHespTemporalGain, {});
   s.clip->to(s.device);
+  clip::LinearKernel linear_kernel;
+  linear_kernel.onednn = kernel.onednn;
+  linear_kernel.bf16 = kernel.bf16;
+  s.clip->set_kernel(linear_kernel);  // after the move: bf16 copies are made of the moved weights
+  precision_ = kernel.precision;
   for (at::Tensor* t : {&s.text_features, &s.centers, &s.visual_prompt, &s.query, &s.gain})
     *t = t->to(s.device);
   s.scale = s.clip->logit_scale.exp();

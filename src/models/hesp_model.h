@@ -48,6 +48,9 @@ struct HespPackContents {
       temporal_gain, radius;
   nets::PromptLocation location;
   double unknown_threshold = 0.0;
+  // The kernel precision the threshold was calibrated with ("fp32" or "bf16"; manifest
+  // open_set.precision, which ModelOptions::precision "auto" runs).
+  std::string precision = "fp32";
   nlohmann::json calibration;  // how the threshold was set
   nlohmann::json training;     // provenance: options, data, report
 };

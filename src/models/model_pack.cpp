@@ -219,6 +219,10 @@ std::string manifest_problem(const nlohmann::json& m) {
     return "manifest field 'open_set.unknown_threshold' (finite number) is missing";
   if (!os["unknown_threshold"].is_number() || !std::isfinite(os["unknown_threshold"].get<double>()))
     return invalid("open_set.unknown_threshold", os["unknown_threshold"], "a finite number");
+  // Optional: the kernel precision the threshold was calibrated with (CLIP-based kinds).
+  if (os.contains("precision") &&
+      !(os["precision"].is_string() && (os["precision"] == "fp32" || os["precision"] == "bf16")))
+    return invalid("open_set.precision", os["precision"], "\"fp32\" or \"bf16\"");
   if (!m.contains("provenance")) return "manifest field 'provenance' (object) is missing";
   if (!m["provenance"].is_object()) return invalid("provenance", m["provenance"], "an object");
   return {};

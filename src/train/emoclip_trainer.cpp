@@ -26,6 +26,7 @@
 #include "hesp/error.h"
 #include "hesp_config.h"
 #include "models/emoclip_model.h"
+#include "models/precision.h"
 #include "nets/temporal_transformer.h"
 #include "torch_util/torch_device.h"
 #include "train/clip_batches.h"
@@ -423,6 +424,14 @@ EmoClipTrainReport train_emoclip(const EmoClipTrainOptions& o, const EmoClipProg
   const Tokenizer tokenizer(o.vocab_path);
   if (o.threads > 0) at::set_num_threads(o.threads);
 
+  // Training runs plain at::linear (autograd); validation and the pack's class embeddings go
+  // through the kernel the pack will run with.
+  const models::TowerKernel scoring =
+      models::calibration_kernel(o.precision, models::kernel_host(o.device));
+  clip::LinearKernel scoring_kernel;
+  scoring_kernel.onednn = scoring.onednn;
+  scoring_kernel.bf16 = scoring.bf16;
+
   Run run = build_run(o);
   const clip::ModelGeometry& g = run.clip->geometry();
   const int64_t context = g.text.context_length;
@@ -542,11 +551,13 @@ EmoClipTrainReport train_emoclip(const EmoClipTrainOptions& o, const EmoClipProg
     stats.epoch = epoch + 1;
     stats.train_loss = loss_sum / static_cast<double>(steps_per_epoch);
     if (val_batches) {
+      run.clip->set_kernel(scoring_kernel);
       const at::Tensor classes =
           val_class.empty()
               ? at::Tensor()
               : train::description_embeddings(*run.clip->text, tokenizer, o.class_descriptions);
       const ValScores val = validate(run, *val_batches, val_tokens, classes, val_class);
+      run.clip->set_kernel(clip::LinearKernel{});
       stats.val_loss = val.loss;
       stats.val_retrieval_accuracy = val.retrieval;
       stats.val_zero_shot_accuracy = val.zero_shot;
@@ -576,6 +587,8 @@ EmoClipTrainReport train_emoclip(const EmoClipTrainOptions& o, const EmoClipProg
   // The pack: class embeddings from the trained text tower, weights as they are now.
   run.clip->eval();
   run.temporal->eval();
+  run.clip->set_kernel(scoring_kernel);
+  report.precision = models::recorded_name(scoring);
   const at::Tensor classes =
       train::description_embeddings(*run.clip->text, tokenizer, o.class_descriptions);
   models::EmoClipPackContents contents;
@@ -592,6 +605,7 @@ EmoClipTrainReport train_emoclip(const EmoClipTrainOptions& o, const EmoClipProg
   contents.templates = o.templates;
   contents.name = o.name;
   contents.unknown_cosine = o.unknown_cosine;
+  contents.precision = report.precision;
   contents.face_margin = o.face_margin;
   nlohmann::json training = fingerprint;
   training["epochs_done"] = report.epochs_done;

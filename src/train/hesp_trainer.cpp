@@ -22,6 +22,7 @@
 #include "hesp_config.h"
 #include "models/hesp_model.h"
 #include "models/open_set.h"
+#include "models/precision.h"
 #include "torch_util/torch_device.h"
 #include "train/clip_batches.h"
 #include "train/training_log.h"
@@ -143,13 +144,17 @@ std::uint64_t fnv1a(const std::string& s) {
   return h;
 }
 
-std::string fingerprint(const HespTrainOptions& o, const clip::ModelGeometry& g, double step) {
+std::string fingerprint(const HespTrainOptions& o, const clip::ModelGeometry& g, double step,
+                        const std::string& precision) {
   std::string s = o.variant + "|" + std::to_string(o.frames) + "|" + std::to_string(o.epochs) +
                   "|" + std::to_string(o.batch_size) + "|" + std::to_string(o.learning_rate) + "|" +
                   std::to_string(o.momentum) + "|" + std::to_string(o.weight_decay) + "|" +
                   std::to_string(o.context_tokens) + "|" + std::to_string(step) + "|" +
                   std::to_string(o.seed) + "|" + std::to_string(g.vision.image_size) + "|" +
                   std::to_string(g.vision.width) + "|" + std::to_string(g.vision.embed_dim);
+  // Selection scores clips with the calibration kernel. fp32 adds nothing, so that state files
+  // written before the precision was an option still resume.
+  if (precision != "fp32") s += "|precision=" + precision;
   for (const auto& n : o.class_names) s += "|" + n;
   for (const auto* items : {&o.train_items, &o.selection_items}) {
     s += "#";
@@ -334,6 +339,14 @@ HespTrainReport train_hesp(const HespTrainOptions& o) {
   const auto started = std::chrono::steady_clock::now();
   const nets::HespVariant variant = nets::parse_hesp_variant(o.variant);
   const c10::Device device = torch_util::torch_device(o.device);
+  // Training runs plain at::linear (autograd); clips are scored, for selection and calibration,
+  // through the kernel the pack will run with.
+  const models::TowerKernel scoring =
+      models::calibration_kernel(o.precision, models::kernel_host(o.device));
+  const std::string report_precision = models::recorded_name(scoring);
+  clip::LinearKernel scoring_kernel;
+  scoring_kernel.onednn = scoring.onednn;
+  scoring_kernel.bf16 = scoring.bf16;
   if (o.threads > 0) at::set_num_threads(o.threads);
   const int k = static_cast<int>(o.class_names.size());
 
@@ -381,7 +394,7 @@ HespTrainReport train_hesp(const HespTrainOptions& o) {
     selection = std::make_unique<train::ClipBatches>(o.selection_items, test_loader, eval_batching);
 
   train::HespSgd sgd(train::sgd_parameters(*net), o.momentum, o.weight_decay);
-  const std::string print = fingerprint(o, geometry, step_length);
+  const std::string print = fingerprint(o, geometry, step_length, report_precision);
   RunState run;
   if (o.resume) {
     run = load_state(o.state_path, print, *net, sgd);
@@ -423,6 +436,7 @@ HespTrainReport train_hesp(const HespTrainOptions& o) {
   report.classes = k;
   report.prompt_names = prompt_names;
   report.device = o.device;
+  report.precision = report_precision;
 
   int last_epoch = o.epochs;
   if (o.max_epochs_this_run > 0)
@@ -478,7 +492,9 @@ HespTrainReport train_hesp(const HespTrainOptions& o) {
       run.last_terms[name] = sum / double(std::max<std::int64_t>(1, clips));
 
     if (variant != nets::HespVariant::kReleased && selection) {
+      clip->set_kernel(scoring_kernel);
       const Evaluation eval = evaluate(*net, *selection, device);
+      clip->set_kernel(clip::LinearKernel{});
       if (eval.acc > run.best_acc) {
         run.best_acc = eval.acc;
         run.best_epoch = epoch + 1;
@@ -521,6 +537,8 @@ HespTrainReport train_hesp(const HespTrainOptions& o) {
         std::make_unique<train::ClipBatches>(o.train_items, test_loader, eval_batching);
     calibration = own_calibration.get();
   }
+  // From here on the scoring kernel: calibration, and the text features stored in the pack.
+  clip->set_kernel(scoring_kernel);
   const Evaluation calib = evaluate(*net, *calibration, device);
   if (selection) report.selection_acc = calib.acc;
   report.calibration_source = selection ? "selection" : "train";
@@ -555,6 +573,7 @@ HespTrainReport train_hesp(const HespTrainOptions& o) {
   pack.radius = net->radius;
   pack.location = loc;
   pack.unknown_threshold = report.unknown_threshold;
+  pack.precision = report_precision;
   pack.calibration = {{"method", "threshold at a TPR on known clips (test sampling)"},
                       {"tpr", o.calibration_tpr},
                       {"clips", calib.scores.size()},

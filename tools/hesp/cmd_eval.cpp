@@ -39,6 +39,7 @@ struct EvalOptions {
   int frames = 0;
   std::string device = "cpu";
   int threads = 0;
+  std::string precision = "auto";
   bool skip_bad = false;
   std::string report;
   std::string plots;
@@ -140,6 +141,7 @@ std::vector<eval::PredictionSet> predict_packs(const EvalOptions& opt) {
     ModelOptions model_options;
     model_options.device = opt.device;
     model_options.threads = opt.threads;
+    model_options.precision = opt.precision;
     auto model = ExpressionModel::load(pack, model_options);
     eval::DatasetPredictionOptions o;
     o.frames = opt.frames;
@@ -220,6 +222,11 @@ void add_eval_command(CLI::App& app) {
                   "Also write the pack's predictions as a prediction file");
   cmd->add_option("--device", opt->device, "cpu, cuda or cuda:N");
   add_ranged(cmd, "--threads", opt->threads, "LibTorch threads (0 = default)", 0, 256);
+  cmd->add_option("--precision", opt->precision,
+                  "CLIP kernel for --pack: auto (the one the pack was calibrated with, where this "
+                  "CPU runs it), fp32 or bf16 (CPUs with AVX-512 BF16)")
+      ->check(CLI::IsMember({"auto", "fp32", "bf16"}))
+      ->capture_default_str();
   cmd->add_flag("--skip-bad", opt->skip_bad,
                 "Skip bad annotation lines (they are counted and reported) instead of stopping");
   cmd->add_option("--report", opt->report, "Write the JSON report here");

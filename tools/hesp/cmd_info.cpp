@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // `hesp info PACK`: what a model pack holds: its manifest and a summary of its tensors.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -63,6 +64,13 @@ void run_info(const InfoOptions& opt) {
   std::printf("  open set  %s, unknown below %.6g\n",
               m["open_set"]["score"].get<std::string>().c_str(),
               m["open_set"]["unknown_threshold"].get<double>());
+  // The kernel the threshold was calibrated with (CLIP-based packs; ModelOptions::precision).
+  if (m["open_set"].contains("precision"))
+    std::printf("  precision %s (calibrated with; --precision auto runs it)\n",
+                m["open_set"]["precision"].get<std::string>().c_str());
+  else if (std::any_of(pack.tensors().begin(), pack.tensors().end(),
+                       [](const TensorInfo& t) { return t.name.rfind("clip.", 0) == 0; }))
+    std::printf("  precision not recorded (an older pack: --precision auto keeps its kernel)\n");
   const auto& p = m["provenance"];
   auto text = [&](const char* key) {
     return p.contains(key) && p[key].is_string() ? p[key].get<std::string>() : std::string("?");

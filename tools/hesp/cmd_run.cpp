@@ -33,6 +33,7 @@ struct RunOptions {
   unsigned clip_stride = 0;  // 0 = clip length / 2
   unsigned batch_size = 1;
   unsigned threads = 0;
+  std::string precision = "auto";
   double smoothing = 0.5;
   std::string extra_classes;  // CLIP zero-shot packs: class names added at run time
   unsigned frame_subsample = 1;
@@ -82,6 +83,7 @@ void run(RunOptions opt) {
       " threads=" + std::to_string(opt.threads) + " smoothing=" + std::to_string(opt.smoothing) +
       (opt.extra_classes.empty() ? "" : " extra-classes=" + quote(opt.extra_classes)) +
       " frame-subsample=" + std::to_string(opt.frame_subsample) + " schedule=" + opt.schedule +
+      (opt.precision == "auto" ? "" : " precision=" + opt.precision) +
       " ! hespmetaconvert name=json add-empty-results=true file-path=" + quote(opt.json);
   if (opt.no_video) {
     launch += " ! fakesink sync=false";
@@ -127,6 +129,8 @@ void add_run_command(CLI::App& app) {
              0, 1024);
   add_ranged(cmd, "--batch-size", opt->batch_size, "Clips per forward pass", 1, 256);
   add_ranged(cmd, "--threads", opt->threads, "Inference threads (0 = one per core)", 0, 256);
+  cmd->add_option("--precision", opt->precision, "CLIP kernel: auto (the pack's), fp32 or bf16")
+      ->check(CLI::IsMember({"auto", "fp32", "bf16"}));
   add_ranged(cmd, "--smoothing", opt->smoothing, "Per-track smoothing of scores across clips", 0.0,
              0.99);
   cmd->add_option("--extra-classes", opt->extra_classes,

@@ -45,6 +45,7 @@ struct CommonOptions {
   int threads = 0;
   int loader_threads = 2;
   std::string device = "cpu";
+  std::string precision = "fp32";
   std::string output;
   std::string name;
   std::string state;
@@ -106,6 +107,11 @@ void add_common(CLI::App* cmd, CommonOptions& o) {
   add_ranged(cmd, "--threads", o.threads, "LibTorch threads (0 = default)", 0, 256);
   add_ranged(cmd, "--loader-threads", o.loader_threads, "Clips decoded in parallel", 1, 64);
   cmd->add_option("--device", o.device, "cpu, cuda or cuda:N");
+  cmd->add_option("--precision", o.precision,
+                  "CLIP kernel the pack is validated and calibrated with, and records: fp32, "
+                  "bf16 (CPUs with AVX-512 BF16) or auto (= fp32); training itself runs fp32")
+      ->check(CLI::IsMember({"auto", "fp32", "bf16"}))
+      ->capture_default_str();
   cmd->add_option("-o,--output", o.output, "The model pack to write (.safetensors)")->required();
   cmd->add_option("--name", o.name, "Name in the pack's manifest (default: the file name)");
   cmd->add_option("--state", o.state,
@@ -216,6 +222,7 @@ void apply_common(const CommonOptions& o, TrainOptions& t) {
   t.threads = o.threads;
   t.loader_threads = o.loader_threads;
   t.device = o.device;
+  t.precision = o.precision;
   t.output_path = o.output;
   t.name = o.name;
   t.state_path = state_path(o);
@@ -338,6 +345,7 @@ void run_train_emoclip(const EmoClipCliOptions& cli) {
                           {"final_loss", finite_or_null(r.final_loss)},
                           {"clips_per_second", r.clips_per_second},
                           {"logit_scale", r.logit_scale},
+                          {"precision", r.precision},
                           {"train_clips", run.train.size()},
                           {"val_clips", run.val.size()},
                           {"history", history}});
@@ -387,8 +395,8 @@ void run_train_hesp(const HespCliOptions& cli) {
     std::printf("wrote %s (%s): %d epochs, kept epoch %d", r.output_path.c_str(), r.variant.c_str(),
                 r.epochs, r.best_epoch);
     if (r.selection_acc >= 0) std::printf(" (validation ACC %.2f)", r.selection_acc);
-    std::printf(", final loss %.4f, %.1f clips/s, unknown threshold %.3f\n", r.final_loss,
-                r.clips_per_second, r.unknown_threshold);
+    std::printf(", final loss %.4f, %.1f clips/s, unknown threshold %.3f (%s)\n", r.final_loss,
+                r.clips_per_second, r.unknown_threshold, r.precision.c_str());
   }
   write_report(o.report, {{"method", "hesp"},
                           {"variant", r.variant},
@@ -405,7 +413,8 @@ void run_train_hesp(const HespCliOptions& cli) {
                           {"selection_clips", r.selection_items},
                           {"prompt_names", r.prompt_names},
                           {"visual_prompt", {r.prompt_x, r.prompt_y, r.prompt_side}},
-                          {"unknown_threshold", r.unknown_threshold}});
+                          {"unknown_threshold", r.unknown_threshold},
+                          {"precision", r.precision}});
 }
 
 }  // namespace

@@ -110,6 +110,7 @@ TEST_F(ExpressionModelTest, DescribesItself) {
   EXPECT_EQ(model_->frames_per_clip(), 8);
   EXPECT_EQ(model_->score_rule(), "energy");
   EXPECT_DOUBLE_EQ(model_->face_margin(), 0.1);
+  EXPECT_EQ(model_->precision(), "fp32");  // no CLIP tower: no kernel choice
   const ModelPack pack = ModelPack::open(converted_pack());
   EXPECT_EQ(model_->default_unknown_threshold(),
             pack.manifest()["open_set"]["unknown_threshold"].get<double>());
@@ -336,6 +337,13 @@ TEST_F(ExpressionModelTest, LoadErrorsNameTheProblem) {
   ModelOptions bad_device;
   bad_device.device = "tpu";
   EXPECT_THROW(ExpressionModel::load(converted_pack(), bad_device), SettingsError);
+  ModelOptions bad_precision;
+  bad_precision.precision = "fp16";
+  EXPECT_THROW(ExpressionModel::load(converted_pack(), bad_precision), SettingsError);
+  // A valid setting is accepted by every kind; fer-cnn runs fp32 whatever it says.
+  ModelOptions bf16;
+  bf16.precision = "bf16";
+  EXPECT_EQ(ExpressionModel::load(converted_pack(), bf16)->precision(), "fp32");
   ModelOptions cuda;
   cuda.device = "cuda";
   try {

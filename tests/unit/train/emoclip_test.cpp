@@ -294,6 +294,10 @@ TEST_F(EmoClipTraining, PackClassifiesAndServesAsAClipCheckpoint) {
   EXPECT_EQ(m["architecture"]["clip"]["embed_dim"], 32);
   EXPECT_EQ(m["open_set"]["score"], "max_logit");
   EXPECT_NEAR(m["open_set"]["unknown_threshold"].get<double>(), 0.2 * report.logit_scale, 1e-4);
+  // Validated and embedded through the oneDNN fp32 kernel the pack runs with by default.
+  EXPECT_EQ(report.precision, "fp32");
+  EXPECT_EQ(m["open_set"]["precision"], "fp32");
+  EXPECT_EQ(hesp::ExpressionModel::load(o.output_path)->precision(), "fp32");
   EXPECT_EQ(m["text"]["prompts"]["Sad"].size(), 2u);
   EXPECT_EQ(m["training"]["seed"], 7);
 
@@ -417,6 +421,14 @@ TEST_F(EmoClipTraining, BadInputsGiveClearErrors) {
   auto o = options("bad.safetensors");
   o.train_captions.pop_back();
   expect_error(o, "captions", hesp::SettingsError(""));
+
+  o = options("bad.safetensors");
+  o.precision = "fp16";
+  expect_error(o, "auto, fp32 or bf16", hesp::SettingsError(""));
+  if (!__builtin_cpu_supports("avx512bf16")) {
+    o.precision = "bf16";
+    expect_error(o, "AVX-512 BF16", hesp::SettingsError(""));
+  }
 
   o = options("bad.safetensors");
   o.vocab_path = path("no-vocab.txt.gz");

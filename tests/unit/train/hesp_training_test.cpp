@@ -283,6 +283,11 @@ TEST_F(HespTraining, ShortRunLearnsTheKnownClasses) {
   EXPECT_EQ(m["clip_pooling"], "temporal_attention");
   EXPECT_EQ(m["prompt_class_names"].get<std::vector<std::string>>(), kClasses);
   EXPECT_EQ(m["provenance"]["best_epoch"], r.best_epoch);
+  // Selection and calibration ran through the kernel the pack runs with ("auto" = the recorded
+  // one): that is why the ACC and the kept clips above match the training's exactly.
+  EXPECT_EQ(r.precision, "fp32");
+  EXPECT_EQ(m["open_set"]["precision"], "fp32");
+  EXPECT_EQ(model->precision(), "fp32");
 }
 
 TEST_F(HespTraining, ReleasedVariantPairsSortedNamesAndKeepsItsContext) {
@@ -418,6 +423,13 @@ TEST_F(HespTraining, BadOptionsGiveClearErrors) {
   bad = o;
   bad.class_names = {"Sad", "Sad", "Happy", "Angry"};
   expect_error<hesp::SettingsError>(bad, "named twice");
+  bad = o;
+  bad.precision = "half";
+  expect_error<hesp::SettingsError>(bad, "unknown precision 'half'");
+  if (!__builtin_cpu_supports("avx512bf16")) {
+    bad.precision = "bf16";
+    expect_error<hesp::SettingsError>(bad, "AVX-512 BF16");
+  }
   bad = o;
   bad.device = "cuda";
   if (!torch::cuda::is_available()) expect_error<hesp::SettingsError>(bad, "CUDA");
