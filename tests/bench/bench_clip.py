@@ -55,7 +55,8 @@ sys.path.insert(0, HERE)
 from bench_clip_model import CLIP  # noqa: E402
 from make_vit_b32_checkpoint import make  # noqa: E402
 
-VARIANTS = {0: "C++ fp32 (oneDNN)", 1: "C++ fp32 (at::linear)", 2: "C++ bf16 (oneDNN)"}
+VARIANTS = {0: "C++ fp32 (default)", 3: "C++ fp32 (ATen oneDNN)", 1: "C++ fp32 (at::linear)",
+            2: "C++ bf16 (oneDNN)"}
 
 
 def eager_model(checkpoint):
