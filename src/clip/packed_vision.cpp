@@ -5,6 +5,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <atomic>
 
 #include "clip/clip_model.h"
 #include "clip/vit_kernels.h"
@@ -27,6 +28,24 @@ PackedVision::Matrix pack(const at::Tensor& weight) {
   return m;
 }
 
+// Runs f(task) for every task in [0, tasks) on the intra-op threads, each thread taking the next
+// task as it finishes one. A static split would leave the whole step waiting for a thread that
+// the OS has put aside (a shared machine); this way the others take over its share.
+template <typename F>
+void run_tasks(int64_t tasks, const F& f) {
+  const int64_t threads = std::min<int64_t>(at::get_num_threads(), tasks);
+  if (threads <= 1 || at::in_parallel_region()) {
+    for (int64_t t = 0; t < tasks; ++t) f(t);
+    return;
+  }
+  std::atomic<int64_t> next{0};
+  at::parallel_for(0, threads, 1, [&](int64_t, int64_t) {
+    for (int64_t t = next.fetch_add(1, std::memory_order_relaxed); t < tasks;
+         t = next.fetch_add(1, std::memory_order_relaxed))
+      f(t);
+  });
+}
+
 // out [m, n] from a [m, k] (row stride lda) through the kernel's tasks on the intra-op threads.
 void gemm(const float* a, int64_t lda, int64_t m, const PackedVision::Matrix& w,
           const at::Tensor& bias, float* out, int64_t ldc, kernels::Epilogue epilogue) {
@@ -41,15 +60,17 @@ void gemm(const float* a, int64_t lda, int64_t m, const PackedVision::Matrix& w,
   g.n = w.n;
   g.k = w.k;
   g.epilogue = epilogue;
-  at::parallel_for(0, g.tasks(), 1, [&](int64_t begin, int64_t end) { g.run(begin, end); });
+  run_tasks(g.tasks(), [&](int64_t t) { g.run(t, t + 1); });
 }
 
 void layer_norm(const float* x, int64_t ldx, float* y, int64_t ldy, int64_t rows, int64_t width,
                 const at::Tensor& gamma, const at::Tensor& beta) {
   const float* g = gamma.data_ptr<float>();
   const float* b = beta.data_ptr<float>();
-  at::parallel_for(0, rows, 8, [&](int64_t begin, int64_t end) {
-    kernels::layer_norm_rows(x, ldx, y, ldy, g, b, width, kLayerNormEps, begin, end);
+  constexpr int64_t kRows = 8;
+  run_tasks((rows + kRows - 1) / kRows, [&](int64_t t) {
+    kernels::layer_norm_rows(x, ldx, y, ldy, g, b, width, kLayerNormEps, t * kRows,
+                             std::min(rows, (t + 1) * kRows));
   });
 }
 
@@ -156,10 +177,8 @@ at::Tensor PackedVision::forward(const at::Tensor& images) const {
     layer_norm(xs, w, hs, w, rows, w, l.ln_1_weight, l.ln_1_bias);
     gemm(hs, w, rows, l.in_proj, l.in_proj_bias, qkv.data_ptr<float>(), 3 * w, Epilogue::kBias);
     float* sp = scratch.data_ptr<float>();
-    at::parallel_for(0, attn.tasks(), 1, [&](int64_t begin, int64_t end) {
-      float* mine = sp + at::get_thread_num() * scratch_floats;
-      for (int64_t t = begin; t < end; ++t) attn.run(t, mine);
-    });
+    run_tasks(attn.tasks(),
+              [&](int64_t t) { attn.run(t, sp + at::get_thread_num() * scratch_floats); });
     gemm(hs, w, rows, l.out_proj, l.out_proj_bias, xs, w, Epilogue::kBiasResidual);
     layer_norm(xs, w, hs, w, rows, w, l.ln_2_weight, l.ln_2_bias);
     gemm(hs, w, rows, l.c_fc, l.c_fc_bias, hidden.data_ptr<float>(), 4 * w, Epilogue::kBiasGelu);
