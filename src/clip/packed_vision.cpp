@@ -6,6 +6,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
 
 #include "clip/clip_model.h"
 #include "clip/vit_kernels.h"
@@ -28,26 +32,72 @@ PackedVision::Matrix pack(const at::Tensor& weight) {
   return m;
 }
 
-// Runs f(task) for every task in [0, tasks) on the intra-op threads, each thread taking the next
-// task as it finishes one. A static split would leave the whole step waiting for a thread that
-// the OS has put aside (a shared machine); this way the others take over its share.
-template <typename F>
-void run_tasks(int64_t tasks, const F& f) {
-  const int64_t threads = std::min<int64_t>(at::get_num_threads(), tasks);
-  if (threads <= 1 || at::in_parallel_region()) {
-    for (int64_t t = 0; t < tasks; ++t) f(t);
-    return;
-  }
-  std::atomic<int64_t> next{0};
-  at::parallel_for(0, threads, 1, [&](int64_t, int64_t) {
-    for (int64_t t = next.fetch_add(1, std::memory_order_relaxed); t < tasks;
-         t = next.fetch_add(1, std::memory_order_relaxed))
-      f(t);
-  });
+void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
 }
 
-// out [m, n] from a [m, k] (row stride lda) through the kernel's tasks on the intra-op threads.
-void gemm(const float* a, int64_t lda, int64_t m, const PackedVision::Matrix& w,
+// The kernel steps of one forward pass, run in one parallel region: each thread takes the next
+// task of the whole list as it finishes one (an atomic counter), and a task waits only for the
+// step before its own to be complete. Two things a shared machine punishes are avoided: a static
+// split that leaves a step waiting for a thread the OS has put aside (the other threads take
+// over its share), and a fork/join per step, where OpenMP's passive wait puts every thread to
+// sleep and each wake-up can cost a scheduler time slice. A finished step implies all earlier
+// ones are (each of its tasks waited for the one before), so a step may read any earlier output.
+class Steps {
+ public:
+  void add(int64_t tasks, std::function<void(int64_t)> f) {
+    if (tasks > 0) steps_.push_back({tasks, std::move(f)});
+  }
+
+  void run() const {
+    std::vector<int64_t> end(steps_.size());
+    int64_t total = 0;
+    for (std::size_t s = 0; s < steps_.size(); ++s) end[s] = total += steps_[s].tasks;
+    const int64_t threads = std::min<int64_t>(at::get_num_threads(), total);
+    if (threads <= 1 || at::in_parallel_region()) {
+      for (const Step& step : steps_)
+        for (int64_t t = 0; t < step.tasks; ++t) step.f(t);
+      return;
+    }
+    std::atomic<int64_t> next{0};
+    std::unique_ptr<std::atomic<int64_t>[]> done(new std::atomic<int64_t>[steps_.size()]);
+    for (std::size_t s = 0; s < steps_.size(); ++s) done[s].store(0, std::memory_order_relaxed);
+    // One call per thread; the range is ignored, tasks come from the counter.
+    at::parallel_for(0, threads, 1, [&](int64_t, int64_t) {
+      std::size_t s = 0;
+      for (int64_t t = next.fetch_add(1, std::memory_order_relaxed); t < total;
+           t = next.fetch_add(1, std::memory_order_relaxed)) {
+        while (t >= end[s]) ++s;
+        if (s > 0) wait_for(done[s - 1], steps_[s - 1].tasks);
+        steps_[s].f(t - (s > 0 ? end[s - 1] : 0));
+        done[s].fetch_add(1, std::memory_order_acq_rel);
+      }
+    });
+  }
+
+ private:
+  struct Step {
+    int64_t tasks;
+    std::function<void(int64_t)> f;
+  };
+
+  // Spins briefly (steps are short), then lets other threads of the machine run.
+  static void wait_for(const std::atomic<int64_t>& counter, int64_t value) {
+    for (int spins = 0; counter.load(std::memory_order_acquire) < value; ++spins) {
+      if (spins < 2000)
+        cpu_relax();
+      else
+        std::this_thread::yield();
+    }
+  }
+
+  std::vector<Step> steps_;
+};
+
+// out [m, n] from a [m, k] (row stride lda): one task per panel and row chunk.
+void gemm(Steps& steps, const float* a, int64_t lda, int64_t m, const PackedVision::Matrix& w,
           const at::Tensor& bias, float* out, int64_t ldc, kernels::Epilogue epilogue) {
   kernels::Gemm g;
   g.a = a;
@@ -60,15 +110,15 @@ void gemm(const float* a, int64_t lda, int64_t m, const PackedVision::Matrix& w,
   g.n = w.n;
   g.k = w.k;
   g.epilogue = epilogue;
-  run_tasks(g.tasks(), [&](int64_t t) { g.run(t, t + 1); });
+  steps.add(g.tasks(), [g](int64_t t) { g.run(t, t + 1); });
 }
 
-void layer_norm(const float* x, int64_t ldx, float* y, int64_t ldy, int64_t rows, int64_t width,
-                const at::Tensor& gamma, const at::Tensor& beta) {
+void layer_norm(Steps& steps, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t rows,
+                int64_t width, const at::Tensor& gamma, const at::Tensor& beta) {
+  constexpr int64_t kRows = 8;
   const float* g = gamma.data_ptr<float>();
   const float* b = beta.data_ptr<float>();
-  constexpr int64_t kRows = 8;
-  run_tasks((rows + kRows - 1) / kRows, [&](int64_t t) {
+  steps.add((rows + kRows - 1) / kRows, [=](int64_t t) {
     kernels::layer_norm_rows(x, ldx, y, ldy, g, b, width, kLayerNormEps, t * kRows,
                              std::min(rows, (t + 1) * kRows));
   });
@@ -157,14 +207,17 @@ at::Tensor PackedVision::forward(const at::Tensor& images) const {
   patches.view({n, g, g, 3, p, p})
       .copy_(images.reshape({n, 3, g, p, g, p}).permute({0, 2, 4, 1, 3, 5}));
   at::Tensor patch_embed = ws->patch_embed.narrow(0, 0, n * tokens);
-  gemm(patches.data_ptr<float>(), 3 * p * p, n * tokens, patch_embed_, at::Tensor(),
+  Steps embed;
+  gemm(embed, patches.data_ptr<float>(), 3 * p * p, n * tokens, patch_embed_, at::Tensor(),
        patch_embed.data_ptr<float>(), w, Epilogue::kNone);
+  embed.run();
   at::Tensor x = ws->x.narrow(0, 0, n);  // the residual stream
   x.narrow(1, 1, tokens)
       .copy_(patch_embed.view({n, tokens, w}).add_(positional_embedding_.narrow(0, 1, tokens)));
   x.select(1, 0).copy_((class_embedding_ + positional_embedding_[0]).expand({n, w}));
   float* xs = x.data_ptr<float>();
-  layer_norm(xs, w, xs, w, rows, w, ln_pre_weight_, ln_pre_bias_);
+  Steps steps;
+  layer_norm(steps, xs, w, xs, w, rows, w, ln_pre_weight_, ln_pre_bias_);
 
   const at::Tensor& h = ws->h;            // LayerNorm output, attention output
   const at::Tensor& qkv = ws->qkv;        // q, k, v projections
@@ -173,24 +226,28 @@ at::Tensor PackedVision::forward(const at::Tensor& images) const {
   float* hs = h.data_ptr<float>();
   attn.qkv = qkv.data_ptr<float>();
   attn.out = hs;
+  float* sp = scratch.data_ptr<float>();
   for (const Layer& l : layers_) {
-    layer_norm(xs, w, hs, w, rows, w, l.ln_1_weight, l.ln_1_bias);
-    gemm(hs, w, rows, l.in_proj, l.in_proj_bias, qkv.data_ptr<float>(), 3 * w, Epilogue::kBias);
-    float* sp = scratch.data_ptr<float>();
-    run_tasks(attn.tasks(),
-              [&](int64_t t) { attn.run(t, sp + at::get_thread_num() * scratch_floats); });
-    gemm(hs, w, rows, l.out_proj, l.out_proj_bias, xs, w, Epilogue::kBiasResidual);
-    layer_norm(xs, w, hs, w, rows, w, l.ln_2_weight, l.ln_2_bias);
-    gemm(hs, w, rows, l.c_fc, l.c_fc_bias, hidden.data_ptr<float>(), 4 * w, Epilogue::kBiasGelu);
-    gemm(hidden.data_ptr<float>(), 4 * w, rows, l.c_proj, l.c_proj_bias, xs, w,
+    layer_norm(steps, xs, w, hs, w, rows, w, l.ln_1_weight, l.ln_1_bias);
+    gemm(steps, hs, w, rows, l.in_proj, l.in_proj_bias, qkv.data_ptr<float>(), 3 * w,
+         Epilogue::kBias);
+    steps.add(attn.tasks(), [attn, sp, scratch_floats](int64_t t) {
+      attn.run(t, sp + at::get_thread_num() * scratch_floats);
+    });
+    gemm(steps, hs, w, rows, l.out_proj, l.out_proj_bias, xs, w, Epilogue::kBiasResidual);
+    layer_norm(steps, xs, w, hs, w, rows, w, l.ln_2_weight, l.ln_2_bias);
+    gemm(steps, hs, w, rows, l.c_fc, l.c_fc_bias, hidden.data_ptr<float>(), 4 * w,
+         Epilogue::kBiasGelu);
+    gemm(steps, hidden.data_ptr<float>(), 4 * w, rows, l.c_proj, l.c_proj_bias, xs, w,
          Epilogue::kBiasResidual);
   }
   // Only the class token is read: LayerNorm on its row of each image, then the projection.
   at::Tensor cls = at::empty({n, w}, options);
-  layer_norm(xs, len * w, cls.data_ptr<float>(), w, n, w, ln_post_weight_, ln_post_bias_);
+  layer_norm(steps, xs, len * w, cls.data_ptr<float>(), w, n, w, ln_post_weight_, ln_post_bias_);
   at::Tensor out = at::empty({n, embed_dim_}, options);
-  gemm(cls.data_ptr<float>(), w, n, proj_, at::Tensor(), out.data_ptr<float>(), embed_dim_,
+  gemm(steps, cls.data_ptr<float>(), w, n, proj_, at::Tensor(), out.data_ptr<float>(), embed_dim_,
        Epilogue::kNone);
+  steps.run();
   return out;
 }
 
