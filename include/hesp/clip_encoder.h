@@ -28,6 +28,10 @@ struct ClipOptions {
   // fp32 on CPU: run the linear layers through oneDNN when LibTorch has it (several times the
   // speed of the BLAS LibTorch otherwise uses, on AVX-512 machines). Off = plain at::linear.
   bool use_onednn = true;
+  // fp32 on CPUs with AVX2 + FMA: run the image tower through hesp's own kernels (weights packed
+  // once at load, fused bias / QuickGELU / residual adds, fused attention). Off = the layer-by-
+  // layer path above.
+  bool packed_kernels = true;
 };
 
 // Sizes read from the checkpoint.

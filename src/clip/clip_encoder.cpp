@@ -162,6 +162,7 @@ std::unique_ptr<ClipEncoder> ClipEncoder::load(const std::string& checkpoint,
   clip::LinearKernel kernel;
   kernel.onednn = options.use_onednn && impl->device.is_cpu() && at::hasMKLDNN();
   kernel.bf16 = bf16;
+  kernel.packed_vision = options.packed_kernels && !bf16 && impl->device.is_cpu();
   impl->model->set_kernel(kernel);
 
   const clip::ModelGeometry& g = impl->model->geometry();

@@ -8,6 +8,8 @@
 #include <limits>
 #include <utility>
 
+#include "clip/packed_vision.h"
+
 namespace hesp::clip {
 
 namespace {
@@ -147,6 +149,9 @@ VisionTransformerImpl::VisionTransformerImpl(const VisionGeometry& g,
 }
 
 at::Tensor VisionTransformerImpl::forward(const at::Tensor& images) {
+  if (kernel_->vision && !at::GradMode::is_enabled() && images.device().is_cpu() &&
+      images.scalar_type() == at::kFloat)
+    return kernel_->vision->forward(images);
   const int64_t n = images.size(0), p = geometry_.patch_size, g = geometry_.grid();
   const int64_t w = geometry_.width, tokens = g * g;
   // The stride-p convolution is one matrix product on the image cut into patches: a row per
@@ -199,7 +204,13 @@ ClipModelImpl::ClipModelImpl(const ModelGeometry& geometry)
 void ClipModelImpl::set_kernel(const LinearKernel& kernel) {
   kernel_->onednn = kernel.onednn;
   kernel_->bf16 = kernel.bf16;
+  kernel_->packed_vision = kernel.packed_vision;
   kernel_->packed.clear();
+  kernel_->vision.reset();
+  if (kernel.packed_vision && !kernel.bf16 && PackedVision::usable(*visual)) {
+    at::NoGradGuard no_grad;
+    kernel_->vision = std::make_shared<const PackedVision>(*visual);
+  }
   if (!kernel.bf16) return;
   // bf16 copies of the matrices that go through linear(), made once instead of per call. Keyed
   // by data pointer because the patch embedding is used through a view of the conv weight.

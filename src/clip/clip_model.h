@@ -22,6 +22,8 @@
 
 namespace hesp::clip {
 
+class PackedVision;
+
 struct VisionGeometry {
   int64_t image_size = 224;
   int64_t patch_size = 32;
@@ -56,8 +58,13 @@ struct LinearKernel {
   // Products in bfloat16 with fp32 accumulation (oneDNN, CPUs with AVX-512 BF16); residual stream,
   // LayerNorm and softmax stay fp32.
   bool bf16 = false;
+  // fp32 image tower through hesp's own kernels (packed_vision.h) when the CPU has AVX2 + FMA,
+  // with gradients off; takes precedence over onednn for the image tower.
+  bool packed_vision = false;
   // bf16 copies of the weights, keyed by the fp32 weight's data pointer (filled by set_kernel).
   std::unordered_map<const void*, at::Tensor> packed;
+  // The packed image tower (filled by set_kernel when packed_vision is asked for and usable).
+  std::shared_ptr<const PackedVision> vision;
 };
 
 // y = x W^T + b over the last dimension of x, through the configured kernel.
