@@ -28,6 +28,14 @@ bool may_overwrite() { return !at::GradMode::is_enabled(); }
 
 }  // namespace
 
+LinearKernel inference_kernel(bool onednn, bool bf16) {
+  LinearKernel k;
+  k.onednn = onednn;
+  k.bf16 = bf16;
+  k.packed_vision = onednn && !bf16;  // set_kernel checks the CPU and the tower's shapes
+  return k;
+}
+
 at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
                   const LinearKernel& kernel) {
   const bool cpu_float = x.device().is_cpu() && x.scalar_type() == at::kFloat;

@@ -67,6 +67,11 @@ struct LinearKernel {
   std::shared_ptr<const PackedVision> vision;
 };
 
+// The inference kernel of a precision choice (models::TowerKernel): oneDNN products, bf16 ones
+// when asked, and for fp32 the packed image tower where the CPU runs it. Packs are calibrated and
+// run through this one choice, so their thresholds hold.
+LinearKernel inference_kernel(bool onednn, bool bf16);
+
 // y = x W^T + b over the last dimension of x, through the configured kernel.
 at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
                   const LinearKernel& kernel);

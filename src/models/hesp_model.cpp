@@ -159,10 +159,8 @@ HespModel::HespModel(const ModelPack& pack, const ModelOptions& options)
   s.query = read_f32(pack, kHespTemporalQuery, {e});
   s.gain = read_f32(pack, kHespTemporalGain, {});
   s.clip->to(s.device);
-  clip::LinearKernel linear_kernel;
-  linear_kernel.onednn = kernel.onednn;
-  linear_kernel.bf16 = kernel.bf16;
-  s.clip->set_kernel(linear_kernel);  // after the move: bf16 copies are made of the moved weights
+  s.clip->set_kernel(clip::inference_kernel(
+      kernel.onednn, kernel.bf16));  // after the move: bf16 copies are made of the moved weights
   precision_ = kernel.precision;
   for (at::Tensor* t : {&s.text_features, &s.centers, &s.visual_prompt, &s.query, &s.gain})
     *t = t->to(s.device);

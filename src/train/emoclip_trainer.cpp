@@ -428,9 +428,7 @@ EmoClipTrainReport train_emoclip(const EmoClipTrainOptions& o, const EmoClipProg
   // through the kernel the pack will run with.
   const models::TowerKernel scoring =
       models::calibration_kernel(o.precision, models::kernel_host(o.device));
-  clip::LinearKernel scoring_kernel;
-  scoring_kernel.onednn = scoring.onednn;
-  scoring_kernel.bf16 = scoring.bf16;
+  const clip::LinearKernel scoring_kernel = clip::inference_kernel(scoring.onednn, scoring.bf16);
 
   Run run = build_run(o);
   const clip::ModelGeometry& g = run.clip->geometry();

@@ -344,9 +344,7 @@ HespTrainReport train_hesp(const HespTrainOptions& o) {
   const models::TowerKernel scoring =
       models::calibration_kernel(o.precision, models::kernel_host(o.device));
   const std::string report_precision = models::recorded_name(scoring);
-  clip::LinearKernel scoring_kernel;
-  scoring_kernel.onednn = scoring.onednn;
-  scoring_kernel.bf16 = scoring.bf16;
+  const clip::LinearKernel scoring_kernel = clip::inference_kernel(scoring.onednn, scoring.bf16);
   if (o.threads > 0) at::set_num_threads(o.threads);
   const int k = static_cast<int>(o.class_names.size());
 
