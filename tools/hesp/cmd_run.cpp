@@ -78,7 +78,11 @@ void run(RunOptions opt) {
       std::string("uridecodebin name=src ! videoconvert ! video/x-raw,format=I420 ! ") +
       "hespfacecrop name=faces ! hespclipbatch crop-size=" + std::to_string(in.size) +
       " margin=" + std::to_string(in.margin) + " clip-length=" + std::to_string(clip_length) +
-      " clip-stride=" + std::to_string(stride) + " ! hespinfer model=" + quote(opt.model) +
+      " clip-stride=" + std::to_string(stride) +
+      // The model runs in a thread of its own, beside decoding and detection (the queue changes
+      // no result: hespinfer still sees every frame in order).
+      " ! queue max-size-buffers=64 max-size-bytes=0 max-size-time=0 ! hespinfer model=" +
+      quote(opt.model) +
       " device=" + opt.device + " batch-size=" + std::to_string(opt.batch_size) +
       " threads=" + std::to_string(opt.threads) + " smoothing=" + std::to_string(opt.smoothing) +
       (opt.extra_classes.empty() ? "" : " extra-classes=" + quote(opt.extra_classes)) +
