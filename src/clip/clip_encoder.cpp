@@ -15,18 +15,11 @@
 #include "hesp/error.h"
 #include "hesp/face_clips.h"
 #include "torch_util/torch_device.h"
+#include "util/cpu_features.h"
 
 namespace hesp {
 
 namespace {
-
-bool cpu_has_avx512_bf16() {
-#if defined(__x86_64__) && defined(__GNUC__)
-  return __builtin_cpu_supports("avx512bf16");
-#else
-  return false;
-#endif
-}
 
 // LibTorch errors carry a C++ backtrace in what(); users get the message, as a typed error.
 template <typename F>
@@ -144,7 +137,7 @@ std::unique_ptr<ClipEncoder> ClipEncoder::load(const std::string& checkpoint,
                         std::to_string(options.threads));
   impl->device = torch_util::torch_device(options.device);
   const bool bf16 = options.precision == ClipPrecision::kBFloat16;
-  if (bf16 && (!impl->device.is_cpu() || !cpu_has_avx512_bf16() || !at::hasMKLDNN()))
+  if (bf16 && (!impl->device.is_cpu() || !util::cpu_has_avx512_bf16() || !at::hasMKLDNN()))
     throw SettingsError(
         "bf16 CLIP inference needs a CPU with AVX-512 BF16 and LibTorch with oneDNN");
 

@@ -8,18 +8,11 @@
 
 #include "hesp/error.h"
 #include "hesp/model_pack.h"
+#include "util/cpu_features.h"
 
 namespace hesp::models {
 
 namespace {
-
-bool cpu_has_avx512_bf16() {
-#if defined(__x86_64__) && defined(__GNUC__)
-  return __builtin_cpu_supports("avx512bf16");
-#else
-  return false;
-#endif
-}
 
 std::string listed(const std::vector<std::string>& names) {
   std::string out;
@@ -81,7 +74,7 @@ KernelHost kernel_host(const std::string& device) {
   KernelHost host;
   host.cpu = device.rfind("cuda", 0) != 0;
   host.onednn = at::hasMKLDNN();
-  host.bf16 = cpu_has_avx512_bf16();
+  host.bf16 = util::cpu_has_avx512_bf16();
   return host;
 }
 

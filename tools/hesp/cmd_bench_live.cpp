@@ -39,6 +39,7 @@
 #include "hesp/model_pack.h"
 #include "option_kinds.h"
 #include "output_file.h"
+#include "pack_input.h"
 
 namespace hesp::cli {
 
@@ -83,24 +84,6 @@ constexpr double kLatePacketsS = 2;
 constexpr int kStopS = 20;
 
 double now_s() { return g_get_monotonic_time() / 1e6; }
-
-struct ClipGeometry {
-  int size = 112;
-  double margin = 0.0;
-  int frames_per_clip = 8;
-};
-
-ClipGeometry read_clip_geometry(const std::string& pack_path) {
-  ModelPack pack = ModelPack::open(pack_path);
-  const nlohmann::json& m = pack.manifest();
-  ClipGeometry g;
-  g.size = m.at("input").at("size").get<int>();
-  g.margin = m.at("input").value("face_margin", 0.0);
-  g.frames_per_clip = m.at("frames_per_clip").get<int>();
-  return g;
-}
-
-std::string quote(const std::string& s) { return "\"" + s + "\""; }
 
 // What the sender and the receiver record from their streaming threads.
 struct Measurements {
@@ -369,7 +352,7 @@ void run_live(LiveOptions opt) {
   if (opt.model.empty()) opt.model = cache_dir() + "/models/faceapi-expression.safetensors";
   to_uri(opt.video);  // throws for a missing file
   if (!opt.json.empty()) check_writable(opt.json, "JSON file");
-  const ClipGeometry clip = read_clip_geometry(opt.model);
+  const PackInput clip = read_pack_input(opt.model);
   const unsigned clip_length = static_cast<unsigned>(clip.frames_per_clip);
   const unsigned stride = std::max(1u, clip_length / 2);
 

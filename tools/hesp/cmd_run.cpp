@@ -17,6 +17,7 @@
 #include "hesp/model_pack.h"
 #include "option_kinds.h"
 #include "output_file.h"
+#include "pack_input.h"
 
 namespace hesp::cli {
 
@@ -42,25 +43,6 @@ struct RunOptions {
   bool quiet = false;
 };
 
-// The parts of the pack's manifest that decide how faces are cut for it.
-struct PackInput {
-  int size = 112;
-  double margin = 0.0;
-  int frames_per_clip = 8;
-};
-
-PackInput read_pack_input(const std::string& path) {
-  ModelPack pack = ModelPack::open(path);
-  const nlohmann::json& m = pack.manifest();
-  PackInput in;
-  in.size = m.at("input").at("size").get<int>();
-  in.margin = m.at("input").value("face_margin", 0.0);
-  in.frames_per_clip = m.at("frames_per_clip").get<int>();
-  return in;
-}
-
-std::string quote(const std::string& s) { return "\"" + s + "\""; }
-
 void run(RunOptions opt) {
   init_gstreamer();
   if (opt.input.empty()) opt.input = cache_dir() + "/demo/demo.mp4";
@@ -82,8 +64,7 @@ void run(RunOptions opt) {
       // The model runs in a thread of its own, beside decoding and detection (the queue changes
       // no result: hespinfer still sees every frame in order).
       " ! queue max-size-buffers=64 max-size-bytes=0 max-size-time=0 ! hespinfer model=" +
-      quote(opt.model) +
-      " device=" + opt.device + " batch-size=" + std::to_string(opt.batch_size) +
+      quote(opt.model) + " device=" + opt.device + " batch-size=" + std::to_string(opt.batch_size) +
       " threads=" + std::to_string(opt.threads) + " smoothing=" + std::to_string(opt.smoothing) +
       (opt.extra_classes.empty() ? "" : " extra-classes=" + quote(opt.extra_classes)) +
       " frame-subsample=" + std::to_string(opt.frame_subsample) + " schedule=" + opt.schedule +

@@ -31,6 +31,7 @@
 #include "nets/temporal_transformer.h"
 #include "scratch.h"
 #include "test_data.h"
+#include "util/cpu_features.h"
 
 namespace {
 
@@ -47,14 +48,6 @@ std::string tiny_checkpoint() {
   return hesp::test::shared_path("clip/tiny-openai-format/clip_openai_format.pt");
 }
 std::string vocab() { return hesp::test::shared_path("clip/bpe_simple_vocab_16e6.txt.gz"); }
-
-bool cpu_has_avx512_bf16() {
-#if defined(__x86_64__) && defined(__GNUC__)
-  return __builtin_cpu_supports("avx512bf16");
-#else
-  return false;
-#endif
-}
 
 hesp::test::TempDir& scratch() {
   static hesp::test::TempDir dir;
@@ -300,7 +293,7 @@ TEST(PrecisionChoice, TrainersCalibrateWithFp32UnlessBf16IsAsked) {
 TEST(PrecisionChoice, ThisMachine) {
   const KernelHost host = hesp::models::kernel_host("cpu");
   EXPECT_TRUE(host.cpu);
-  EXPECT_EQ(host.bf16, cpu_has_avx512_bf16());
+  EXPECT_EQ(host.bf16, hesp::util::cpu_has_avx512_bf16());
   EXPECT_FALSE(hesp::models::kernel_host("cuda:0").cpu);
 }
 
@@ -349,7 +342,7 @@ TEST(PrecisionPacks, ZeroShotConverterRecordsItsKernel) {
   o.precision = "half";
   expect_error<hesp::SettingsError>([&] { hesp::convert_openai_clip(o); }, {"'half'"});
   o.precision = "bf16";
-  if (cpu_has_avx512_bf16()) {
+  if (hesp::util::cpu_has_avx512_bf16()) {
     EXPECT_EQ(hesp::convert_openai_clip(o).precision, "bf16");
     EXPECT_EQ(hesp::ModelPack::open(o.output_path).manifest()["open_set"]["precision"], "bf16");
   } else {
@@ -412,7 +405,7 @@ TEST(PrecisionPacks, ExplicitFp32AgreesWithTheReferenceWithinRounding) {
 TEST(PrecisionPacks, Bf16RunsOnlyWhereTheCpuHasIt) {
   REQUIRE_TINY_CLIP();
   for (const std::string& pack : {hesp_pack(), zeroshot_pack()}) {
-    if (!cpu_has_avx512_bf16()) {
+    if (!hesp::util::cpu_has_avx512_bf16()) {
       expect_error<hesp::SettingsError>(
           [&] { hesp::ExpressionModel::load(pack, with_precision("bf16")); },
           {"bf16", "AVX-512 BF16"});
@@ -430,7 +423,7 @@ TEST(PrecisionPacks, Bf16RunsOnlyWhereTheCpuHasIt) {
       with_manifest(hesp_pack(), scratch().file("hesp-bf16.safetensors"),
                     [](nlohmann::json& m) { m["open_set"]["precision"] = "bf16"; });
   EXPECT_EQ(hesp::ExpressionModel::load(recorded_bf16)->precision(),
-            cpu_has_avx512_bf16() ? "bf16" : "fp32");
+            hesp::util::cpu_has_avx512_bf16() ? "bf16" : "fp32");
 }
 
 TEST(PrecisionPacks, InvalidSettingsAreRefusedForEveryKind) {
