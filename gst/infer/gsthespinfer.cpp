@@ -409,6 +409,7 @@ static GstFlowReturn gst_hesp_infer_chain(GstPad*, GstObject* parent, GstBuffer*
   std::vector<GstBuffer*> ready;
   std::vector<hesp::gst::LabelChange> changes;
   GstStructure* stats = nullptr;
+  bool relatency = false;
   const bool need_mode = !self->priv->lock_state()->mode_decided;
   // Asked without the state lock: upstream answers from its own threads and locks.
   const bool live = need_mode && upstream_is_live(self);
@@ -445,16 +446,12 @@ static GstFlowReturn gst_hesp_infer_chain(GstPad*, GstObject* parent, GstBuffer*
         drop_pending(st);
         return locked.flow_return(false);
       }
-    }
-  }
-  // Live and sync, with a model slower than the latency reported so far: the pipeline must ask
-  // again (sinks would otherwise drop the frames as late).
-  bool relatency = false;
-  {
-    auto st = self->priv->lock_state();
-    if (!st->async && st->live && st->longest_run > st->reported_run + st->reported_run / 4) {
-      st->reported_run = st->longest_run;
-      relatency = true;
+      // Live and sync, with a model slower than the latency reported so far: the pipeline must
+      // ask again (sinks would otherwise drop the frames as late).
+      if (st.live && st.longest_run > st.reported_run + st.reported_run / 4) {
+        st.reported_run = st.longest_run;
+        relatency = true;
+      }
     }
   }
   if (relatency)
