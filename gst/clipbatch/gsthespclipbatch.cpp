@@ -198,6 +198,12 @@ static void gst_hesp_clip_batch_class_init(GstHespClipBatchClass* klass) {
                         "least this many frames, else dropped (0 = half of clip-length; must not "
                         "exceed clip-length)",
                         0, 256, &Settings::min_frames),
+          uint_property("first-clip-frames", "First clip frames",
+                        "A new track gets a first, padded clip once it has this many frames, so "
+                        "its first result need not wait for a full clip (the result's "
+                        "clip_frames says how many frames it saw; 0 = off; must not exceed "
+                        "clip-length)",
+                        0, 256, &Settings::first_clip_frames),
           uint_property("crop-size", "Crop size", "Side of the square RGB face crops, pixels", 8,
                         1024, &Settings::crop_size),
           double_property("margin", "Margin",

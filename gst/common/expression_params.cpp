@@ -11,6 +11,7 @@ GstStructure* expression_to_structure(const ExpressionParams& p) {
       "unknown_threshold", G_TYPE_DOUBLE, p.unknown_threshold, "model_name", G_TYPE_STRING,
       p.model_name.c_str(), "clip_start", G_TYPE_UINT64, p.clip_start, "clip_end", G_TYPE_UINT64,
       p.clip_end, nullptr);
+  if (p.clip_frames > 0) gst_structure_set(s, "clip_frames", G_TYPE_UINT, p.clip_frames, nullptr);
   GValue labels = G_VALUE_INIT, scores = G_VALUE_INIT, item = G_VALUE_INIT;
   gst_value_array_init(&labels, p.class_labels.size());
   gst_value_array_init(&scores, p.class_scores.size());
@@ -61,6 +62,7 @@ bool expression_from_structure(const GstStructure* s, ExpressionParams* out) {
   if (const gchar* model = gst_structure_get_string(s, "model_name")) p.model_name = model;
   gst_structure_get_uint64(s, "clip_start", &p.clip_start);
   gst_structure_get_uint64(s, "clip_end", &p.clip_end);
+  gst_structure_get_uint(s, "clip_frames", &p.clip_frames);
   if (const GValue* labels = gst_structure_get_value(s, "class_labels");
       labels && GST_VALUE_HOLDS_ARRAY(labels)) {
     for (guint i = 0; i < gst_value_array_get_size(labels); ++i) {

@@ -6,6 +6,8 @@
 // (double, probability of the label among the known classes), is_unknown (boolean),
 // open_set_score (double, higher = more likely a known class), unknown_threshold (double),
 // model_name (string), clip_start / clip_end (guint64 PTS of the clip's first / last frame),
+// clip_frames (guint, the clip's real frames: fewer than the model's clip length for a track's
+// early first result or a partial clip at a track's end),
 // class_labels (GstValueArray of strings) and class_scores (GstValueArray of doubles, same
 // order): the per-class probabilities.
 #pragma once
@@ -27,6 +29,7 @@ struct ExpressionParams {
   std::string model_name;
   guint64 clip_start = GST_CLOCK_TIME_NONE;
   guint64 clip_end = GST_CLOCK_TIME_NONE;
+  guint clip_frames = 0;  // real frames of the clip behind the result; 0 = not said
   std::vector<std::string> class_labels;
   std::vector<double> class_scores;
 };

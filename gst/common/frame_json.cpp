@@ -40,6 +40,7 @@ json expression_json(const ExpressionParams& e) {
               {"model", {{"name", e.model_name}}}};
   if (GST_CLOCK_TIME_IS_VALID(e.clip_start)) out["clip_start"] = e.clip_start;
   if (GST_CLOCK_TIME_IS_VALID(e.clip_end)) out["clip_end"] = e.clip_end;
+  if (e.clip_frames > 0) out["clip_frames"] = e.clip_frames;
   if (!e.class_labels.empty() && e.class_labels.size() == e.class_scores.size()) {
     json scores = json::object();
     for (std::size_t i = 0; i < e.class_labels.size(); ++i)

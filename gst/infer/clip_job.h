@@ -17,6 +17,7 @@ struct ClipJob {
   guint track_id = 0;
   std::shared_ptr<GBytes> frames;
   guint n_frames = 0;
+  guint n_real_frames = 0;  // frames that are not padding (an early or final partial clip)
   guint crop_size = 0;
   std::vector<std::uint64_t> pts;  // one per frame
 
@@ -36,12 +37,13 @@ struct ClipJob {
 };
 
 // Takes a new reference on `frames`.
-inline ClipJob make_clip_job(guint track_id, GBytes* frames, guint n_frames, guint crop_size,
-                             const GstClockTime* pts) {
+inline ClipJob make_clip_job(guint track_id, GBytes* frames, guint n_frames, guint n_real_frames,
+                             guint crop_size, const GstClockTime* pts) {
   ClipJob job;
   job.track_id = track_id;
   job.frames = std::shared_ptr<GBytes>(g_bytes_ref(frames), g_bytes_unref);
   job.n_frames = n_frames;
+  job.n_real_frames = n_real_frames;
   job.crop_size = crop_size;
   job.pts.assign(pts, pts + n_frames);
   return job;
@@ -51,6 +53,7 @@ struct ClipOutcome {
   guint track_id = 0;
   GstClockTime clip_start = GST_CLOCK_TIME_NONE;
   GstClockTime clip_end = GST_CLOCK_TIME_NONE;
+  guint clip_frames = 0;  // real frames behind the result
   ExpressionResult result;
 };
 

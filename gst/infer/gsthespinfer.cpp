@@ -96,6 +96,8 @@ struct Settings {
   // CLIP kernel: auto (the precision the pack was calibrated with, where this CPU runs it), fp32
   // or bf16 (CPUs with AVX-512 BF16).
   std::string precision = "auto";
+  // Frame-logit packs (fer-cnn): how a clip's frames are pooled; auto = the pack's choice.
+  std::string pooling = "auto";
 };
 
 // A clip waiting for its sync batch, and where its result goes.
@@ -179,6 +181,7 @@ static gboolean start(GstHespInfer* self) {
     hesp::ModelOptions options;
     options.device = s.device;
     options.precision = s.precision;
+    options.pooling = s.pooling;
     options.threads =
         s.threads > 0 ? static_cast<int>(s.threads) : static_cast<int>(g_get_num_processors());
     fresh.model = hesp::ExpressionModel::load(s.model, options);
@@ -192,10 +195,11 @@ static gboolean start(GstHespInfer* self) {
         std::make_unique<hesp::gst::ResultStamper>(s.smoothing, kForgetFrames, kMaxTracks);
   });
   if (!ok) return FALSE;
-  GST_INFO_OBJECT(self, "model %s (%s, %zu classes), threshold %g, device %s, precision %s",
+  GST_INFO_OBJECT(self,
+                  "model %s (%s, %zu classes), threshold %g, device %s, precision %s, pooling %s",
                   fresh.model->name().c_str(), fresh.model->kind().c_str(),
                   fresh.model->class_names().size(), fresh.threshold, s.device.c_str(),
-                  fresh.model->precision().c_str());
+                  fresh.model->precision().c_str(), fresh.model->pooling().c_str());
   self->priv->start(std::move(fresh));
   return TRUE;
 }
@@ -242,7 +246,8 @@ static void apply_result(State& st, const Settings& s, const hesp::gst::ClipOutc
                          std::vector<hesp::gst::LabelChange>* changes) {
   auto change =
       st.stamper->update(outcome.track_id, outcome.result, st.threshold, st.model->class_names(),
-                         st.model->name(), outcome.clip_start, outcome.clip_end);
+                         st.model->name(), outcome.clip_start, outcome.clip_end,
+                         outcome.clip_frames);
   if (change && s.post_messages) changes->push_back(*change);
 }
 
@@ -288,8 +293,10 @@ static bool run_pending(GstHespInfer* self, State& st, const Settings& s,
   const auto apply_clips_of = [&](size_t buffer_index) {
     while (next_clip < st.clips.size() && st.clips[next_clip].buffer_index == buffer_index) {
       const hesp::gst::ClipJob& c = st.clips[next_clip].job;
-      apply_result(st, s, {c.track_id, c.clip_start(), c.clip_end(), std::move(results[next_clip])},
-                   changes);
+      apply_result(
+          st, s,
+          {c.track_id, c.clip_start(), c.clip_end(), c.n_real_frames, std::move(results[next_clip])},
+          changes);
       ++next_clip;
     }
   };
@@ -389,7 +396,7 @@ static bool chain_async(GstHespInfer* self, State& st, const Settings& s, GstBuf
   gpointer iter = nullptr;
   while (GstHespClipMeta* meta = gst_buffer_iterate_hesp_clip_meta(buffer, &iter))
     st.worker->submit(hesp::gst::make_clip_job(meta->track_id, meta->frames, meta->n_frames,
-                                               meta->crop_size, meta->pts));
+                                               meta->n_real_frames, meta->crop_size, meta->pts));
   stamp(st, buffer);
   log_drops(self, st);
   // With post-messages, the counters once a second of stream time.
@@ -433,7 +440,8 @@ static GstFlowReturn gst_hesp_infer_chain(GstPad*, GstObject* parent, GstBuffer*
       gpointer iter = nullptr;
       while (GstHespClipMeta* meta = gst_buffer_iterate_hesp_clip_meta(buffer, &iter)) {
         st.clips.push_back({hesp::gst::make_clip_job(meta->track_id, meta->frames, meta->n_frames,
-                                                     meta->crop_size, meta->pts),
+                                                     meta->n_real_frames, meta->crop_size,
+                                                     meta->pts),
                             index});
         ++st.sync_counters.queued;
       }
@@ -467,7 +475,7 @@ static void add_event_clip(State& st, GstEvent* event) {
   GstClockTime* pts = nullptr;
   if (!gst_hesp_clip_event_parse(event, &track_id, &n_frames, &real, &crop_size, &frames, &pts))
     return;
-  hesp::gst::ClipJob job = hesp::gst::make_clip_job(track_id, frames, n_frames, crop_size, pts);
+  hesp::gst::ClipJob job = hesp::gst::make_clip_job(track_id, frames, n_frames, real, crop_size, pts);
   g_bytes_unref(frames);
   g_free(pts);
   if (st.worker) {
@@ -710,6 +718,11 @@ static void gst_hesp_infer_class_init(GstHespInferClass* klass) {
                           "threshold was calibrated with, where this CPU runs it), fp32, or bf16 "
                           "(CPUs with AVX-512 BF16 only)",
                           &Settings::precision),
+          string_property("pooling", "Frame pooling",
+                          "How packs that classify each frame pool a clip's frames: auto (the "
+                          "pack's choice, else expressive), mean, expressive (frames weighted by "
+                          "how far they are from neutral), top-half or peak",
+                          &Settings::pooling),
       });
   add_pad_templates(GST_ELEMENT_CLASS(klass), "video/x-raw(ANY)");
   GObjectClass* object_class = G_OBJECT_CLASS(klass);

@@ -152,7 +152,8 @@ void InferenceWorker::run(int nice) {
     } else {
       for (std::size_t i = 0; i < batch.size(); ++i)
         finished_.push_back(ClipOutcome{batch[i].track_id, batch[i].clip_start(),
-                                        batch[i].clip_end(), std::move(results[i])});
+                                        batch[i].clip_end(), batch[i].n_real_frames,
+                                        std::move(results[i])});
       counters_.run += batch.size();
     }
     idle_.notify_all();

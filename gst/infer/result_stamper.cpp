@@ -12,7 +12,7 @@ std::optional<LabelChange> ResultStamper::update(guint track_id, const Expressio
                                                  double threshold,
                                                  const std::vector<std::string>& classes,
                                                  const std::string& model_name, guint64 clip_start,
-                                                 guint64 clip_end) {
+                                                 guint64 clip_end, guint clip_frames) {
   auto it = tracks_.find(track_id);
   const bool fresh = it == tracks_.end();
   if (fresh) {
@@ -53,6 +53,7 @@ std::optional<LabelChange> ResultStamper::update(guint track_id, const Expressio
   p.model_name = model_name;
   p.clip_start = clip_start;
   p.clip_end = clip_end;
+  p.clip_frames = clip_frames;
   p.class_labels = classes;
   p.class_scores = t.smoothed_scores;
   t.params = p;

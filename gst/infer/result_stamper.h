@@ -30,7 +30,7 @@ class ResultStamper {
   std::optional<LabelChange> update(guint track_id, const ExpressionResult& result,
                                     double threshold, const std::vector<std::string>& classes,
                                     const std::string& model_name, guint64 clip_start,
-                                    guint64 clip_end);
+                                    guint64 clip_end, guint clip_frames = 0);
 
   // The track's current params, nullptr when it has none yet. Marks the track as seen now.
   const ExpressionParams* current(guint track_id);

@@ -34,6 +34,13 @@ struct ModelOptions {
   // precision() says what a loaded model runs; docs/models.md has the details. load() throws
   // SettingsError for another value.
   std::string precision = "auto";
+  // How kinds that classify each frame on its own (fer-cnn) pool a clip's frame logits: "mean",
+  // "expressive" (frames weighted by how far they are from neutral), "top-half" (the least
+  // neutral half of the frames), "peak" (the frame the model is surest of), or "auto": the pack's
+  // manifest `pooling` when it names one, else "expressive" (docs/design.md, "Pooling"). Kinds
+  // that pool embeddings or run a temporal model accept only "auto". load() throws SettingsError
+  // for another value.
+  std::string pooling = "auto";
 };
 
 // A clip as hesp::ClipAssembler produces it: n_frames crops of crop_size x crop_size RGB pixels,
@@ -127,6 +134,9 @@ class ExpressionModel {
   // The kernel precision in use: "fp32", "bf16", or "fp32-reference" (the plain LibTorch fp32
   // kernel on the CPU, which packs that record no calibration precision were calibrated with).
   const std::string& precision() const { return precision_; }
+  // The frame pooling in use (see ModelOptions::pooling), or "model" for kinds whose network
+  // pools the frames itself.
+  const std::string& pooling() const { return pooling_; }
 
  protected:
   // Takes the fields every kind shares from the pack's validated header (ModelPack::header).
@@ -146,6 +156,10 @@ class ExpressionModel {
   // The frame positions of an n-frame clip the kind looks at, before subsampling (default: all;
   // a kind with a fixed number of temporal positions picks that many).
   virtual std::vector<int> frames_used(int n_frames) const;
+  // Kinds whose frame rows are per-frame logits say so, and pool them with pool_frame_logits(),
+  // which applies the pooling chosen at load.
+  virtual bool pools_frame_logits() const { return false; }
+  std::vector<double> pool_frame_logits(const FrameRows& clip) const;
 
   std::string path_;
   std::string name_;
@@ -158,8 +172,12 @@ class ExpressionModel {
   double face_margin_ = 0.0;
   std::string device_ = "cpu";
   std::string precision_ = "fp32";
+  std::string pooling_ = "model";
 
  private:
+  void choose_pooling(const std::string& requested, const std::string& pack_pooling);
+
+  std::string pack_pooling_;  // the manifest's `pooling`, empty when it names none
   std::unique_ptr<models::FrameCache> cache_;
   int frame_subsample_ = 1;
   std::atomic<std::uint64_t> frames_computed_{0};

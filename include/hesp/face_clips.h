@@ -41,6 +41,10 @@ struct ClipConfig {
   // A partial clip with at least this many frames is padded, else dropped; 0 = half the clip
   // length, rounded up.
   int min_frames = 0;
+  // A new track's first result need not wait for a full clip: when its first clip_length frames
+  // are still being collected and it reaches this many, a padded clip of them is made at once
+  // (Clip::n_real_frames says how many are real). 0 = off.
+  int first_clip_frames = 0;
   int max_tracks = 32;     // tracks buffered at most; the least recently seen is evicted first
   int track_timeout = 15;  // frames a track may be absent before its partial clip is finished
   int crop_size = 224;
@@ -91,6 +95,7 @@ class ClipAssembler {
     std::uint64_t frames_seen = 0;
     int to_skip = 0;              // sampled frames still to skip when clip_stride > clip_length
     std::uint64_t last_seen = 0;  // frame counter value when the track was last present
+    bool clipped = false;         // a clip (early or full) was made for the track
   };
   std::unique_ptr<Clip> make_clip(std::uint32_t track_id, const std::vector<Sampled>& window) const;
   void evict_if_full();

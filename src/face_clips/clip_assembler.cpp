@@ -15,6 +15,9 @@ void validate(const ClipConfig& c) {
   require(c.clip_length >= 1, "clip-length must be at least 1");
   require(c.frame_subsample >= 1, "frame-subsample must be at least 1");
   require(c.clip_stride >= 1, "clip-stride must be at least 1");
+  require(c.first_clip_frames >= 0 && c.first_clip_frames <= c.clip_length,
+          "first-clip-frames must lie in 0..clip-length (" + std::to_string(c.clip_length) +
+              "), got " + std::to_string(c.first_clip_frames));
   require(c.min_frames >= 0 && c.min_frames <= c.clip_length,
           "min-frames must lie in 0..clip-length (" + std::to_string(c.clip_length) + "), got " +
               std::to_string(c.min_frames));
@@ -56,8 +59,17 @@ std::unique_ptr<Clip> ClipAssembler::add(std::uint32_t track_id, std::uint64_t p
   TrackState& t = tracks_[track_id];
   t.last_seen = frame_;
   t.window.push_back(Sampled{std::make_shared<const FaceCrop>(std::move(crop)), pts});
-  if (static_cast<int>(t.window.size()) < config_.clip_length) return nullptr;
+  const int have = static_cast<int>(t.window.size());
+  if (have < config_.clip_length) {
+    // The early clip leaves the window as it is: the track's first full clip still comes.
+    if (!t.clipped && have == config_.first_clip_frames) {
+      t.clipped = true;
+      return make_clip(track_id, t.window);
+    }
+    return nullptr;
+  }
 
+  t.clipped = true;
   auto clip = make_clip(track_id, t.window);
   // Slide: overlapping clips keep the tail of the window, non-overlapping ones skip ahead.
   const int keep = config_.clip_length - config_.clip_stride;

@@ -5,12 +5,14 @@
 
 #include <cmath>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <utility>
 
 #include "hesp/error.h"
 #include "hesp/model_pack.h"
 #include "models/clip_frames.h"
 #include "models/frame_cache.h"
+#include "models/frame_pooling.h"
 #include "models/open_set.h"
 #include "models/pack_kinds.h"
 #include "models/precision.h"
@@ -28,6 +30,42 @@ ExpressionModel::ExpressionModel(const ModelPack& pack, const ModelOptions& opti
   input_size_ = h.input_size;
   frames_per_clip_ = h.frames_per_clip;
   face_margin_ = h.face_margin;
+  const auto& manifest = pack.manifest();
+  if (manifest.contains("pooling")) {
+    if (!manifest["pooling"].is_string())
+      throw CorruptFileError("model pack '" + path_ + "': manifest 'pooling' must be a string");
+    pack_pooling_ = manifest["pooling"].get<std::string>();
+  }
+}
+
+void ExpressionModel::choose_pooling(const std::string& requested, const std::string& pack) {
+  if (!pools_frame_logits()) {
+    if (requested != "auto")
+      throw SettingsError("model pack '" + path_ + "' (kind " + kind_ +
+                          ") pools frames inside its network; frame pooling must be auto, not '" +
+                          requested + "'");
+    return;
+  }
+  if (requested != "auto") {
+    pooling_ = models::frame_pooling_name(models::parse_frame_pooling(requested));
+  } else if (!pack.empty()) {
+    try {
+      pooling_ = models::frame_pooling_name(models::parse_frame_pooling(pack));
+    } catch (const SettingsError& e) {
+      throw CorruptFileError("model pack '" + path_ + "': manifest 'pooling': " + e.what());
+    }
+  } else {
+    pooling_ = models::frame_pooling_name(models::kDefaultFramePooling);
+  }
+}
+
+std::vector<double> ExpressionModel::pool_frame_logits(const FrameRows& clip) const {
+  const int classes = frame_width();
+  int neutral = -1;
+  for (std::size_t i = 0; i < class_names_.size(); ++i)
+    if (class_names_[i] == "neutral") neutral = static_cast<int>(i);
+  return models::pool_frame_logits(models::parse_frame_pooling(pooling_), clip.rows, clip.count,
+                                   classes, neutral);
 }
 
 ExpressionModel::~ExpressionModel() = default;
@@ -151,7 +189,11 @@ std::unique_ptr<ExpressionModel> ExpressionModel::load(const std::string& pack_p
   models::check_precision_setting(options.precision);
   const ModelPack pack = ModelPack::open(pack_path);
   const std::string kind = pack.kind();
-  if (const models::PackKind* k = models::find_pack_kind(kind)) return k->load(pack, options);
+  if (const models::PackKind* k = models::find_pack_kind(kind)) {
+    std::unique_ptr<ExpressionModel> model = k->load(pack, options);
+    model->choose_pooling(options.pooling, model->pack_pooling_);
+    return model;
+  }
   throw SettingsError(
       "model pack '" + pack_path + "' is of kind '" + kind +
       "', which this build of hesp cannot run (supported: " + models::pack_kind_names() + ")");

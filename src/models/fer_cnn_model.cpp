@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // fer-cnn packs: a frame CNN (face-api.js's expression network, nets/fer_cnn.h) run on every frame
-// of a clip; the clip's logits are the mean of its frames' logits.
+// of a clip; the clip's logits pool its frames' logits (ModelOptions::pooling).
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
@@ -77,7 +77,7 @@ class FerCnnModel final : public ExpressionModel {
     if (options.threads > 0) at::set_num_threads(options.threads);
   }
 
-  // Per-frame logits; a clip's logits are their mean.
+  // Per-frame logits, pooled per clip by the base class's frame pooling.
   int frame_width() const override { return static_cast<int>(class_names_.size()); }
 
   std::vector<float> frame_features(const std::vector<ClipView>& clips) override {
@@ -102,18 +102,12 @@ class FerCnnModel final : public ExpressionModel {
     return std::vector<float>(l, l + logits.numel());
   }
 
+  bool pools_frame_logits() const override { return true; }
+
   std::vector<std::vector<double>> clip_logits(const std::vector<FrameRows>& clips) override {
-    const std::size_t k = class_names_.size();
     std::vector<std::vector<double>> out;
     out.reserve(clips.size());
-    for (const FrameRows& c : clips) {
-      // Mean over frames in double, frame by frame in order: the same sum whatever the batch.
-      std::vector<double> pooled(k, 0.0);
-      for (int f = 0; f < c.count; ++f)
-        for (std::size_t j = 0; j < k; ++j) pooled[j] += c.rows[f * k + j];
-      for (double& v : pooled) v /= c.count;
-      out.push_back(std::move(pooled));
-    }
+    for (const FrameRows& c : clips) out.push_back(pool_frame_logits(c));
     return out;
   }
 

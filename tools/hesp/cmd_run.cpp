@@ -15,6 +15,7 @@
 #include "hesp/cache_dir.h"
 #include "hesp/error.h"
 #include "hesp/model_pack.h"
+#include "inference_chain.h"
 #include "option_kinds.h"
 #include "output_file.h"
 #include "pack_input.h"
@@ -27,18 +28,8 @@ struct RunOptions {
   std::string input;
   std::string output = "annotated.mp4";
   std::string json = "results.jsonl";
-  std::string model;  // empty = the face-api expression pack in the cache folder
   FaceStageOptions face;
-  std::string device = "cpu";
-  unsigned clip_length = 0;  // 0 = the pack's frames per clip
-  unsigned clip_stride = 0;  // 0 = clip length / 2
-  unsigned batch_size = 1;
-  unsigned threads = 0;
-  std::string precision = "auto";
-  double smoothing = 0.5;
-  std::string extra_classes;  // CLIP zero-shot packs: class names added at run time
-  unsigned frame_subsample = 1;
-  std::string schedule = "auto";
+  InferenceChainOptions chain;
   bool no_video = false;
   bool quiet = false;
 };
@@ -46,11 +37,9 @@ struct RunOptions {
 void run(RunOptions opt) {
   init_gstreamer();
   if (opt.input.empty()) opt.input = cache_dir() + "/demo/demo.mp4";
-  if (opt.model.empty()) opt.model = cache_dir() + "/models/faceapi-expression.safetensors";
+  const std::string model = chain_model_path(opt.chain);
   const std::string uri = to_uri(opt.input);
-  const PackInput in = read_pack_input(opt.model);
-  const unsigned clip_length = opt.clip_length ? opt.clip_length : in.frames_per_clip;
-  const unsigned stride = opt.clip_stride ? opt.clip_stride : std::max(1u, clip_length / 2);
+  const PackInput in = read_pack_input(model);
   // Outputs are checked before the run, so that a bad path is named as the output it is and not
   // reported minutes later as a failure of the pipeline.
   check_writable(opt.json, "JSON file");
@@ -58,17 +47,7 @@ void run(RunOptions opt) {
 
   std::string launch =
       std::string("uridecodebin name=src ! videoconvert ! video/x-raw,format=I420 ! ") +
-      "hespfacecrop name=faces ! hespclipbatch crop-size=" + std::to_string(in.size) +
-      " margin=" + std::to_string(in.margin) + " clip-length=" + std::to_string(clip_length) +
-      " clip-stride=" + std::to_string(stride) +
-      // The model runs in a thread of its own, beside decoding and detection (the queue changes
-      // no result: hespinfer still sees every frame in order).
-      " ! queue max-size-buffers=64 max-size-bytes=0 max-size-time=0 ! hespinfer model=" +
-      quote(opt.model) + " device=" + opt.device + " batch-size=" + std::to_string(opt.batch_size) +
-      " threads=" + std::to_string(opt.threads) + " smoothing=" + std::to_string(opt.smoothing) +
-      (opt.extra_classes.empty() ? "" : " extra-classes=" + quote(opt.extra_classes)) +
-      " frame-subsample=" + std::to_string(opt.frame_subsample) + " schedule=" + opt.schedule +
-      (opt.precision == "auto" ? "" : " precision=" + opt.precision) +
+      "hespfacecrop name=faces ! " + inference_chain(opt.chain, model, in) +
       " ! hespmetaconvert name=json add-empty-results=true file-path=" + quote(opt.json);
   if (opt.no_video) {
     launch += " ! fakesink sync=false";
@@ -106,27 +85,8 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("video", opt->input, "Video file or URI (default: the demo video made by setup)");
   cmd->add_option("-o,--output", opt->output, "Annotated MP4 (H.264) to write");
   cmd->add_option("--json", opt->json, "JSON lines file, one object per frame");
-  cmd->add_option("--model", opt->model, "Model pack (default: the face-api expression pack)");
   add_face_stage_options(cmd, &opt->face);
-  cmd->add_option("--device", opt->device, "cpu, cuda or cuda:N");
-  add_ranged(cmd, "--clip-length", opt->clip_length, "Frames per clip (0 = the model's)", 0, 256);
-  add_ranged(cmd, "--clip-stride", opt->clip_stride, "Frames between clip starts (0 = half a clip)",
-             0, 1024);
-  add_ranged(cmd, "--batch-size", opt->batch_size, "Clips per forward pass", 1, 256);
-  add_ranged(cmd, "--threads", opt->threads, "Inference threads (0 = one per core)", 0, 256);
-  cmd->add_option("--precision", opt->precision, "CLIP kernel: auto (the pack's), fp32 or bf16")
-      ->check(CLI::IsMember({"auto", "fp32", "bf16"}));
-  add_ranged(cmd, "--smoothing", opt->smoothing, "Per-track smoothing of scores across clips", 0.0,
-             0.99);
-  cmd->add_option("--extra-classes", opt->extra_classes,
-                  "Comma-separated class names to add at run time (CLIP zero-shot packs)");
-  add_ranged(cmd, "--frame-subsample", opt->frame_subsample,
-             "Look at every n-th frame of a clip only (packs that pool frames without order)", 1,
-             256);
-  cmd->add_option("--schedule", opt->schedule,
-                  "Where the model runs: sync, async (frames never wait; late clips dropped) or "
-                  "auto (async for live sources)")
-      ->check(CLI::IsMember({"sync", "async", "auto"}));
+  add_inference_chain_options(cmd, &opt->chain);
   cmd->add_flag("--no-video", opt->no_video, "Write only the JSON lines");
   cmd->add_flag("-q,--quiet", opt->quiet, "No progress on stderr");
   cmd->callback([opt] { run(*opt); });
