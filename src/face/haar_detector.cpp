@@ -23,6 +23,8 @@ HaarDetector::HaarDetector(const DetectorConfig& config, const std::string& casc
     throw CorruptFileError("'" + path_ + "' is not an OpenCV cascade classifier XML file");
   // minNeighbors from sensitivity: 0 -> 8 (strict), 1 -> 1 (permissive); 0.5 gives OpenCV's 4-5.
   min_neighbors_ = std::max(1, static_cast<int>(std::lround(8.0 - 7.0 * config_.sensitivity)));
+  weak_min_neighbors_ = std::clamp(
+      static_cast<int>(std::lround(min_neighbors_ * config_.weak_fraction)), 1, min_neighbors_);
 }
 
 std::vector<Detection> HaarDetector::detect(const ImageView& frame) {
@@ -37,8 +39,8 @@ std::vector<Detection> HaarDetector::detect(const ImageView& frame) {
   // reports reject levels and weights evaluates far more stages and runs several times slower.
   std::vector<cv::Rect> rects;
   std::vector<int> neighbours;
-  cascade_.detectMultiScale(equalized, rects, neighbours, config_.scale_factor, min_neighbors_, 0,
-                            cv::Size(min_size, min_size), cv::Size());
+  cascade_.detectMultiScale(equalized, rects, neighbours, config_.scale_factor, weak_min_neighbors_,
+                            0, cv::Size(min_size, min_size), cv::Size());
   std::vector<Detection> out;
   out.reserve(rects.size());
   const float inv = static_cast<float>(1.0 / scale);
