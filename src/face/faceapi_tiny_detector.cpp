@@ -363,8 +363,16 @@ std::vector<Detection> FaceApiTinyDetector::detect(const ImageView& frame) {
   std::stable_sort(faces.begin(), faces.end(), [](const Detection& a, const Detection& b) {
     return a.box.area() > b.box.area();
   });
-  if (config_.max_faces > 0 && static_cast<int>(faces.size()) > config_.max_faces)
+  if (config_.max_faces > 0 && static_cast<int>(faces.size()) > config_.max_faces) {
+    // Weak candidates (weak_fraction < 1) only fill the places the confident faces leave.
+    const float confident_from = confidence_threshold();
+    std::stable_partition(faces.begin(), faces.end(),
+                          [&](const Detection& d) { return d.confidence >= confident_from; });
     faces.resize(config_.max_faces);
+    std::stable_sort(faces.begin(), faces.end(), [](const Detection& a, const Detection& b) {
+      return a.box.area() > b.box.area();
+    });
+  }
   return faces;
 }
 

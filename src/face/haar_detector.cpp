@@ -27,6 +27,13 @@ HaarDetector::HaarDetector(const DetectorConfig& config, const std::string& casc
       static_cast<int>(std::lround(min_neighbors_ * config_.weak_fraction)), 1, min_neighbors_);
 }
 
+float HaarDetector::confidence_threshold() const {
+  // OpenCV keeps a group of raw hits when it has more than minNeighbors of them; detect() gives a
+  // group of n hits the confidence n / (n + 2 minNeighbors) of the configured sensitivity.
+  const double n = min_neighbors_ + 1;
+  return static_cast<float>(n / (n + 2.0 * min_neighbors_)) - 1e-6f;
+}
+
 std::vector<Detection> HaarDetector::detect(const ImageView& frame) {
   validate(frame);
   const double scale = config_.input_scale;
@@ -51,7 +58,7 @@ std::vector<Detection> HaarDetector::detect(const ImageView& frame) {
     const float confidence = static_cast<float>(n / (n + 2.0 * min_neighbors_));
     out.push_back(Detection{Box{r.x * inv, r.y * inv, r.width * inv, r.height * inv}, confidence});
   }
-  keep_largest(out, config_.max_faces);
+  keep_largest(out, config_.max_faces, confidence_threshold());
   return out;
 }
 

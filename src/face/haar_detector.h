@@ -12,8 +12,7 @@ class HaarDetector final : public FaceDetector {
   HaarDetector(const DetectorConfig& config, const std::string& cascade_path);
   std::vector<Detection> detect(const ImageView& frame) override;
   std::string name() const override { return "haar:" + path_; }
-  // A detection with exactly min_neighbors_ neighbours has confidence 1/3 (see detect()).
-  float confidence_threshold() const override { return 1.f / 3.f - 1e-6f; }
+  float confidence_threshold() const override;
 
  private:
   DetectorConfig config_;

@@ -71,7 +71,7 @@ std::vector<Detection> YuNetDetector::detect(const ImageView& frame) {
     if (std::min(box.width, box.height) < static_cast<float>(config_.min_face_size)) continue;
     out.push_back(Detection{box, row[14]});
   }
-  keep_largest(out, config_.max_faces);
+  keep_largest(out, config_.max_faces, confidence_threshold());
   return out;
 }
 
