@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hesp/image.h"
@@ -13,6 +14,10 @@
 namespace hesp {
 
 struct Detection {
+  Detection() = default;
+  Detection(Box box_, float confidence_, std::vector<float> embedding_ = {})
+      : box(box_), confidence(confidence_), embedding(std::move(embedding_)) {}
+
   Box box;                 // pixels
   float confidence = 0.f;  // 0..1
   // An optional appearance embedding of the face (e.g. from a face-recognition network) for the

@@ -37,7 +37,9 @@ TEST(ByteTracker, BoxFollowsAPanningFaceBetweenDetections) {
       if (frame == 0) id = t.id;
       EXPECT_EQ(t.id, id) << "frame " << frame;
       // Once the velocity is learnt, the box sits on the face on the frames in between too.
-      if (frame >= 15) EXPECT_NEAR(t.box.x, x, 6.f) << "frame " << frame;
+      if (frame >= 15) {
+        EXPECT_NEAR(t.box.x, x, 6.f) << "frame " << frame;
+      }
     }
   }
 }
@@ -185,7 +187,9 @@ TEST(Trackers, AppearanceGateKeepsADifferentFaceOffTheTrack) {
   other.embedding = {0.f, 1.f, 0.f};
   tracker->update({other});
   for (const auto& t : tracker->tracks()) {
-    if (t.id == id) EXPECT_EQ(t.frames_since_seen, 1);
+    if (t.id == id) {
+      EXPECT_EQ(t.frames_since_seen, 1);
+    }
   }
   // Without embeddings the gate stays open.
   tracker->update({det(104, 100)});

@@ -77,7 +77,9 @@ TEST(ShotCutDetector, ReportsTheCutFrameOnly) {
   for (size_t i = 0; i < frames.size(); ++i) {
     const auto r = cuts.next(hesp::test::packed_view(frames[i], hesp::PixelFormat::kBGR));
     if (r.cut) cut_frames.push_back(static_cast<int>(i));
-    if (i == 0) EXPECT_EQ(r.distance, 0.0);
+    if (i == 0) {
+      EXPECT_EQ(r.distance, 0.0);
+    }
   }
   EXPECT_EQ(cut_frames, std::vector<int>{10});
   // After reset the next frame has nothing to compare with.
