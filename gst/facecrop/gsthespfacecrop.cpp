@@ -12,6 +12,16 @@
  * face ROIs another element attached upstream (`detector=upstream`, e.g. after `facedetect`), which
  * then only get tracked.
  *
+ * The `tracker` (default `bytetrack`) predicts every face's box with a constant-velocity Kalman
+ * filter, so boxes follow a moving face on the frames between two detections, and keeps a track
+ * going on weak detections (below the `sensitivity` threshold) that would not start one.
+ *
+ * At a hard shot cut (the colour histogram of a frame differs from the previous frame's by at
+ * least `cut-threshold`) every track ends, so no id or box crosses the cut, and the detector runs
+ * on the cut frame. The element then posts an element message and sends a serialized custom
+ * downstream event, both a `hesp-shot-cut` structure with `timestamp` (the PTS of the first frame
+ * of the new shot, guint64) and `distance` (gdouble); the event travels just ahead of that frame.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 filesrc location=movie.avi ! decodebin ! videoconvert ! hespfacecrop \
@@ -32,6 +42,7 @@
 #include "common/video_image.h"
 #include "hesp/error.h"
 #include "hesp/face_detector.h"
+#include "hesp/shot_cut_detector.h"
 #include "hesp/tracker.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_hesp_face_crop_debug);
@@ -40,6 +51,12 @@ GST_DEBUG_CATEGORY_STATIC(gst_hesp_face_crop_debug);
 namespace {
 
 enum class Source { kHaar = 0, kYuNet = 1, kUpstream = 2, kFaceApi = 3 };
+
+// ByteTrack's weak detections: the detector also returns candidates down to this fraction of the
+// sensitivity's threshold (faceapi at sensitivity 0.7: scores 0.15..0.3; haar at 0.5: 3-4 instead
+// of 5 neighbours). ByteTrack's paper pairs a high threshold of 0.6 with a low one of 0.1; half
+// keeps the band narrower because face detectors' weak candidates are mostly background.
+constexpr double kWeakFraction = 0.5;
 
 // Property values; the initialisers are the properties' defaults.
 struct Settings {
@@ -55,13 +72,23 @@ struct Settings {
   guint track_timeout = 15;
   double iou_threshold = 0.3;
   guint input_size = 512;
+  hesp::TrackerKind tracker = hesp::TrackerKind::kByteTrack;
+  double cut_threshold = hesp::ShotCutOptions{}.threshold;
 };
 
 // Runtime state, built in start() and dropped in stop().
 struct State {
   std::unique_ptr<hesp::FaceDetector> detector;
-  std::unique_ptr<hesp::IouTracker> tracker;
+  std::unique_ptr<hesp::Tracker> tracker;
+  std::unique_ptr<hesp::ShotCutDetector> cuts;  // null with cut-threshold=0
   guint64 frame_index = 0;
+};
+
+// A cut found on a frame, announced once the state lock is released.
+struct CutFound {
+  bool found = false;
+  double distance = 0.0;
+  GstClockTime timestamp = GST_CLOCK_TIME_NONE;
 };
 
 using Private = hesp::gst::ElementData<Settings, State>;
@@ -75,10 +102,11 @@ struct _GstHespFaceCrop {
 
 GType gst_hesp_detector_get_type(void) {
   static const GEnumValue values[] = {
-      {static_cast<gint>(Source::kHaar), "OpenCV Haar cascade (detector-model = cascade XML, "
-                                         "empty = opencv-data frontal face)", "haar"},
-      {static_cast<gint>(Source::kYuNet), "OpenCV DNN YuNet (detector-model = ONNX file)",
-       "yunet"},
+      {static_cast<gint>(Source::kHaar),
+       "OpenCV Haar cascade (detector-model = cascade XML, "
+       "empty = opencv-data frontal face)",
+       "haar"},
+      {static_cast<gint>(Source::kYuNet), "OpenCV DNN YuNet (detector-model = ONNX file)", "yunet"},
       {static_cast<gint>(Source::kUpstream), "Face ROIs attached upstream (only track them)",
        "upstream"},
       {static_cast<gint>(Source::kFaceApi),
@@ -87,6 +115,19 @@ GType gst_hesp_detector_get_type(void) {
        "faceapi"},
       {0, nullptr, nullptr}};
   static const GType type = hesp::gst::register_enum("GstHespDetector", values);
+  return type;
+}
+
+GType gst_hesp_tracker_get_type(void) {
+  static const GEnumValue values[] = {
+      {static_cast<gint>(hesp::TrackerKind::kIou),
+       "Greedy IoU matching; boxes stand still between detections", "iou"},
+      {static_cast<gint>(hesp::TrackerKind::kSort), "Kalman-predicted boxes matched by IoU (SORT)",
+       "sort"},
+      {static_cast<gint>(hesp::TrackerKind::kByteTrack),
+       "SORT with a second matching stage for weak detections (ByteTrack)", "bytetrack"},
+      {0, nullptr, nullptr}};
+  static const GType type = hesp::gst::register_enum("GstHespTracker", values);
   return type;
 }
 
@@ -111,18 +152,24 @@ static gboolean gst_hesp_face_crop_start(GstBaseTransform* trans) {
       config.sensitivity = s.sensitivity;
       config.scale_factor = s.scale_factor;
       config.max_faces = static_cast<int>(s.max_faces);
+      if (s.tracker == hesp::TrackerKind::kByteTrack) config.weak_fraction = kWeakFraction;
       fresh.detector = hesp::make_face_detector(config);
     }
     hesp::TrackerConfig tc;
+    // Upstream ROIs carry no comparable confidence: all of them count as confident.
+    tc.high_confidence = fresh.detector ? fresh.detector->confidence_threshold() : 0.f;
     tc.iou_threshold = static_cast<float>(s.iou_threshold);
     // A track must survive the frames between two detections.
     tc.timeout_frames = static_cast<int>(std::max(s.track_timeout, s.interval));
     tc.max_tracks = s.max_faces > 0 ? static_cast<int>(s.max_faces) : 1024;
-    fresh.tracker = std::make_unique<hesp::IouTracker>(tc);
+    fresh.tracker = hesp::make_tracker(s.tracker, tc);
+    if (s.cut_threshold > 0.0)
+      fresh.cuts = std::make_unique<hesp::ShotCutDetector>(hesp::ShotCutOptions{s.cut_threshold});
   });
   if (!ok) return FALSE;
-  GST_INFO_OBJECT(self, "using %s",
-                  fresh.detector ? fresh.detector->name().c_str() : "upstream face ROIs");
+  GST_INFO_OBJECT(self, "using %s, tracker %s",
+                  fresh.detector ? fresh.detector->name().c_str() : "upstream face ROIs",
+                  hesp::tracker_kind_name(s.tracker));
   self->priv->start(std::move(fresh));
   return TRUE;
 }
@@ -130,14 +177,18 @@ static gboolean gst_hesp_face_crop_start(GstBaseTransform* trans) {
 static void reset_tracks(GstHespFaceCrop* self) {
   auto st = self->priv->lock_state();
   if (st->tracker) st->tracker->reset();
+  if (st->cuts) st->cuts->reset();
   st->frame_index = 0;
 }
 
 static gboolean gst_hesp_face_crop_sink_event(GstBaseTransform* trans, GstEvent* event) {
   switch (GST_EVENT_TYPE(event)) {
     case GST_EVENT_FLUSH_STOP:
-    case GST_EVENT_STREAM_START: reset_tracks(GST_HESP_FACE_CROP(trans)); break;
-    default: break;
+    case GST_EVENT_STREAM_START:
+      reset_tracks(GST_HESP_FACE_CROP(trans));
+      break;
+    default:
+      break;
   }
   return GST_BASE_TRANSFORM_CLASS(parent_class)->sink_event(trans, event);
 }
@@ -160,9 +211,7 @@ static std::vector<hesp::Detection> detect(State& st, GstVideoFrame* frame,
   return st.detector->detect(hesp::gst::image_view_of(frame));
 }
 
-static GstFlowReturn gst_hesp_face_crop_transform_frame_ip(GstVideoFilter* filter,
-                                                           GstVideoFrame* frame) {
-  auto* self = GST_HESP_FACE_CROP(filter);
+static GstFlowReturn track_frame(GstHespFaceCrop* self, GstVideoFrame* frame, CutFound& cut) {
   const Settings s = self->priv->settings.get();
   auto locked = self->priv->lock_state();
   State& st = *locked;
@@ -177,10 +226,21 @@ static GstFlowReturn gst_hesp_face_crop_transform_frame_ip(GstVideoFilter* filte
       if (roi.track_id < 0) upstream.push_back(roi);
     }
   }
-  const bool detect_now = from_upstream || st.frame_index % std::max(1u, s.interval) == 0;
-  ++st.frame_index;
-
   const bool ok = HESP_GUARD(self, "Face detection failed", [&] {
+    if (st.cuts) {
+      const hesp::ShotCutResult r = st.cuts->next(hesp::gst::image_view_of(frame));
+      if (r.cut) {
+        // The ended tracks leave as timed-out ones do: their ROIs stop, and hespclipbatch closes
+        // their clips by its track-timeout. Detection restarts its interval on the cut frame.
+        const auto ended = st.tracker->end_all();
+        st.frame_index = 0;
+        cut = CutFound{true, r.distance, GST_BUFFER_PTS(buffer)};
+        GST_DEBUG_OBJECT(self, "shot cut at %" GST_TIME_FORMAT " (distance %.3f): %zu tracks end",
+                         GST_TIME_ARGS(cut.timestamp), r.distance, ended.size());
+      }
+    }
+    const bool detect_now = from_upstream || st.frame_index % std::max(1u, s.interval) == 0;
+    ++st.frame_index;
     if (detect_now) {
       st.tracker->update(detect(st, frame, upstream));
     } else {
@@ -192,10 +252,11 @@ static GstFlowReturn gst_hesp_face_crop_transform_frame_ip(GstVideoFilter* filte
   if (from_upstream) {
     // Give upstream's ROIs their track ids (a track matched on this frame has the same box).
     for (const auto& t : st.tracker->tracks()) {
-      if (t.frames_since_seen != 0) continue;
-      for (auto& roi : upstream) {
-        if (roi.box.x == t.box.x && roi.box.y == t.box.y && roi.box.width == t.box.width &&
-            roi.box.height == t.box.height && roi.track_id < 0) {
+      if (t.frames_since_seen != 0 || t.detection_index < 0) continue;
+      // Detections were made from `upstream` in order, so the matched index is the ROI's.
+      {
+        auto& roi = upstream.at(static_cast<size_t>(t.detection_index));
+        if (roi.track_id < 0) {
           roi.track_id = static_cast<gint>(t.id);
           roi.meta->id = roi.track_id;
           gst_video_region_of_interest_meta_add_param(
@@ -203,15 +264,13 @@ static GstFlowReturn gst_hesp_face_crop_transform_frame_ip(GstVideoFilter* filte
           if (!gst_video_region_of_interest_meta_get_param(roi.meta, "detection")) {
             const double fw = width, fh = height;
             gst_video_region_of_interest_meta_add_param(
-                roi.meta,
-                gst_structure_new("detection", "x_min", G_TYPE_DOUBLE, roi.box.x / fw, "y_min",
-                                  G_TYPE_DOUBLE, roi.box.y / fh, "x_max", G_TYPE_DOUBLE,
-                                  (roi.box.x + roi.box.width) / fw, "y_max", G_TYPE_DOUBLE,
-                                  (roi.box.y + roi.box.height) / fh, "confidence", G_TYPE_DOUBLE,
-                                  1.0, "label_id", G_TYPE_INT, 0, "label", G_TYPE_STRING, "face",
-                                  nullptr));
+                roi.meta, gst_structure_new(
+                              "detection", "x_min", G_TYPE_DOUBLE, roi.box.x / fw, "y_min",
+                              G_TYPE_DOUBLE, roi.box.y / fh, "x_max", G_TYPE_DOUBLE,
+                              (roi.box.x + roi.box.width) / fw, "y_max", G_TYPE_DOUBLE,
+                              (roi.box.y + roi.box.height) / fh, "confidence", G_TYPE_DOUBLE, 1.0,
+                              "label_id", G_TYPE_INT, 0, "label", G_TYPE_STRING, "face", nullptr));
           }
-          break;
         }
       }
     }
@@ -234,6 +293,28 @@ static GstFlowReturn gst_hesp_face_crop_transform_frame_ip(GstVideoFilter* filte
     hesp::gst::add_face_roi(buffer, box, t.confidence, t.id, width, height);
   }
   return GST_FLOW_OK;
+}
+
+static GstStructure* shot_cut_structure(const CutFound& cut) {
+  return gst_structure_new("hesp-shot-cut", "timestamp", G_TYPE_UINT64,
+                           static_cast<guint64>(cut.timestamp), "distance", G_TYPE_DOUBLE,
+                           cut.distance, nullptr);
+}
+
+static GstFlowReturn gst_hesp_face_crop_transform_frame_ip(GstVideoFilter* filter,
+                                                           GstVideoFrame* frame) {
+  auto* self = GST_HESP_FACE_CROP(filter);
+  CutFound cut;
+  const GstFlowReturn ret = track_frame(self, frame, cut);
+  if (cut.found) {
+    // Outside the state lock: downstream may answer the event with queries of its own. The
+    // event is pushed before this frame's buffer, so it marks where the new shot starts.
+    gst_element_post_message(GST_ELEMENT(self),
+                             gst_message_new_element(GST_OBJECT(self), shot_cut_structure(cut)));
+    gst_pad_push_event(GST_BASE_TRANSFORM_SRC_PAD(self),
+                       gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM, shot_cut_structure(cut)));
+  }
+  return ret;
 }
 
 static void gst_hesp_face_crop_class_init(GstHespFaceCropClass* klass) {
@@ -285,12 +366,20 @@ static void gst_hesp_face_crop_class_init(GstHespFaceCropClass* klass) {
           double_property("iou-threshold", "IoU threshold",
                           "Minimum overlap for a detection to continue a track", 0.01, 1.0,
                           &Settings::iou_threshold),
+          enum_property("tracker", "Tracker",
+                        "How faces are followed between frames (see the enum's values)",
+                        GST_TYPE_HESP_TRACKER, &Settings::tracker),
+          double_property("cut-threshold", "Shot-cut threshold",
+                          "Colour-histogram distance between consecutive frames (0..1) from which "
+                          "a frame counts as a hard shot cut: every track ends there (0 = off)",
+                          0.0, 1.0, &Settings::cut_threshold),
           uint_property("detector-input-size", "Detector input size",
                         "detector=faceapi: side of the square the frame is fitted into for the "
                         "network, a multiple of 32 (larger finds smaller and turned faces, slower)",
                         32, 2048, &Settings::input_size),
       });
   gst_type_mark_as_plugin_api(GST_TYPE_HESP_DETECTOR, static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_HESP_TRACKER, static_cast<GstPluginAPIFlags>(0));
 }
 
 static void gst_hesp_face_crop_init(GstHespFaceCrop* self) {

@@ -11,6 +11,9 @@ G_DECLARE_FINAL_TYPE(GstHespFaceCrop, gst_hesp_face_crop, GST, HESP_FACE_CROP, G
 #define GST_TYPE_HESP_DETECTOR (gst_hesp_detector_get_type())
 GType gst_hesp_detector_get_type(void);
 
+#define GST_TYPE_HESP_TRACKER (gst_hesp_tracker_get_type())
+GType gst_hesp_tracker_get_type(void);
+
 GST_ELEMENT_REGISTER_DECLARE(hespfacecrop);
 
 G_END_DECLS

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hesp/image.h"
@@ -13,8 +14,16 @@
 namespace hesp {
 
 struct Detection {
+  Detection() = default;
+  Detection(Box box_, float confidence_, std::vector<float> embedding_ = {})
+      : box(box_), confidence(confidence_), embedding(std::move(embedding_)) {}
+
   Box box;                 // pixels
   float confidence = 0.f;  // 0..1
+  // An optional appearance embedding of the face (e.g. from a face-recognition network) for the
+  // trackers' appearance gate (TrackerConfig::min_appearance_similarity); empty = none. The
+  // detectors here leave it empty.
+  std::vector<float> embedding;
 };
 
 enum class DetectorKind { kHaar, kYuNet, kFaceApiTiny };
@@ -42,6 +51,11 @@ struct DetectorConfig {
   // of 32, 32..2048; face-api's default is 416). Larger finds smaller faces, at a cost that grows
   // with its square.
   int input_size = 416;
+  // Below 1: weak candidates are returned too, those whose score reaches weak_fraction times the
+  // sensitivity's threshold (Haar: weak_fraction times its neighbour count). Their confidence lies
+  // below confidence_threshold(), the confident ones' at or above it, so a tracker can tell them
+  // apart (ByteTrack's second stage uses weak detections only to continue tracks). 1 = off.
+  double weak_fraction = 1.0;
 };
 
 class FaceDetector {
@@ -50,6 +64,9 @@ class FaceDetector {
   // Faces in the frame, largest first. Thread-compatible, not thread-safe.
   virtual std::vector<Detection> detect(const ImageView& frame) = 0;
   virtual std::string name() const = 0;
+  // The confidence at and above which a detection is a face at the configured sensitivity; only
+  // with DetectorConfig::weak_fraction < 1 are detections below it returned.
+  virtual float confidence_threshold() const = 0;
 };
 
 // Loads the model named by the config. Throws FileNotFoundError / CorruptFileError naming the file,

@@ -14,6 +14,8 @@ namespace hesp {
 cv::Mat scaled_for_detection(const cv::Mat& image, double scale);
 
 // Sorts the faces largest box first and keeps the first max_faces (0 = all).
-void keep_largest(std::vector<Detection>& faces, int max_faces);
+// With weak candidates (DetectorConfig::weak_fraction < 1), those under confident_from are the
+// first to go.
+void keep_largest(std::vector<Detection>& faces, int max_faces, float confident_from = 0.f);
 
 }  // namespace hesp

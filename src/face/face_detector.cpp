@@ -37,8 +37,8 @@ std::string default_haar_cascade_path() {
     if (is_regular_file(path)) return path;
     searched += searched.empty() ? folder : std::string(", ") + folder;
   }
-  throw FileNotFoundError(std::string("default face cascade ") + kCascadeName +
-                          " not found in " + searched + " (install Debian's opencv-data)");
+  throw FileNotFoundError(std::string("default face cascade ") + kCascadeName + " not found in " +
+                          searched + " (install Debian's opencv-data)");
 }
 
 std::string default_faceapi_tiny_manifest_path() {
@@ -53,16 +53,20 @@ std::unique_ptr<FaceDetector> make_face_detector(const DetectorConfig& config) {
   if (!(config.input_scale >= 0.1 && config.input_scale <= 1.0))
     throw SettingsError("detection scale must lie in 0.1..1");
   if (config.max_faces < 0) throw SettingsError("max-faces must not be negative");
+  if (!(config.weak_fraction > 0.0 && config.weak_fraction <= 1.0))
+    throw SettingsError("the detector's weak fraction must lie in (0, 1]");
   switch (config.kind) {
     case DetectorKind::kHaar: {
       const std::string path =
           config.model_path.empty() ? default_haar_cascade_path() : config.model_path;
-      if (!is_regular_file(path)) throw FileNotFoundError("Haar cascade file '" + path + "' not found");
+      if (!is_regular_file(path))
+        throw FileNotFoundError("Haar cascade file '" + path + "' not found");
       return std::make_unique<HaarDetector>(config, path);
     }
     case DetectorKind::kYuNet: {
       if (config.model_path.empty())
-        throw SettingsError("the yunet detector needs an ONNX model file (property detector-model)");
+        throw SettingsError(
+            "the yunet detector needs an ONNX model file (property detector-model)");
       if (!is_regular_file(config.model_path))
         throw FileNotFoundError("face detector model '" + config.model_path + "' not found");
       return std::make_unique<YuNetDetector>(config);

@@ -281,6 +281,10 @@ std::string FaceApiTinyDetector::name() const {
   return "faceapi-tiny:" + manifest_path_ + "@" + std::to_string(config_.input_size);
 }
 
+float FaceApiTinyDetector::confidence_threshold() const {
+  return static_cast<float>(faceapi_tiny_score_threshold(config_.sensitivity));
+}
+
 std::vector<float> FaceApiTinyDetector::raw_output(const ImageView& frame, int* cells) {
   validate(frame);
   const torch::Tensor out = net_->run(packed_pixels(frame), config_.input_size);
@@ -308,7 +312,8 @@ std::vector<Detection> FaceApiTinyDetector::detect(const ImageView& frame) {
   const double fit = static_cast<double>(size) / std::max(width, height);
   const double correction_x = size / std::max(1.0, std::round(width * fit));
   const double correction_y = size / std::max(1.0, std::round(height * fit));
-  const double threshold = faceapi_tiny_score_threshold(config_.sensitivity);
+  const double threshold =
+      faceapi_tiny_score_threshold(config_.sensitivity) * std::min(1.0, config_.weak_fraction);
   std::vector<Candidate> candidates;
   for (int row = 0; row < cells; ++row) {
     for (int col = 0; col < cells; ++col) {
@@ -358,8 +363,16 @@ std::vector<Detection> FaceApiTinyDetector::detect(const ImageView& frame) {
   std::stable_sort(faces.begin(), faces.end(), [](const Detection& a, const Detection& b) {
     return a.box.area() > b.box.area();
   });
-  if (config_.max_faces > 0 && static_cast<int>(faces.size()) > config_.max_faces)
+  if (config_.max_faces > 0 && static_cast<int>(faces.size()) > config_.max_faces) {
+    // Weak candidates (weak_fraction < 1) only fill the places the confident faces leave.
+    const float confident_from = confidence_threshold();
+    std::stable_partition(faces.begin(), faces.end(),
+                          [&](const Detection& d) { return d.confidence >= confident_from; });
     faces.resize(config_.max_faces);
+    std::stable_sort(faces.begin(), faces.end(), [](const Detection& a, const Detection& b) {
+      return a.box.area() > b.box.area();
+    });
+  }
   return faces;
 }
 

@@ -30,6 +30,7 @@ class FaceApiTinyDetector final : public FaceDetector {
 
   std::vector<Detection> detect(const ImageView& frame) override;
   std::string name() const override;
+  float confidence_threshold() const override;
 
   // The network's undecoded output for the frame, laid out as TensorFlow.js gives it: cells x cells
   // x 5 anchors x (x, y, w, h, objectness), row-major; input_scale is not applied. For comparing

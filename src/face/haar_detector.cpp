@@ -23,6 +23,15 @@ HaarDetector::HaarDetector(const DetectorConfig& config, const std::string& casc
     throw CorruptFileError("'" + path_ + "' is not an OpenCV cascade classifier XML file");
   // minNeighbors from sensitivity: 0 -> 8 (strict), 1 -> 1 (permissive); 0.5 gives OpenCV's 4-5.
   min_neighbors_ = std::max(1, static_cast<int>(std::lround(8.0 - 7.0 * config_.sensitivity)));
+  weak_min_neighbors_ = std::clamp(
+      static_cast<int>(std::lround(min_neighbors_ * config_.weak_fraction)), 1, min_neighbors_);
+}
+
+float HaarDetector::confidence_threshold() const {
+  // OpenCV keeps a group of raw hits when it has more than minNeighbors of them; detect() gives a
+  // group of n hits the confidence n / (n + 2 minNeighbors) of the configured sensitivity.
+  const double n = min_neighbors_ + 1;
+  return static_cast<float>(n / (n + 2.0 * min_neighbors_)) - 1e-6f;
 }
 
 std::vector<Detection> HaarDetector::detect(const ImageView& frame) {
@@ -37,8 +46,8 @@ std::vector<Detection> HaarDetector::detect(const ImageView& frame) {
   // reports reject levels and weights evaluates far more stages and runs several times slower.
   std::vector<cv::Rect> rects;
   std::vector<int> neighbours;
-  cascade_.detectMultiScale(equalized, rects, neighbours, config_.scale_factor, min_neighbors_, 0,
-                            cv::Size(min_size, min_size), cv::Size());
+  cascade_.detectMultiScale(equalized, rects, neighbours, config_.scale_factor, weak_min_neighbors_,
+                            0, cv::Size(min_size, min_size), cv::Size());
   std::vector<Detection> out;
   out.reserve(rects.size());
   const float inv = static_cast<float>(1.0 / scale);
@@ -49,7 +58,7 @@ std::vector<Detection> HaarDetector::detect(const ImageView& frame) {
     const float confidence = static_cast<float>(n / (n + 2.0 * min_neighbors_));
     out.push_back(Detection{Box{r.x * inv, r.y * inv, r.width * inv, r.height * inv}, confidence});
   }
-  keep_largest(out, config_.max_faces);
+  keep_largest(out, config_.max_faces, confidence_threshold());
   return out;
 }
 

@@ -12,12 +12,14 @@ class HaarDetector final : public FaceDetector {
   HaarDetector(const DetectorConfig& config, const std::string& cascade_path);
   std::vector<Detection> detect(const ImageView& frame) override;
   std::string name() const override { return "haar:" + path_; }
+  float confidence_threshold() const override;
 
  private:
   DetectorConfig config_;
   std::string path_;
   cv::CascadeClassifier cascade_;
-  int min_neighbors_ = 3;
+  int min_neighbors_ = 3;       // a face at the configured sensitivity
+  int weak_min_neighbors_ = 3;  // what the cascade is run with (less with weak_fraction < 1)
 };
 
 }  // namespace hesp

@@ -18,11 +18,17 @@ float score_threshold(double sensitivity) {
 }
 }  // namespace
 
+float YuNetDetector::confidence_threshold() const { return score_threshold(config_.sensitivity); }
+
+float YuNetDetector::weak_score_threshold() const {
+  return static_cast<float>(confidence_threshold() * std::clamp(config_.weak_fraction, 0.0, 1.0));
+}
+
 YuNetDetector::YuNetDetector(const DetectorConfig& config) : config_(config) {
   const std::string& path = config_.model_path;
   try {
     net_ = cv::FaceDetectorYN::create(path, "", cv::Size(kProbeSize, kProbeSize),
-                                      score_threshold(config_.sensitivity), 0.3f, 5000);
+                                      weak_score_threshold(), 0.3f, 5000);
   } catch (const cv::Exception& e) {
     throw CorruptFileError("'" + path + "' is not a readable ONNX face detector: " + e.err);
   }
@@ -65,7 +71,7 @@ std::vector<Detection> YuNetDetector::detect(const ImageView& frame) {
     if (std::min(box.width, box.height) < static_cast<float>(config_.min_face_size)) continue;
     out.push_back(Detection{box, row[14]});
   }
-  keep_largest(out, config_.max_faces);
+  keep_largest(out, config_.max_faces, confidence_threshold());
   return out;
 }
 

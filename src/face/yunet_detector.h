@@ -14,8 +14,11 @@ class YuNetDetector final : public FaceDetector {
   explicit YuNetDetector(const DetectorConfig& config);
   std::vector<Detection> detect(const ImageView& frame) override;
   std::string name() const override { return "yunet:" + config_.model_path; }
+  float confidence_threshold() const override;
 
  private:
+  float weak_score_threshold() const;  // what the network is run with
+
   DetectorConfig config_;
   cv::Ptr<cv::FaceDetectorYN> net_;
   cv::Size input_size_{0, 0};

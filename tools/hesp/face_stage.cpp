@@ -19,14 +19,23 @@ void add_face_stage_options(CLI::App* cmd, FaceStageOptions* options) {
                      4, 4096);
   add_ranged_default(cmd, "--detection-scale", options->detection_scale,
                      "Detect on the frame scaled by this", 0.1, 1.0);
+  cmd->add_option("--tracker", options->tracker,
+                  "Face tracker: bytetrack, sort (Kalman-predicted boxes) or iou")
+      ->check(CLI::IsMember({"bytetrack", "sort", "iou"}))
+      ->capture_default_str();
+  add_ranged_default(cmd, "--cut-threshold", options->cut_threshold,
+                     "Colour-histogram distance of consecutive frames that counts as a shot cut, "
+                     "ending every track (0 = off)",
+                     0.0, 1.0);
 }
 
 void configure_face_stage(GstElement* facecrop, const FaceStageOptions& options) {
   gst_util_set_object_arg(G_OBJECT(facecrop), "detector", options.detector.c_str());
+  gst_util_set_object_arg(G_OBJECT(facecrop), "tracker", options.tracker.c_str());
   g_object_set(facecrop, "detector-input-size", options.detector_input_size, "sensitivity",
                options.sensitivity, "detection-interval", options.detection_interval,
                "min-face-size", options.min_face_size, "detection-scale", options.detection_scale,
-               nullptr);
+               "cut-threshold", options.cut_threshold, nullptr);
 }
 
 }  // namespace hesp::cli

@@ -22,10 +22,14 @@ struct FaceStageOptions {
   unsigned detection_interval = 3;
   unsigned min_face_size = 40;
   double detection_scale = 1.0;
+  // ByteTrack's Kalman-predicted boxes follow faces through pans between detections; a hard cut
+  // ends every track (docs/elements.md, hespfacecrop).
+  std::string tracker = "bytetrack";
+  double cut_threshold = 0.25;
 };
 
 // Declares --detector, --detector-input-size, --sensitivity, --detection-interval,
-// --min-face-size and --detection-scale on the subcommand.
+// --min-face-size, --detection-scale, --tracker and --cut-threshold on the subcommand.
 void add_face_stage_options(CLI::App* cmd, FaceStageOptions* options);
 
 // Sets the options on a hespfacecrop element.

@@ -217,6 +217,90 @@ TEST(HespFaceCrop, FlushResetsTracks) {
     for (auto& b : before) EXPECT_NE(a.id, b.id);
 }
 
+// Two shots: a camera move across sample3, a hard cut, a camera move across sample4. Returns the
+// face ids per frame, the shot-cut messages' timestamps and the shot-cut events' timestamps.
+struct CutRun {
+  std::vector<std::set<int>> ids;
+  std::vector<guint64> messages, events;
+};
+
+CutRun run_two_shots(const std::string& launch, int per_shot) {
+  CutRun run;
+  const int w = 480, h = 270;
+  hesp::PanZoomSequence first(hesp::test::demo_photo(3), w, h, per_shot,
+                              {0.50f, 0.30f, 0.95f, 0.55f, 0.30f, 0.85f});
+  hesp::PanZoomSequence second(hesp::test::demo_photo(4), w, h, per_shot);
+  GstHarness* harness = gst_harness_new_parse(launch.c_str());
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(harness->element, bus);
+  gst_harness_set_src_caps_str(harness, rgb_caps(w, h).c_str());
+  std::vector<std::uint8_t> frame(static_cast<size_t>(w) * h * 3);
+  for (int i = 0; i < 2 * per_shot; ++i) {
+    (i < per_shot ? first : second).render(i % per_shot, frame.data());
+    std::set<int> ids;
+    for (const auto& r : push_rgb(harness, frame, i * GST_SECOND / 25)) ids.insert(r.id);
+    run.ids.push_back(ids);
+  }
+  while (GstEvent* e = gst_harness_try_pull_event(harness)) {
+    const GstStructure* st = gst_event_get_structure(e);
+    guint64 ts = 0;
+    if (GST_EVENT_TYPE(e) == GST_EVENT_CUSTOM_DOWNSTREAM && st &&
+        gst_structure_has_name(st, "hesp-shot-cut") &&
+        gst_structure_get_uint64(st, "timestamp", &ts))
+      run.events.push_back(ts);
+    gst_event_unref(e);
+  }
+  while (GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT)) {
+    const GstStructure* st = gst_message_get_structure(m);
+    guint64 ts = 0;
+    double distance = 0;
+    if (gst_structure_has_name(st, "hesp-shot-cut") &&
+        gst_structure_get_uint64(st, "timestamp", &ts) &&
+        gst_structure_get_double(st, "distance", &distance)) {
+      run.messages.push_back(ts);
+      EXPECT_GT(distance, 0.25);
+      EXPECT_LE(distance, 1.0);
+    }
+    gst_message_unref(m);
+  }
+  gst_element_set_bus(harness->element, nullptr);
+  gst_object_unref(bus);
+  gst_harness_teardown(harness);
+  return run;
+}
+
+TEST(HespFaceCrop, ShotCutEndsEveryTrack) {
+  HESP_REQUIRE_FILE(hesp::test::demo_photo(3));
+  HESP_REQUIRE_FILE(hesp::test::demo_photo(4));
+  const int n = 12;
+  // detection-interval=5: the cut (frame 12) is no detection frame of the old schedule, so a
+  // face on the cut frame proves that the cut forces a detection. Without the cut, ids 1-3 of
+  // sample3 go on over sample4's background for up to 2 x 5 frames (checked: cut-threshold=0
+  // fails this test on frames 12-20).
+  for (const char* tracker : {"iou", "sort", "bytetrack"}) {
+    SCOPED_TRACE(tracker);
+    const CutRun run =
+        run_two_shots(std::string("hespfacecrop detection-interval=5 tracker=") + tracker, n);
+    const guint64 cut_pts = n * GST_SECOND / 25;
+    EXPECT_EQ(run.messages, std::vector<guint64>{cut_pts});
+    EXPECT_EQ(run.events, std::vector<guint64>{cut_pts});
+    std::set<int> before;
+    for (int i = 0; i < n; ++i) before.insert(run.ids[i].begin(), run.ids[i].end());
+    ASSERT_GE(before.size(), 3u) << "sample3's three faces";
+    EXPECT_FALSE(run.ids[n].empty()) << "faces found on the cut frame itself";
+    for (int i = n; i < 2 * n; ++i)
+      for (int id : run.ids[i]) EXPECT_EQ(before.count(id), 0u) << "frame " << i << " id " << id;
+  }
+}
+
+TEST(HespFaceCrop, CutThresholdZeroFindsNoCut) {
+  HESP_REQUIRE_FILE(hesp::test::demo_photo(3));
+  HESP_REQUIRE_FILE(hesp::test::demo_photo(4));
+  const CutRun run = run_two_shots("hespfacecrop cut-threshold=0", 4);
+  EXPECT_TRUE(run.messages.empty());
+  EXPECT_TRUE(run.events.empty());
+}
+
 // Error cases: a pipeline that must stop with an element error whose message names the file.
 void expect_error(const std::string& pipeline, const std::string& must_contain, GQuark domain,
                   gint code) {
