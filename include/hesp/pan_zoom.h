@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include "hesp/image.h"
+
 namespace hesp {
 
 struct PanZoomPath {
@@ -30,6 +32,11 @@ class PanZoomSequence {
   int n_frames() const;
   // Writes frame `index` as width*height*3 RGB bytes.
   void render(int index, std::uint8_t* rgb) const;
+  // The part of the photo that frame `index` shows, in photo pixels (its aspect ratio is the
+  // frame's): what is known of the camera, so boxes drawn on the photo map into every frame.
+  Box window(int index) const;
+  // A box in photo pixels where it lies in frame `index`, in frame pixels (not clipped).
+  Box to_frame(int index, const Box& photo_box) const;
 
  private:
   struct Impl;
