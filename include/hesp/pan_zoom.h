@@ -30,6 +30,8 @@ class PanZoomSequence {
   int width() const;
   int height() const;
   int n_frames() const;
+  int photo_width() const;
+  int photo_height() const;
   // Writes frame `index` as width*height*3 RGB bytes.
   void render(int index, std::uint8_t* rgb) const;
   // The part of the photo that frame `index` shows, in photo pixels (its aspect ratio is the

@@ -39,6 +39,8 @@ PanZoomSequence::~PanZoomSequence() = default;
 int PanZoomSequence::width() const { return impl_->width; }
 int PanZoomSequence::height() const { return impl_->height; }
 int PanZoomSequence::n_frames() const { return impl_->n_frames; }
+int PanZoomSequence::photo_width() const { return impl_->photo.cols; }
+int PanZoomSequence::photo_height() const { return impl_->photo.rows; }
 
 Box PanZoomSequence::window(int index) const {
   const Impl& m = *impl_;
