@@ -104,6 +104,7 @@ void add_demo_video_command(CLI::App& app) {
   add_ranged(cmd, "--height", opt->height, "Frame height", 64, 4320);
   add_ranged(cmd, "--fps", opt->fps, "Frames per second", 1, 120);
   add_ranged(cmd, "--seconds-per-photo", opt->seconds_per_photo, "Length of each shot", 0.1, 600.0);
+  add_ranged(cmd, "--shots", opt->shots, "Film only the first n photos", 1, kDemoPhotos);
   cmd->callback([opt] { make_demo_video(*opt); });
 }
 
