@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include "hesp/image.h"
+
 namespace hesp {
 
 struct PanZoomPath {
@@ -28,8 +30,15 @@ class PanZoomSequence {
   int width() const;
   int height() const;
   int n_frames() const;
+  int photo_width() const;
+  int photo_height() const;
   // Writes frame `index` as width*height*3 RGB bytes.
   void render(int index, std::uint8_t* rgb) const;
+  // The part of the photo that frame `index` shows, in photo pixels (its aspect ratio is the
+  // frame's): what is known of the camera, so boxes drawn on the photo map into every frame.
+  Box window(int index) const;
+  // A box in photo pixels where it lies in frame `index`, in frame pixels (not clipped).
+  Box to_frame(int index, const Box& photo_box) const;
 
  private:
   struct Impl;

@@ -18,8 +18,8 @@ struct PanZoomSequence::Impl {
   PanZoomPath path;
 };
 
-PanZoomSequence::PanZoomSequence(const std::string& photo_path, int width, int height,
-                                 int n_frames, PanZoomPath path)
+PanZoomSequence::PanZoomSequence(const std::string& photo_path, int width, int height, int n_frames,
+                                 PanZoomPath path)
     : impl_(std::make_unique<Impl>()) {
   if (width < 2 || height < 2 || n_frames < 1)
     throw SettingsError("pan-zoom sequence needs a size of at least 2x2 and one frame");
@@ -39,8 +39,10 @@ PanZoomSequence::~PanZoomSequence() = default;
 int PanZoomSequence::width() const { return impl_->width; }
 int PanZoomSequence::height() const { return impl_->height; }
 int PanZoomSequence::n_frames() const { return impl_->n_frames; }
+int PanZoomSequence::photo_width() const { return impl_->photo.cols; }
+int PanZoomSequence::photo_height() const { return impl_->photo.rows; }
 
-void PanZoomSequence::render(int index, std::uint8_t* rgb) const {
+Box PanZoomSequence::window(int index) const {
   const Impl& m = *impl_;
   // Smoothstep easing: the camera accelerates and slows down like a hand-held move.
   const float t = m.n_frames > 1 ? std::clamp(index / float(m.n_frames - 1), 0.f, 1.f) : 0.f;
@@ -55,10 +57,23 @@ void PanZoomSequence::render(int index, std::uint8_t* rgb) const {
   }
   const float cx = std::clamp(lerp(m.path.start_cx, m.path.end_cx) * pw, win_w / 2, pw - win_w / 2);
   const float cy = std::clamp(lerp(m.path.start_cy, m.path.end_cy) * ph, win_h / 2, ph - win_h / 2);
+  return Box{cx - win_w / 2, cy - win_h / 2, win_w, win_h};
+}
+
+Box PanZoomSequence::to_frame(int index, const Box& photo_box) const {
+  const Box w = window(index);
+  const float scale = impl_->width / w.width;  // frame pixels per photo pixel
+  return Box{(photo_box.x - w.x) * scale, (photo_box.y - w.y) * scale, photo_box.width * scale,
+             photo_box.height * scale};
+}
+
+void PanZoomSequence::render(int index, std::uint8_t* rgb) const {
+  const Impl& m = *impl_;
+  const Box w = window(index);
   // Affine map output pixel -> photo pixel, sampled with bilinear interpolation (sub-pixel motion
   // stays smooth, unlike integer crops).
-  const float scale = win_w / m.width;
-  cv::Mat warp = (cv::Mat_<double>(2, 3) << scale, 0, cx - win_w / 2, 0, scale, cy - win_h / 2);
+  const float scale = w.width / m.width;
+  cv::Mat warp = (cv::Mat_<double>(2, 3) << scale, 0, w.x, 0, scale, w.y);
   cv::Mat out(m.height, m.width, CV_8UC3, rgb);
   cv::warpAffine(m.photo, out, warp, out.size(), cv::INTER_LINEAR | cv::WARP_INVERSE_MAP,
                  cv::BORDER_REPLICATE);

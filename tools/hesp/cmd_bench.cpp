@@ -161,6 +161,7 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--only", opt->only, "Run only cases whose name contains this text");
   add_face_stage_options(cmd, &opt->face);
   add_bench_live_command(*cmd);
+  add_bench_tracking_command(*cmd);
   // CLI11 runs a parent's callback after its subcommand's: `bench live` is not also a `bench`.
   cmd->callback([opt, cmd] {
     if (cmd->get_subcommands().empty()) run_bench(*opt);

@@ -3,12 +3,14 @@
 // filmed by a virtual camera that pans and zooms across it.
 #include <gst/app/gstappsrc.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "commands.h"
+#include "demo_video.h"
 #include "gst_session.h"
 #include "hesp/cache_dir.h"
 #include "hesp/error.h"
@@ -19,30 +21,35 @@ namespace hesp::cli {
 
 namespace {
 
-struct DemoOptions {
-  std::string photos_dir;  // empty = the npm package's demo folder in the cache folder
-  std::string output;      // empty = demo/demo.mp4 in the cache folder
-  int width = 1280;
-  int height = 720;
-  int fps = 25;
-  double seconds_per_photo = 3.0;
-};
-
 // Camera moves per photo: a slow push-in, a pan, a pull-out... so tracks see varied motion.
 const PanZoomPath kPaths[] = {
-    {0.50f, 0.32f, 0.95f, 0.55f, 0.30f, 0.75f},
-    {0.45f, 0.30f, 0.90f, 0.55f, 0.28f, 0.85f},
-    {0.55f, 0.33f, 0.80f, 0.50f, 0.33f, 0.95f},
-    {0.45f, 0.30f, 0.95f, 0.50f, 0.28f, 0.80f},
-    {0.50f, 0.45f, 0.95f, 0.50f, 0.42f, 0.90f},
-    {0.48f, 0.35f, 0.95f, 0.52f, 0.33f, 0.80f},
+    {0.50f, 0.32f, 0.95f, 0.55f, 0.30f, 0.75f}, {0.45f, 0.30f, 0.90f, 0.55f, 0.28f, 0.85f},
+    {0.55f, 0.33f, 0.80f, 0.50f, 0.33f, 0.95f}, {0.45f, 0.30f, 0.95f, 0.50f, 0.28f, 0.80f},
+    {0.50f, 0.45f, 0.95f, 0.50f, 0.42f, 0.90f}, {0.48f, 0.35f, 0.95f, 0.52f, 0.33f, 0.80f},
 };
 
-void make_demo(DemoOptions opt) {
-  init_gstreamer();
-  if (opt.photos_dir.empty()) opt.photos_dir = cache_dir() + "/npm/face-api-1.7.15/demo";
-  if (opt.output.empty()) opt.output = cache_dir() + "/demo/demo.mp4";
+}  // namespace
+
+std::string demo_photo_name(int shot) { return "sample" + std::to_string(shot + 1) + ".jpg"; }
+
+std::string demo_photos_dir(const DemoVideoOptions& options) {
+  return options.photos_dir.empty() ? cache_dir() + "/npm/face-api-1.7.15/demo"
+                                    : options.photos_dir;
+}
+
+std::vector<std::unique_ptr<PanZoomSequence>> demo_shots(const DemoVideoOptions& opt) {
   const int frames_per_photo = std::max(1, static_cast<int>(opt.seconds_per_photo * opt.fps));
+  std::vector<std::unique_ptr<PanZoomSequence>> shots;
+  for (int i = 0; i < std::clamp(opt.shots, 1, kDemoPhotos); ++i)
+    shots.push_back(
+        std::make_unique<PanZoomSequence>(demo_photos_dir(opt) + "/" + demo_photo_name(i),
+                                          opt.width, opt.height, frames_per_photo, kPaths[i]));
+  return shots;
+}
+
+std::string make_demo_video(DemoVideoOptions opt) {
+  init_gstreamer();
+  if (opt.output.empty()) opt.output = cache_dir() + "/demo/demo.mp4";
   ElementPtr pipeline = parse_pipeline(
       "appsrc name=src format=time is-live=false block=true ! videoconvert ! "
       "x264enc speed-preset=veryfast tune=zerolatency key-int-max=50 ! "
@@ -58,13 +65,8 @@ void make_demo(DemoOptions opt) {
   g_object_set(src, "caps", caps, nullptr);
   gst_caps_unref(caps);
 
-  // Render every sequence up front (checks the photos before the pipeline starts).
-  std::vector<std::unique_ptr<PanZoomSequence>> sequences;
-  for (int i = 1; i <= 6; ++i) {
-    const std::string photo = opt.photos_dir + "/sample" + std::to_string(i) + ".jpg";
-    sequences.push_back(std::make_unique<PanZoomSequence>(photo, opt.width, opt.height,
-                                                          frames_per_photo, kPaths[i - 1]));
-  }
+  // Reads every photo up front (checks them before the pipeline starts).
+  const auto sequences = demo_shots(opt);
   gst_element_set_state(pipeline.get(), GST_STATE_PLAYING);
   const gsize frame_bytes = static_cast<gsize>(opt.width) * opt.height * 3;
   guint64 index = 0;
@@ -84,15 +86,15 @@ void make_demo(DemoOptions opt) {
   run_to_eos(pipeline.get());
   std::fprintf(stderr, "wrote %s (%llu frames, %dx%d, %d fps)\n", opt.output.c_str(),
                static_cast<unsigned long long>(index), opt.width, opt.height, opt.fps);
+  return opt.output;
 }
 
-}  // namespace
-
 void add_demo_video_command(CLI::App& app) {
-  auto opt = std::make_shared<DemoOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "demo-video", "Make the demo video: a virtual camera panning and zooming across the "
-                    "face-api package's six group photos");
+  auto opt = std::make_shared<DemoVideoOptions>();
+  CLI::App* cmd =
+      app.add_subcommand("demo-video",
+                         "Make the demo video: a virtual camera panning and zooming across the "
+                         "face-api package's six group photos");
   cmd->add_option("--photos", opt->photos_dir,
                   "Folder with sample1.jpg ... sample6.jpg (default: "
                   "$HESP_CACHE_DIR/npm/face-api-1.7.15/demo)");
@@ -102,7 +104,8 @@ void add_demo_video_command(CLI::App& app) {
   add_ranged(cmd, "--height", opt->height, "Frame height", 64, 4320);
   add_ranged(cmd, "--fps", opt->fps, "Frames per second", 1, 120);
   add_ranged(cmd, "--seconds-per-photo", opt->seconds_per_photo, "Length of each shot", 0.1, 600.0);
-  cmd->callback([opt] { make_demo(*opt); });
+  add_ranged(cmd, "--shots", opt->shots, "Film only the first n photos", 1, kDemoPhotos);
+  cmd->callback([opt] { make_demo_video(*opt); });
 }
 
 }  // namespace hesp::cli

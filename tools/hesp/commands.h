@@ -14,6 +14,8 @@ void add_demo_video_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 // `bench live`, a subcommand of `bench` (cmd_bench_live.cpp).
 void add_bench_live_command(CLI::App& bench);
+// `bench tracking`, a subcommand of `bench` (cmd_bench_tracking.cpp).
+void add_bench_tracking_command(CLI::App& bench);
 void add_run_command(CLI::App& app);
 void add_convert_command(CLI::App& app);
 void add_info_command(CLI::App& app);
