@@ -22,10 +22,10 @@ namespace F = torch::nn::functional;
 // ("down") layers are 'valid'.
 struct ConvLayerImpl : torch::nn::Module {
   ConvLayerImpl(std::int64_t in, std::int64_t out, int kernel, int stride)
-      : conv(register_module("conv",
-                             torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel)
-                                                   .stride(stride)
-                                                   .padding(stride == 1 ? kernel / 2 : 0)))),
+      : conv(
+            register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel)
+                                                          .stride(stride)
+                                                          .padding(stride == 1 ? kernel / 2 : 0)))),
         scale_weights(register_parameter("scale_weights", torch::ones({1, out, 1, 1}))),
         scale_biases(register_parameter("scale_biases", torch::zeros({1, out, 1, 1}))) {}
 
@@ -55,8 +55,8 @@ struct ResidualImpl : torch::nn::Module {
     // The 'valid' 3 x 3 convolution can come out one pixel smaller than the pooled shortcut
     // (3 vs 4, 1 vs 2): face-api appends a zero row and column.
     if (out.size(2) != pooled.size(2) || out.size(3) != pooled.size(3))
-      out = F::pad(out, F::PadFuncOptions({0, pooled.size(3) - out.size(3), 0,
-                                           pooled.size(2) - out.size(2)}));
+      out = F::pad(out, F::PadFuncOptions(
+                            {0, pooled.size(3) - out.size(3), 0, pooled.size(2) - out.size(2)}));
     // More channels out than in: the shortcut gets zero channels appended.
     if (pooled.size(1) != out.size(1))
       pooled = F::pad(pooled, F::PadFuncOptions({0, 0, 0, 0, 0, out.size(1) - pooled.size(1)}));
@@ -94,9 +94,9 @@ struct RecognitionNetImpl : torch::nn::Module {
 
   // Normalised RGB [N, 3, 150, 150] -> descriptors [N, 128]
   torch::Tensor forward(const torch::Tensor& x) {
-    torch::Tensor out = conv32_down->forward(x, true);                       // 72 x 72
-    out = F::max_pool2d(out, F::MaxPool2dFuncOptions(3).stride(2));         // 35 x 35
-    for (auto& layer : layers) out = layer(out);                             // 17, 8, 4, 2
+    torch::Tensor out = conv32_down->forward(x, true);               // 72 x 72
+    out = F::max_pool2d(out, F::MaxPool2dFuncOptions(3).stride(2));  // 35 x 35
+    for (auto& layer : layers) out = layer(out);                     // 17, 8, 4, 2
     return torch::matmul(out.mean({2, 3}), fc);
   }
 
@@ -136,8 +136,8 @@ void load_weights(RecognitionNet& net, const std::string& manifest) {
     load_conv(net->layers[i]->conv2, std::string(l.name) + "/conv2", l.out, l.out, 3);
   }
   ++used;
-  net->fc.copy_(tfjs_view(require_tfjs_tensor(weights, "fc", {256, kFaceDescriptorSize}, manifest),
-                          {}));
+  net->fc.copy_(
+      tfjs_view(require_tfjs_tensor(weights, "fc", {256, kFaceDescriptorSize}, manifest), {}));
   if (used != weights.size())
     throw CorruptFileError("'" + manifest + "' holds " + std::to_string(weights.size()) +
                            " weights, face-api's FaceRecognitionNet has " + std::to_string(used) +
@@ -186,14 +186,15 @@ std::unique_ptr<FaceDescriber> FaceDescriber::load(const std::string& path) {
   if (!fs::is_regular_file(manifest, ec))
     throw FileNotFoundError("face-api recognition weights manifest '" + manifest + "' not found" +
                             (path.empty() ? " (scripts/setup.sh unpacks it there)" : ""));
-  return std::unique_ptr<FaceDescriber>(
-      new FaceDescriber(std::make_unique<Impl>(manifest)));
+  return std::unique_ptr<FaceDescriber>(new FaceDescriber(std::make_unique<Impl>(manifest)));
 }
 
 FaceDescriber::FaceDescriber(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 FaceDescriber::~FaceDescriber() = default;
 
-std::string FaceDescriber::name() const { return "faceapi-descriptor:" + impl_->net.manifest_path(); }
+std::string FaceDescriber::name() const {
+  return "faceapi-descriptor:" + impl_->net.manifest_path();
+}
 
 std::vector<float> FaceDescriber::describe(const ImageView& frame, const Box& face) {
   validate(frame);

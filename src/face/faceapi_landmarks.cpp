@@ -37,12 +37,11 @@ torch::Tensor pad_same_stride2(const torch::Tensor& x) {
 struct SeparableConvImpl : torch::nn::Module {
   SeparableConvImpl(std::int64_t in, std::int64_t out, int stride)
       : stride(stride),
-        depthwise(register_module(
-            "depthwise", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, in, 3)
-                                               .stride(stride)
-                                               .padding(stride == 1 ? 1 : 0)
-                                               .groups(in)
-                                               .bias(false)))),
+        depthwise(register_module("depthwise", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, in, 3)
+                                                                     .stride(stride)
+                                                                     .padding(stride == 1 ? 1 : 0)
+                                                                     .groups(in)
+                                                                     .bias(false)))),
         pointwise(register_module("pointwise",
                                   torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 1)))) {}
 
@@ -63,13 +62,12 @@ TORCH_MODULE(SeparableConv);
 struct DenseBlockImpl : torch::nn::Module {
   DenseBlockImpl(std::int64_t in, std::int64_t out, int convs, bool first) {
     if (first)
-      plain0 = register_module(
-          "conv0", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(2)));
+      plain0 = register_module("conv0",
+                               torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(2)));
     else
       separable.push_back(register_module("conv0", SeparableConv(in, out, 2)));
     for (int i = 1; i < convs; ++i)
-      separable.push_back(
-          register_module("conv" + std::to_string(i), SeparableConv(out, out, 1)));
+      separable.push_back(register_module("conv" + std::to_string(i), SeparableConv(out, out, 1)));
   }
 
   // [N, in, H, W] -> [N, out, ceil(H / 2), ceil(W / 2)]
@@ -159,7 +157,8 @@ void load_weights(LandmarkNetModule& net, const Architecture& a, const std::stri
       const std::string p = prefix + std::to_string(c) + "/";
       const std::int64_t cin = c == 0 ? in : out;
       if (c == 0 && block->plain0) {
-        assign(block->plain0->weight, tfjs_view(take(p + "filters", {3, 3, cin, out}), {3, 2, 0, 1}));
+        assign(block->plain0->weight,
+               tfjs_view(take(p + "filters", {3, 3, cin, out}), {3, 2, 0, 1}));
         assign(block->plain0->bias, tfjs_view(take(p + "bias", {out}), {}));
         continue;
       }
@@ -215,8 +214,8 @@ FaceApiLandmarkNet::~FaceApiLandmarkNet() = default;
 
 std::vector<float> FaceApiLandmarkNet::raw_output(const cv::Mat& rgb) {
   c10::InferenceMode guard;
-  const torch::Tensor out = net_->module->forward(
-      faceapi_square_input(rgb, kFaceApiLandmarkInputSize, kFaceApiMeanRgb));
+  const torch::Tensor out =
+      net_->module->forward(faceapi_square_input(rgb, kFaceApiLandmarkInputSize, kFaceApiMeanRgb));
   const float* p = out.data_ptr<float>();
   return std::vector<float>(p, p + kOutputs);
 }
@@ -259,8 +258,7 @@ std::unique_ptr<FaceLandmarker> FaceLandmarker::load(const std::string& path, La
   if (!fs::is_regular_file(manifest, ec))
     throw FileNotFoundError("face-api landmark weights manifest '" + manifest + "' not found" +
                             (path.empty() ? " (scripts/setup.sh unpacks it there)" : ""));
-  return std::unique_ptr<FaceLandmarker>(
-      new FaceLandmarker(std::make_unique<Impl>(manifest, net)));
+  return std::unique_ptr<FaceLandmarker>(new FaceLandmarker(std::make_unique<Impl>(manifest, net)));
 }
 
 FaceLandmarker::FaceLandmarker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
