@@ -39,6 +39,7 @@ struct RunOptions {
   std::string extra_classes;  // CLIP zero-shot packs: class names added at run time
   unsigned frame_subsample = 1;
   std::string schedule = "auto";
+  std::string align = "auto";  // auto = the pack's input.alignment
   bool no_video = false;
   bool quiet = false;
 };
@@ -59,8 +60,9 @@ void run(RunOptions opt) {
   std::string launch =
       std::string("uridecodebin name=src ! videoconvert ! video/x-raw,format=I420 ! ") +
       "hespfacecrop name=faces ! hespclipbatch crop-size=" + std::to_string(in.size) +
-      " margin=" + std::to_string(in.margin) + " clip-length=" + std::to_string(clip_length) +
-      " clip-stride=" + std::to_string(stride) +
+      " margin=" + std::to_string(in.margin) +
+      " align=" + (opt.align == "auto" ? in.alignment : opt.align) +
+      " clip-length=" + std::to_string(clip_length) + " clip-stride=" + std::to_string(stride) +
       // The model runs in a thread of its own, beside decoding and detection (the queue changes
       // no result: hespinfer still sees every frame in order).
       " ! queue max-size-buffers=64 max-size-bytes=0 max-size-time=0 ! hespinfer model=" +
@@ -127,6 +129,11 @@ void add_run_command(CLI::App& app) {
                   "Where the model runs: sync, async (frames never wait; late clips dropped) or "
                   "auto (async for live sources)")
       ->check(CLI::IsMember({"sync", "async", "auto"}));
+  cmd->add_option("--align", opt->align,
+                  "How face crops are placed: auto (the pack's input.alignment, else none), none "
+                  "(the square around the face box), landmarks (face-api's landmark box) or eyes "
+                  "(eyes level at fixed places); the last two run face-api's landmark net")
+      ->check(CLI::IsMember({"auto", "none", "landmarks", "eyes"}));
   cmd->add_flag("--no-video", opt->no_video, "Write only the JSON lines");
   cmd->add_flag("-q,--quiet", opt->quiet, "No progress on stderr");
   cmd->callback([opt] { run(*opt); });
