@@ -11,6 +11,10 @@
  * clip is padded by repeating its last frame if it holds at least `min-frames` frames, else
  * dropped; partial clips at EOS travel downstream in a "hesp-clip" custom event just before EOS.
  *
+ * With `align=landmarks` or `align=eyes` each sampled face goes through face-api's 68-point
+ * landmark net first and the crop is placed by the landmarks (hesp/face_alignment.h); `hesp run`
+ * sets this from the model pack's `input.alignment`.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 filesrc location=movie.avi ! decodebin ! videoconvert ! hespfacecrop ! \
@@ -29,6 +33,7 @@
 #include "common/property_table.h"
 #include "common/video_image.h"
 #include "hesp/error.h"
+#include "hesp/face_alignment.h"
 #include "hesp/face_clips.h"
 #include "meta/gsthespclipmeta.h"
 
@@ -42,6 +47,7 @@ using Settings = hesp::ClipConfig;
 
 struct State {
   std::unique_ptr<hesp::ClipAssembler> assembler;
+  std::unique_ptr<hesp::FaceAligner> aligner;
 };
 
 using Private = hesp::gst::ElementData<Settings, State>;
@@ -76,12 +82,30 @@ G_DEFINE_TYPE(GstHespClipBatch, gst_hesp_clip_batch, GST_TYPE_VIDEO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE(hespclipbatch, "hespclipbatch", GST_RANK_NONE,
                             GST_TYPE_HESP_CLIP_BATCH);
 
+#define GST_TYPE_HESP_CLIP_BATCH_ALIGN (gst_hesp_clip_batch_align_get_type())
+static GType gst_hesp_clip_batch_align_get_type() {
+  static const GEnumValue values[] = {
+      {static_cast<gint>(hesp::FaceAlignment::kNone), "The square around the face box", "none"},
+      {static_cast<gint>(hesp::FaceAlignment::kLandmarks),
+       "face-api's landmark box (alignedRect): the 68 landmarks' bounding box + 20 %, unrotated",
+       "landmarks"},
+      {static_cast<gint>(hesp::FaceAlignment::kEyes),
+       "Rotated and scaled so that the eyes are level at fixed places", "eyes"},
+      {0, nullptr, nullptr}};
+  static const GType type = hesp::gst::register_enum("GstHespClipBatchAlign", values);
+  return type;
+}
+
 static gboolean gst_hesp_clip_batch_start(GstBaseTransform* trans) {
   auto* self = GST_HESP_CLIP_BATCH(trans);
   const hesp::ClipConfig config = self->priv->settings.get();
   State fresh;
   if (!HESP_GUARD(self, "Invalid clip settings",
                   [&] { fresh.assembler = std::make_unique<hesp::ClipAssembler>(config); }))
+    return FALSE;
+  // The landmark net loads here (NULL -> READY), never on the first frame.
+  if (!HESP_GUARD(self, "Cannot load the face landmark net",
+                  [&] { fresh.aligner = std::make_unique<hesp::FaceAligner>(config.alignment); }))
     return FALSE;
   self->priv->start(std::move(fresh));
   return TRUE;
@@ -142,7 +166,7 @@ static GstFlowReturn gst_hesp_clip_batch_transform_frame_ip(GstVideoFilter* filt
   auto* self = GST_HESP_CLIP_BATCH(filter);
   auto locked = self->priv->lock_state();
   State& st = *locked;
-  if (locked.failed() || !st.assembler) return GST_FLOW_ERROR;
+  if (locked.failed() || !st.assembler || !st.aligner) return GST_FLOW_ERROR;
   GstBuffer* buffer = frame->buffer;
   const GstClockTime pts = GST_BUFFER_PTS(buffer);
   hesp::ClipAssembler& assembler = *st.assembler;
@@ -155,8 +179,10 @@ static GstFlowReturn gst_hesp_clip_batch_transform_frame_ip(GstVideoFilter* filt
       if (face.track_id < 0) continue;
       const auto track = static_cast<std::uint32_t>(face.track_id);
       if (!assembler.wants_frame(track)) continue;
-      hesp::FaceCrop crop =
-          hesp::crop_face(view, hesp::square_around(face.box, config.margin), config.crop_size);
+      hesp::FaceCrop crop;
+      crop.size = config.crop_size;
+      crop.rgb.resize(static_cast<std::size_t>(crop.size) * crop.size * 3);
+      st.aligner->crop_into(view, face.box, crop.size, config.margin, crop.rgb.data());
       if (auto clip = assembler.add(track, pts, std::move(crop))) {
         GST_LOG_OBJECT(self, "clip of track %u complete at %" GST_TIME_FORMAT, track,
                        GST_TIME_ARGS(pts));
@@ -210,6 +236,12 @@ static void gst_hesp_clip_batch_class_init(GstHespClipBatchClass* klass) {
                           "Context around the face: the crop square's side is "
                           "max(w,h)·(1 + 2·margin)",
                           0.0, 2.0, &Settings::margin),
+          enum_property("align", "Alignment",
+                        "How crops are placed on the face: none (the square around the face box "
+                        "grown by margin), landmarks (face-api's landmark box) or eyes (eyes "
+                        "level at fixed places); the aligned kinds run face-api's 68-point "
+                        "landmark net on every sampled face and ignore margin",
+                        GST_TYPE_HESP_CLIP_BATCH_ALIGN, &Settings::alignment),
           uint_property("max-tracks", "Maximum tracks",
                         "Tracks buffered at once; the least recently seen is dropped first", 1,
                         1024, &Settings::max_tracks),

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "hesp/face_alignment.h"
 #include "hesp/image.h"
 
 namespace hesp {
@@ -50,6 +51,10 @@ struct ClipConfig {
   int crop_size = 224;
   float margin = 0.1f;  // context around the face box, as a fraction of the box side (the
                         // default pack was calibrated at 0.1)
+  // How crops are placed on the face (hesp/face_alignment.h); the aligned kinds run the landmark
+  // net on every sampled face and ignore the margin. The clip assembler itself does not read it:
+  // whoever cuts the crops does (hespclipbatch with a FaceAligner).
+  FaceAlignment alignment = FaceAlignment::kNone;
 };
 
 // Throws SettingsError naming the bad value.

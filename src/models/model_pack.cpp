@@ -201,6 +201,11 @@ std::string manifest_problem(const nlohmann::json& m) {
     if (!fm.is_number() || !(fm.get<double>() >= 0.0 && fm.get<double>() <= 2.0))
       return invalid("input.face_margin", fm, "a number in 0..2 (fraction of the face box)");
   }
+  // Optional: how the pack's face crops are placed (hesp/face_alignment.h); "none" when absent.
+  if (input.contains("alignment") &&
+      !(input["alignment"] == "none" || input["alignment"] == "landmarks" ||
+        input["alignment"] == "eyes"))
+    return invalid("input.alignment", input["alignment"], "\"none\", \"landmarks\" or \"eyes\"");
   if (!m.contains("frames_per_clip"))
     return "manifest field 'frames_per_clip' (integer >= 1) is missing";
   problem = integer_problem("frames_per_clip", m["frames_per_clip"], 1, kMaxPackFramesPerClip, "");

@@ -38,6 +38,11 @@ void add_inference_chain_options(CLI::App* cmd, InferenceChainOptions* opt) {
                   "Where the model runs: sync, async (frames never wait; late clips dropped) or "
                   "auto (async for live sources)")
       ->check(CLI::IsMember({"sync", "async", "auto"}));
+  cmd->add_option("--align", opt->align,
+                  "How face crops are placed: auto (the pack's input.alignment, else none), none "
+                  "(the square around the face box), landmarks (face-api's landmark box) or eyes "
+                  "(eyes level at fixed places); the last two run face-api's landmark net")
+      ->check(CLI::IsMember({"auto", "none", "landmarks", "eyes"}));
 }
 
 std::string chain_model_path(const InferenceChainOptions& opt) {
@@ -51,7 +56,8 @@ std::string inference_chain(const InferenceChainOptions& opt, const std::string&
   // A pack with short clips needs no early clip longer than its clips.
   const unsigned first = std::min(opt.first_clip_frames, clip_length);
   return "hespclipbatch name=clips crop-size=" + std::to_string(in.size) +
-         " margin=" + std::to_string(in.margin) + " clip-length=" + std::to_string(clip_length) +
+         " margin=" + std::to_string(in.margin) +
+         " align=" + (opt.align == "auto" ? in.alignment : opt.align) + " clip-length=" + std::to_string(clip_length) +
          " clip-stride=" + std::to_string(stride) +
          " first-clip-frames=" + std::to_string(first) +
          // The model runs in a thread of its own, beside decoding and detection (the queue changes

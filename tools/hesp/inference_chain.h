@@ -27,10 +27,11 @@ struct InferenceChainOptions {
   std::string extra_classes;  // CLIP zero-shot packs: class names added at run time
   unsigned frame_subsample = 1;
   std::string schedule = "auto";
+  std::string align = "auto";  // auto = the pack's input.alignment
 };
 
 // Declares --model, --device, --clip-length, --clip-stride, --first-clip-frames, --batch-size,
-// --threads, --precision, --pooling, --smoothing, --extra-classes, --frame-subsample, --schedule.
+// --threads, --precision, --pooling, --smoothing, --extra-classes, --frame-subsample, --schedule, --align.
 void add_inference_chain_options(CLI::App* cmd, InferenceChainOptions* options);
 
 // The model pack the options name (the default pack when none), checked to open.

@@ -13,6 +13,7 @@ PackInput read_pack_input(const std::string& path) {
   PackInput in;
   in.size = m.at("input").at("size").get<int>();
   in.margin = m.at("input").value("face_margin", 0.0);
+  in.alignment = m.at("input").value("alignment", std::string("none"));
   in.frames_per_clip = m.at("frames_per_clip").get<int>();
   return in;
 }

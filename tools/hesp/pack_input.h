@@ -10,6 +10,7 @@ namespace hesp::cli {
 struct PackInput {
   int size = 112;
   double margin = 0.0;
+  std::string alignment = "none";  // input.alignment: none, landmarks or eyes
   int frames_per_clip = 8;
 };
 
