@@ -16,7 +16,8 @@ namespace hesp {
 class ModelPack;
 namespace models {
 class FrameCache;
-}
+struct MemberAccess;
+}  // namespace models
 
 struct ModelOptions {
   // "cpu", "cuda" or "cuda:N". CUDA needs a CUDA build of LibTorch and a visible GPU; without them
@@ -160,6 +161,9 @@ class ExpressionModel {
   std::string precision_ = "fp32";
 
  private:
+  // Ensemble packs run their members' two halves themselves (models/ensemble_model.cpp).
+  friend struct models::MemberAccess;
+
   std::unique_ptr<models::FrameCache> cache_;
   int frame_subsample_ = 1;
   std::atomic<std::uint64_t> frames_computed_{0};
