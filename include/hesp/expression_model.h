@@ -16,7 +16,8 @@ namespace hesp {
 class ModelPack;
 namespace models {
 class FrameCache;
-}
+struct MemberAccess;
+}  // namespace models
 
 struct ModelOptions {
   // "cpu", "cuda" or "cuda:N". CUDA needs a CUDA build of LibTorch and a visible GPU; without them
@@ -175,6 +176,9 @@ class ExpressionModel {
   std::string pooling_ = "model";
 
  private:
+  // Ensemble packs run their members' two halves themselves (models/ensemble_model.cpp).
+  friend struct models::MemberAccess;
+
   void choose_pooling(const std::string& requested, const std::string& pack_pooling);
 
   std::string pack_pooling_;  // the manifest's `pooling`, empty when it names none

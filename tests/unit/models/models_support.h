@@ -24,6 +24,7 @@
 namespace hesp::test {
 
 inline std::string faceapi_package() { return cache_path("npm/face-api-1.7.15"); }
+inline std::string human_models_package() { return cache_path("npm/human-models-3.0.4"); }
 
 inline TempDir& scratch() {
   static TempDir dir;
@@ -43,6 +44,22 @@ inline const std::string& converted_pack() {
     options.package_dir = faceapi_package();
     options.output_path = scratch().file("faceapi-expression.safetensors");
     convert_faceapi(options);
+    return options.output_path;
+  }();
+  return path;
+}
+
+// The Human emotion pack, converted once per test program like converted_pack(). Callers skip
+// through HESP_REQUIRE_FILE(human_models_package() + "/models/emotion.bin") and the demo photos.
+inline const std::string& converted_human_pack() {
+  static const std::string path = [] {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    HumanEmotionConvertOptions options;
+    options.model_dir = human_models_package();
+    options.output_path = scratch().file("human-emotion.safetensors");
+    options.calibration_photos = faceapi_package() + "/demo";
+    convert_human_emotion(options);
     return options.output_path;
   }();
   return path;
