@@ -44,8 +44,10 @@ struct ClipConfig {
   int min_frames = 0;
   // A new track's first result need not wait for a full clip: when its first clip_length frames
   // are still being collected and it reaches this many, a padded clip of them is made at once
-  // (Clip::n_real_frames says how many are real). 0 = off.
-  int first_clip_frames = 0;
+  // (Clip::n_real_frames says how many are real). 0 = off. One frame by default: a face gets a
+  // label on the frame it first appears (a still image too), refined once its first full clip
+  // is in.
+  int first_clip_frames = 1;
   int max_tracks = 32;     // tracks buffered at most; the least recently seen is evicted first
   int track_timeout = 15;  // frames a track may be absent before its partial clip is finished
   int crop_size = 224;

@@ -14,12 +14,6 @@ std::string pack_error(const std::string& path, const std::string& what) {
   return "model pack '" + path + "': " + what;
 }
 
-std::string shape_text(const std::vector<std::int64_t>& shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 const TensorInfo& f32_tensor(const ModelPack& pack, const std::string& name,
                              const std::vector<std::int64_t>& shape, const std::string& why) {
   const TensorInfo& t = pack.tensor(name);

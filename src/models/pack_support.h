@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "hesp/tokenizer.h"
+#include "util/shape_text.h"
 
 namespace hesp {
 class ModelPack;
@@ -21,7 +22,7 @@ namespace hesp::models {
 std::string pack_error(const std::string& path, const std::string& what);
 
 // "[2, 3]".
-std::string shape_text(const std::vector<std::int64_t>& shape);
+using util::shape_text;
 
 // The pack's tensor `name`, which must be F32 of the given shape. Throws CorruptFileError naming
 // the pack, the tensor, what it is and what was expected (`why` is appended, e.g. " (one

@@ -10,8 +10,8 @@
 
 #include "hesp/error.h"
 #include "hesp/model_pack.h"
-#include "models/pack_support.h"
 #include "torch_util/pack_tensor.h"
+#include "util/shape_text.h"
 
 namespace hesp::nets {
 
@@ -130,8 +130,8 @@ MiniXception load_mini_xception(const ModelPack& pack) {
     const std::vector<std::int64_t> want(param.sizes().begin(), param.sizes().end());
     if (want != t->shape)
       throw CorruptFileError(source + ": tensor '" + name + "' has shape " +
-                             models::shape_text(t->shape) + ", the architecture needs " +
-                             models::shape_text(want));
+                             util::shape_text(t->shape) + ", the architecture needs " +
+                             util::shape_text(want));
     const std::optional<at::ScalarType> type = torch_util::float_scalar_type(t->dtype);
     if (!type || *type == at::kDouble)
       throw CorruptFileError(source + ": tensor '" + name + "' is " + dtype_name(t->dtype) +

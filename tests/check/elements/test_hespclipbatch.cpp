@@ -30,8 +30,12 @@ GstBuffer* frame_with_faces(int index, const std::vector<guint>& tracks) {
   return buffer;
 }
 
+// Most tests check the full clips' arithmetic, so the early first clip is off unless the launch
+// line sets it.
 GstHarness* make_harness(const char* launch) {
-  GstHarness* h = gst_harness_new_parse(launch);
+  std::string line = launch;
+  if (line.find("first-clip-frames") == std::string::npos) line += " first-clip-frames=0";
+  GstHarness* h = gst_harness_new_parse(line.c_str());
   gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=160,height=120,framerate=25/1");
   return h;
 }
@@ -42,6 +46,24 @@ std::vector<hesp::test::ClipRecord> push(GstHarness* h, int index,
   auto clips = hesp::test::clips_of(out);
   gst_buffer_unref(out);
   return clips;
+}
+
+TEST(HespClipBatch, NewTrackGetsAnEarlyPaddedClipOnItsFirstFrame) {
+  GstHarness* h = make_harness(
+      "hespclipbatch clip-length=4 clip-stride=4 crop-size=16 "
+      "first-clip-frames=1");
+  std::vector<std::pair<int, hesp::test::ClipRecord>> got;
+  for (int i = 0; i < 8; ++i)
+    for (auto& c : push(h, i, {5})) got.emplace_back(i, c);
+  gst_harness_teardown(h);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].first, 0) << "the first frame of the track carries a clip";
+  EXPECT_EQ(got[0].second.n_real_frames, 1u);
+  EXPECT_EQ(got[0].second.n_frames, 4u);
+  for (guint i = 0; i < 4; ++i) EXPECT_EQ(got[0].second.pts[i], 0u) << "padding repeats frame 0";
+  EXPECT_EQ(got[1].first, 3);
+  EXPECT_EQ(got[1].second.n_real_frames, 4u);
+  EXPECT_EQ(got[2].first, 7);
 }
 
 TEST(HespClipBatch, ClipsHaveTFramesInPtsOrderWithTrackAndCropSize) {
@@ -218,7 +240,13 @@ TEST(HespClipBatch, RealVideoEndToEnd) {
       EXPECT_EQ(c.n_frames, 8u);
       EXPECT_EQ(c.crop_size, 112u);
       EXPECT_EQ(c.bytes, 8u * 112 * 112 * 3);
-      for (size_t i = 1; i < c.pts.size(); ++i) EXPECT_LT(c.pts[i - 1], c.pts[i]);
+      // Real frames in PTS order; padding (a track's early first clip) repeats the last one.
+      for (size_t i = 1; i < c.pts.size(); ++i) {
+        if (i < c.n_real_frames)
+          EXPECT_LT(c.pts[i - 1], c.pts[i]);
+        else
+          EXPECT_EQ(c.pts[i - 1], c.pts[i]);
+      }
       EXPECT_EQ(c.pts.back(), f.pts) << "the clip completes on the buffer that carries it";
     }
   }

@@ -69,6 +69,7 @@ Results run_chain(const std::string& infer_props, bool wait, guint64* queued = n
   hesp::PanZoomSequence seq(hesp::test::demo_photo(3), 640, 360, 32, path);
   GstHarness* h = gst_harness_new_parse(
       ("hespfacecrop min-face-size=60 ! hespclipbatch crop-size=112 margin=0.2 clip-length=8 "
+       "first-clip-frames=0 "
        "clip-stride=4 ! hespinfer name=infer model=\"" +
        default_pack() + "\" " + infer_props)
           .c_str());

@@ -22,6 +22,7 @@ hesp::ClipConfig small_config() {
   c.clip_length = 4;
   c.clip_stride = 4;
   c.min_frames = 2;
+  c.first_clip_frames = 0;  // the early first clip has tests of its own
   return c;
 }
 
@@ -201,6 +202,36 @@ TEST(ClipAssembler, ResetDropsEverything) {
   a.reset();
   EXPECT_EQ(a.buffered_tracks(), 0u);
   EXPECT_TRUE(a.finish_all().empty());
+}
+
+TEST(ClipAssembler, EarlyFirstClipComesOnceAndLeavesTheFullClipsAlone) {
+  hesp::ClipAssembler a(small_config_with(&hesp::ClipConfig::first_clip_frames, 1));
+  const auto clips = feed(a, 8);  // clip length 4, stride 4
+  ASSERT_EQ(clips.size(), 3u);
+  // Frame 0: one real frame, padded to the clip length with repeats of it.
+  EXPECT_EQ(clips[0].first, 0);
+  EXPECT_EQ(clips[0].second->n_real_frames, 1);
+  EXPECT_EQ(clips[0].second->n_frames, 4);
+  EXPECT_EQ(frame_values(*clips[0].second), (std::vector<int>{0, 0, 0, 0}));
+  // The full clips are exactly those without the early clip.
+  EXPECT_EQ(clips[1].first, 3);
+  EXPECT_EQ(frame_values(*clips[1].second), (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_EQ(clips[1].second->n_real_frames, 4);
+  EXPECT_EQ(frame_values(*clips[2].second), (std::vector<int>{4, 5, 6, 7}));
+}
+
+TEST(ClipAssembler, EarlyFirstClipAfterSeveralFramesAndNeverForALongerSetting) {
+  hesp::ClipAssembler two(small_config_with(&hesp::ClipConfig::first_clip_frames, 2));
+  const auto clips = feed(two, 4);
+  ASSERT_EQ(clips.size(), 2u);
+  EXPECT_EQ(clips[0].first, 1);
+  EXPECT_EQ(frame_values(*clips[0].second), (std::vector<int>{0, 1, 1, 1}));
+  EXPECT_EQ(clips[0].second->n_real_frames, 2);
+  // Equal to the clip length: the first full clip is the first clip; nothing extra.
+  hesp::ClipAssembler full(small_config_with(&hesp::ClipConfig::first_clip_frames, 4));
+  EXPECT_EQ(feed(full, 4).size(), 1u);
+  EXPECT_THROW(hesp::ClipAssembler{small_config_with(&hesp::ClipConfig::first_clip_frames, 5)},
+               hesp::SettingsError);
 }
 
 TEST(ClipAssembler, RejectsBadSettingsAndCrops) {

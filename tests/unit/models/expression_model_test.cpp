@@ -213,18 +213,58 @@ TEST_F(ExpressionModelTest, ResultsDoNotDependOnBatching) {
   }
 }
 
-TEST_F(ExpressionModelTest, ClipScoresAreTheMeanOfFrameLogits) {
+TEST_F(ExpressionModelTest, MeanPoolingGivesTheMeanOfFrameLogits) {
+  ModelOptions mean_pooling;
+  mean_pooling.pooling = "mean";
+  auto mean_model = ExpressionModel::load(converted_pack(), mean_pooling);
+  EXPECT_EQ(mean_model->pooling(), "mean");
   const auto a = detected_crop(kSmiling[0]);
   const auto b = detected_crop(kNeutral[1]);
   std::vector<std::uint8_t> both(a);
   both.insert(both.end(), b.begin(), b.end());
   const auto ra = classify_one(a);
   const auto rb = classify_one(b);
-  const auto rab = model_->classify({{both.data(), 2, 112}}, -kInf).at(0);
+  const auto rab = mean_model->classify({{both.data(), 2, 112}}, -kInf).at(0);
   for (std::size_t k = 0; k < 7; ++k)
     EXPECT_NEAR(rab.logits[k], 0.5 * (ra.logits[k] + rb.logits[k]), 1e-5);
   EXPECT_NEAR(std::accumulate(rab.class_scores.begin(), rab.class_scores.end(), 0.0), 1.0, 1e-9);
   EXPECT_NEAR(rab.open_set_score, open_set_score("energy", rab.logits), 1e-12);
+}
+
+TEST_F(ExpressionModelTest, ExpressivePoolingLetsTheSmileOutweighNeutralFrames) {
+  EXPECT_EQ(model_->pooling(), "expressive") << "the default for frame-logit packs";
+  const auto smile = detected_crop(kSmiling[0]);
+  const auto calm = detected_crop(kNeutral[1]);
+  // Three neutral frames, then the smile: the plain mean of logits leans to the majority, the
+  // expressive pooling to the frame that shows an expression.
+  std::vector<std::uint8_t> rise;
+  for (int i = 0; i < 3; ++i) rise.insert(rise.end(), calm.begin(), calm.end());
+  rise.insert(rise.end(), smile.begin(), smile.end());
+  const auto r_smile = classify_one(smile);
+  const auto r_calm = classify_one(calm);
+  ASSERT_EQ(r_smile.label, "happy");
+  ASSERT_EQ(r_calm.label, "neutral");
+  const auto pooled = model_->classify({{rise.data(), 4, 112}}, -kInf).at(0);
+  // The weights are 1 - p(neutral) (+ 1e-3) of each frame.
+  const double w_smile = 1.0 - r_smile.class_scores[0] + 1e-3;
+  const double w_calm = 1.0 - r_calm.class_scores[0] + 1e-3;
+  for (std::size_t k = 0; k < 7; ++k)
+    EXPECT_NEAR(
+        pooled.logits[k],
+        (w_smile * r_smile.logits[k] + 3 * w_calm * r_calm.logits[k]) / (w_smile + 3 * w_calm),
+        1e-4);
+  EXPECT_GT(pooled.class_scores[1], pooled.class_scores[0]) << "happy outweighs neutral";
+}
+
+TEST_F(ExpressionModelTest, PoolingSettingsAreCheckedAtLoad) {
+  ModelOptions bad;
+  bad.pooling = "median";
+  EXPECT_THROW(ExpressionModel::load(converted_pack(), bad), SettingsError);
+  for (const char* name : {"mean", "expressive", "top-half", "peak"}) {
+    ModelOptions o;
+    o.pooling = name;
+    EXPECT_EQ(ExpressionModel::load(converted_pack(), o)->pooling(), name);
+  }
 }
 
 // A track of 12 frames (the box drifts as a tracked face would) cut into the 8-frame clips with
