@@ -72,7 +72,7 @@ struct Settings {
   guint track_timeout = 15;
   double iou_threshold = 0.3;
   guint input_size = 512;
-  hesp::TrackerKind tracker = hesp::TrackerKind::kByteTrack;
+  hesp::TrackerKind tracker = hesp::TrackerKind::kSort;
   double cut_threshold = hesp::ShotCutOptions{}.threshold;
 };
 

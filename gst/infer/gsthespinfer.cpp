@@ -244,10 +244,9 @@ static void post_label_change(GstHespInfer* self, const hesp::gst::LabelChange& 
 
 static void apply_result(State& st, const Settings& s, const hesp::gst::ClipOutcome& outcome,
                          std::vector<hesp::gst::LabelChange>* changes) {
-  auto change =
-      st.stamper->update(outcome.track_id, outcome.result, st.threshold, st.model->class_names(),
-                         st.model->name(), outcome.clip_start, outcome.clip_end,
-                         outcome.clip_frames);
+  auto change = st.stamper->update(outcome.track_id, outcome.result, st.threshold,
+                                   st.model->class_names(), st.model->name(), outcome.clip_start,
+                                   outcome.clip_end, outcome.clip_frames);
   if (change && s.post_messages) changes->push_back(*change);
 }
 
@@ -293,10 +292,10 @@ static bool run_pending(GstHespInfer* self, State& st, const Settings& s,
   const auto apply_clips_of = [&](size_t buffer_index) {
     while (next_clip < st.clips.size() && st.clips[next_clip].buffer_index == buffer_index) {
       const hesp::gst::ClipJob& c = st.clips[next_clip].job;
-      apply_result(
-          st, s,
-          {c.track_id, c.clip_start(), c.clip_end(), c.n_real_frames, std::move(results[next_clip])},
-          changes);
+      apply_result(st, s,
+                   {c.track_id, c.clip_start(), c.clip_end(), c.n_real_frames,
+                    std::move(results[next_clip])},
+                   changes);
       ++next_clip;
     }
   };
@@ -439,10 +438,10 @@ static GstFlowReturn gst_hesp_infer_chain(GstPad*, GstObject* parent, GstBuffer*
       const size_t index = st.held.size();
       gpointer iter = nullptr;
       while (GstHespClipMeta* meta = gst_buffer_iterate_hesp_clip_meta(buffer, &iter)) {
-        st.clips.push_back({hesp::gst::make_clip_job(meta->track_id, meta->frames, meta->n_frames,
-                                                     meta->n_real_frames, meta->crop_size,
-                                                     meta->pts),
-                            index});
+        st.clips.push_back(
+            {hesp::gst::make_clip_job(meta->track_id, meta->frames, meta->n_frames,
+                                      meta->n_real_frames, meta->crop_size, meta->pts),
+             index});
         ++st.sync_counters.queued;
       }
       st.held.push_back(buffer);
@@ -475,7 +474,8 @@ static void add_event_clip(State& st, GstEvent* event) {
   GstClockTime* pts = nullptr;
   if (!gst_hesp_clip_event_parse(event, &track_id, &n_frames, &real, &crop_size, &frames, &pts))
     return;
-  hesp::gst::ClipJob job = hesp::gst::make_clip_job(track_id, frames, n_frames, real, crop_size, pts);
+  hesp::gst::ClipJob job =
+      hesp::gst::make_clip_job(track_id, frames, n_frames, real, crop_size, pts);
   g_bytes_unref(frames);
   g_free(pts);
   if (st.worker) {
@@ -720,7 +720,7 @@ static void gst_hesp_infer_class_init(GstHespInferClass* klass) {
                           &Settings::precision),
           string_property("pooling", "Frame pooling",
                           "How packs that classify each frame pool a clip's frames: auto (the "
-                          "pack's choice, else expressive), mean, expressive (frames weighted by "
+                          "pack's choice, else peak), mean, expressive (frames weighted by "
                           "how far they are from neutral), top-half or peak",
                           &Settings::pooling),
       });

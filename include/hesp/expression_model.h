@@ -38,7 +38,7 @@ struct ModelOptions {
   // How kinds that classify each frame on its own (fer-cnn) pool a clip's frame logits: "mean",
   // "expressive" (frames weighted by how far they are from neutral), "top-half" (the least
   // neutral half of the frames), "peak" (the frame the model is surest of), or "auto": the pack's
-  // manifest `pooling` when it names one, else "expressive" (docs/design.md, "Pooling"). Kinds
+  // manifest `pooling` when it names one, else "peak" (docs/design.md, "Pooling"). Kinds
   // that pool embeddings or run a temporal model accept only "auto". load() throws SettingsError
   // for another value.
   std::string pooling = "auto";

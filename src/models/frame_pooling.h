@@ -19,7 +19,7 @@ enum class FramePooling {
 
 // The rule frame-logit kinds use when neither the caller nor the pack names one; chosen by
 // measurement on sequences that rise from neutral (docs/design.md, "Pooling").
-constexpr FramePooling kDefaultFramePooling = FramePooling::kExpressive;
+constexpr FramePooling kDefaultFramePooling = FramePooling::kPeak;
 
 // "mean", "expressive", "top-half", "peak"; throws SettingsError naming the accepted values.
 FramePooling parse_frame_pooling(const std::string& name);

@@ -22,9 +22,9 @@ struct FaceStageOptions {
   unsigned detection_interval = 3;
   unsigned min_face_size = 40;
   double detection_scale = 1.0;
-  // ByteTrack's Kalman-predicted boxes follow faces through pans between detections; a hard cut
-  // ends every track (docs/elements.md, hespfacecrop).
-  std::string tracker = "bytetrack";
+  // SORT's Kalman-predicted boxes follow faces through pans between detections; a hard cut ends
+  // every track (docs/design.md, hespfacecrop; the tracking bench chose SORT over ByteTrack).
+  std::string tracker = "sort";
   double cut_threshold = 0.25;
 };
 

@@ -232,7 +232,10 @@ TEST_F(ExpressionModelTest, MeanPoolingGivesTheMeanOfFrameLogits) {
 }
 
 TEST_F(ExpressionModelTest, ExpressivePoolingLetsTheSmileOutweighNeutralFrames) {
-  EXPECT_EQ(model_->pooling(), "expressive") << "the default for frame-logit packs";
+  EXPECT_EQ(model_->pooling(), "peak") << "the default for frame-logit packs";
+  ModelOptions expressive_pooling;
+  expressive_pooling.pooling = "expressive";
+  auto expressive = ExpressionModel::load(converted_pack(), expressive_pooling);
   const auto smile = detected_crop(kSmiling[0]);
   const auto calm = detected_crop(kNeutral[1]);
   // Three neutral frames, then the smile: the plain mean of logits leans to the majority, the
@@ -244,7 +247,9 @@ TEST_F(ExpressionModelTest, ExpressivePoolingLetsTheSmileOutweighNeutralFrames) 
   const auto r_calm = classify_one(calm);
   ASSERT_EQ(r_smile.label, "happy");
   ASSERT_EQ(r_calm.label, "neutral");
-  const auto pooled = model_->classify({{rise.data(), 4, 112}}, -kInf).at(0);
+  const auto pooled = expressive->classify({{rise.data(), 4, 112}}, -kInf).at(0);
+  const auto peak = model_->classify({{rise.data(), 4, 112}}, -kInf).at(0);
+  EXPECT_EQ(peak.label, "happy") << "peak reads the clip by its clearest frame";
   // The weights are 1 - p(neutral) (+ 1e-3) of each frame.
   const double w_smile = 1.0 - r_smile.class_scores[0] + 1e-3;
   const double w_calm = 1.0 - r_calm.class_scores[0] + 1e-3;
