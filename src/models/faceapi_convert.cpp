@@ -183,7 +183,7 @@ FaceApiConvertReport convert_faceapi(const FaceApiConvertOptions& options) {
       {"name", "faceapi-expression"},
       {"description",
        "face-api.js facial expression network: 7 basic expressions from one 112x112 face crop; "
-       "hesp averages its logits over the frames of a clip"},
+       "hesp pools its logits over the frames of a clip"},
       {"classes", {"neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"}},
       {"architecture",
        {{"type", "faceapi-dense4"},
@@ -202,7 +202,7 @@ FaceApiConvertReport convert_faceapi(const FaceApiConvertOptions& options) {
         {"std", {255.0, 255.0, 255.0}},
         {"face_margin", kFaceMargin}}},
       {"frames_per_clip", kFramesPerClip},
-      {"clip_pooling", "mean_logits"},
+      {"clip_pooling", "frame_logits"},
       {"open_set",
        {{"score", options.score_rule}, {"unknown_threshold", 0.0}, {"higher_is_known", true}}},
       {"provenance",

@@ -250,7 +250,7 @@ HumanEmotionConvertReport convert_human_emotion(const HumanEmotionConvertOptions
       {"name", "human-emotion"},
       {"description",
        "oarriaga/face_classification mini-Xception trained on FER2013, as the Human library "
-       "ships it: 7 basic expressions from one 64x64 grey face crop; hesp averages its logits "
+       "ships it: 7 basic expressions from one 64x64 grey face crop; hesp pools its logits "
        "over the frames of a clip"},
       {"classes", classes},
       {"source_labels", source_labels},
@@ -273,7 +273,7 @@ HumanEmotionConvertReport convert_human_emotion(const HumanEmotionConvertOptions
         {"offset", -1.0},
         {"face_margin", options.face_margin}}},
       {"frames_per_clip", kFramesPerClip},
-      {"clip_pooling", "mean_logits"},
+      {"clip_pooling", "frame_logits"},
       {"open_set", {{"score", "energy"}, {"unknown_threshold", 0.0}, {"higher_is_known", true}}},
       {"provenance",
        {{"source", "npm"},
