@@ -279,7 +279,13 @@ CalibrationReport write_calibrated_pack(const std::string& path, nlohmann::json 
   write_pack(provisional, manifest, tensors);
   CalibrationReport report;
   try {
-    auto model = ExpressionModel::load(provisional);
+    // Calibrated on mean-pooled clips, as these packs always were, so that a pack converted today
+    // carries the threshold of the packs already in users' caches whatever the run-time pooling
+    // (the default, peak, reads a clip by its clearest frame and so scores clips a little higher:
+    // with the mean's threshold it calls them unknown, if anything, less often).
+    ModelOptions calibration_options;
+    calibration_options.pooling = "mean";
+    auto model = ExpressionModel::load(provisional, calibration_options);
     report = calibrate_open_set(*model, photos_dir, chosen_rule, target_tpr);
   } catch (...) {
     std::error_code ec;
