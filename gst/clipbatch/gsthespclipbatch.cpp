@@ -11,9 +11,10 @@
  * clip is padded by repeating its last frame if it holds at least `min-frames` frames, else
  * dropped; partial clips at EOS travel downstream in a "hesp-clip" custom event just before EOS.
  *
- * With `align=landmarks` or `align=eyes` each sampled face goes through face-api's 68-point
- * landmark net first and the crop is placed by the landmarks (hesp/face_alignment.h); `hesp run`
- * sets this from the model pack's `input.alignment`.
+ * With `align=landmarks` or `align=eyes` the crop is placed by face-api's 68 landmarks
+ * (hesp/face_alignment.h); `hesp run` sets this from the model pack's `input.alignment`. The
+ * landmark net (`landmark-net`, tiny by default) runs on a track's first sampled face and on
+ * every `align-interval`-th after it; in between the landmarks follow the tracked box.
  *
  * ## Example launch line
  * |[
@@ -23,7 +24,9 @@
  */
 #include "clipbatch/gsthespclipbatch.h"
 
+#include <cstdint>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "common/element_class.h"
@@ -45,10 +48,23 @@ namespace {
 // The properties are the core's clip settings, with the core's defaults.
 using Settings = hesp::ClipConfig;
 
+// A track's remembered landmarks, and the frame they were last used on (entries of tracks gone
+// for a while are dropped, so the map stays as small as the set of live tracks).
+struct TrackAlignment {
+  hesp::TrackedLandmarks landmarks;
+  std::uint64_t last_frame = 0;
+};
+
 struct State {
   std::unique_ptr<hesp::ClipAssembler> assembler;
   std::unique_ptr<hesp::FaceAligner> aligner;
+  std::unordered_map<std::uint32_t, TrackAlignment> alignments;
+  std::uint64_t frame = 0;
 };
+
+// Frames a track's landmarks are kept after it was last seen: longer than any track timeout that
+// keeps the id alive across a detector miss.
+constexpr std::uint64_t kForgetAlignmentAfter = 256;
 
 using Private = hesp::gst::ElementData<Settings, State>;
 
@@ -83,6 +99,16 @@ GST_ELEMENT_REGISTER_DEFINE(hespclipbatch, "hespclipbatch", GST_RANK_NONE,
                             GST_TYPE_HESP_CLIP_BATCH);
 
 #define GST_TYPE_HESP_CLIP_BATCH_ALIGN (gst_hesp_clip_batch_align_get_type())
+#define GST_TYPE_HESP_CLIP_BATCH_LANDMARK_NET (gst_hesp_clip_batch_landmark_net_get_type())
+static GType gst_hesp_clip_batch_landmark_net_get_type() {
+  static const GEnumValue values[] = {
+      {static_cast<gint>(hesp::LandmarkNet::kFull), "face_landmark_68_model (350 kB)", "full"},
+      {static_cast<gint>(hesp::LandmarkNet::kTiny), "face_landmark_68_tiny_model (75 kB)", "tiny"},
+      {0, nullptr, nullptr}};
+  static const GType type = hesp::gst::register_enum("GstHespClipBatchLandmarkNet", values);
+  return type;
+}
+
 static GType gst_hesp_clip_batch_align_get_type() {
   static const GEnumValue values[] = {
       {static_cast<gint>(hesp::FaceAlignment::kNone), "The square around the face box", "none"},
@@ -104,8 +130,10 @@ static gboolean gst_hesp_clip_batch_start(GstBaseTransform* trans) {
                   [&] { fresh.assembler = std::make_unique<hesp::ClipAssembler>(config); }))
     return FALSE;
   // The landmark net loads here (NULL -> READY), never on the first frame.
-  if (!HESP_GUARD(self, "Cannot load the face landmark net",
-                  [&] { fresh.aligner = std::make_unique<hesp::FaceAligner>(config.alignment); }))
+  if (!HESP_GUARD(self, "Cannot load the face landmark net", [&] {
+        fresh.aligner =
+            std::make_unique<hesp::FaceAligner>(config.alignment, "", config.landmark_net);
+      }))
     return FALSE;
   self->priv->start(std::move(fresh));
   return TRUE;
@@ -114,6 +142,7 @@ static gboolean gst_hesp_clip_batch_start(GstBaseTransform* trans) {
 static void reset_clips(GstHespClipBatch* self) {
   auto st = self->priv->lock_state();
   if (st->assembler) st->assembler->reset();
+  st->alignments.clear();
 }
 
 // Partial clips at the end of the stream have no later buffer to ride on: each goes downstream
@@ -182,13 +211,20 @@ static GstFlowReturn gst_hesp_clip_batch_transform_frame_ip(GstVideoFilter* filt
       hesp::FaceCrop crop;
       crop.size = config.crop_size;
       crop.rgb.resize(static_cast<std::size_t>(crop.size) * crop.size * 3);
-      st.aligner->crop_into(view, face.box, crop.size, config.margin, crop.rgb.data());
+      TrackAlignment& aligned = st.alignments[track];
+      aligned.last_frame = st.frame;
+      st.aligner->crop_tracked_into(view, face.box, crop.size, config.margin, config.align_interval,
+                                    aligned.landmarks, crop.rgb.data());
       if (auto clip = assembler.add(track, pts, std::move(crop))) {
         GST_LOG_OBJECT(self, "clip of track %u complete at %" GST_TIME_FORMAT, track,
                        GST_TIME_ARGS(pts));
         attach(buffer, std::move(clip), face.meta->id);
       }
     }
+    for (auto it = st.alignments.begin(); it != st.alignments.end();)
+      it = st.frame - it->second.last_frame > kForgetAlignmentAfter ? st.alignments.erase(it)
+                                                                    : std::next(it);
+    ++st.frame;
     for (auto& clip : assembler.end_frame()) {
       GST_DEBUG_OBJECT(self, "track %u ended: partial clip of %d frames", clip->track_id,
                        clip->n_real_frames);
@@ -242,6 +278,14 @@ static void gst_hesp_clip_batch_class_init(GstHespClipBatchClass* klass) {
                         "level at fixed places); the aligned kinds run face-api's 68-point "
                         "landmark net on every sampled face and ignore margin",
                         GST_TYPE_HESP_CLIP_BATCH_ALIGN, &Settings::alignment),
+          uint_property("align-interval", "Alignment interval",
+                        "The aligned kinds run the landmark net on a track's first sampled face "
+                        "and every n-th after it; in between the last landmarks follow the "
+                        "tracked box (1 = every sampled face)",
+                        1, 1000, &Settings::align_interval),
+          enum_property("landmark-net", "Landmark net",
+                        "Which of face-api's 68-point landmark nets the aligned kinds run",
+                        GST_TYPE_HESP_CLIP_BATCH_LANDMARK_NET, &Settings::landmark_net),
           uint_property("max-tracks", "Maximum tracks",
                         "Tracks buffered at once; the least recently seen is dropped first", 1,
                         1024, &Settings::max_tracks),

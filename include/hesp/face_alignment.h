@@ -42,21 +42,41 @@ void crop_landmark_box_into(const ImageView& frame, const FaceLandmarks& points,
 void crop_eye_aligned_into(const ImageView& frame, const FaceLandmarks& points, int size,
                            std::uint8_t* out_rgb);
 
+// What the aligner remembers of one tracked face between two runs of the landmark net: its
+// landmarks in units of the face box they were found in (0..1 across the box), so that they can
+// follow the tracked box on the frames in between.
+struct TrackedLandmarks {
+  FaceLandmarks in_box{};
+  int frames_since_refresh = -1;  // -1 = nothing remembered yet
+};
+
 // Cuts face crops the way an alignment asks, running the landmark net for the aligned kinds.
 class FaceAligner {
  public:
-  // Loads the landmark net (see FaceLandmarker::load; empty = the default full net) unless the
-  // alignment is kNone. Throws what FaceLandmarker::load throws.
-  explicit FaceAligner(FaceAlignment alignment, const std::string& landmark_model = "");
+  // Loads the landmark net (see FaceLandmarker::load; empty path = face-api's model folder in the
+  // cache) unless the alignment is kNone. Throws what FaceLandmarker::load throws.
+  explicit FaceAligner(FaceAlignment alignment, const std::string& landmark_model = "",
+                       LandmarkNet net = LandmarkNet::kFull);
   ~FaceAligner();
 
   // margin is used by kNone only. Not thread-safe.
   void crop_into(const ImageView& frame, const Box& face, int size, float margin,
                  std::uint8_t* out_rgb);
 
+  // As crop_into for one face of a track, running the landmark net only on every
+  // `refresh_interval`-th call for that track (and when `memory` is empty): on the calls between,
+  // the remembered landmarks are carried onto the current face box. A face moves and turns little
+  // in a few frames while the tracked box follows it, and the net then costs a fraction as much
+  // (docs/face-landmarks.md). refresh_interval 1 = crop_into.
+  void crop_tracked_into(const ImageView& frame, const Box& face, int size, float margin,
+                         int refresh_interval, TrackedLandmarks& memory, std::uint8_t* out_rgb);
+
   FaceAlignment alignment() const { return alignment_; }
 
  private:
+  void crop_from_points(const ImageView& frame, const FaceLandmarks& points, int size,
+                        std::uint8_t* out_rgb) const;
+
   FaceAlignment alignment_;
   std::unique_ptr<FaceLandmarker> landmarker_;
 };

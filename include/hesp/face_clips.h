@@ -54,9 +54,17 @@ struct ClipConfig {
   float margin = 0.1f;  // context around the face box, as a fraction of the box side (the
                         // default pack was calibrated at 0.1)
   // How crops are placed on the face (hesp/face_alignment.h); the aligned kinds run the landmark
-  // net on every sampled face and ignore the margin. The clip assembler itself does not read it:
+  // net (see align_interval) and ignore the margin. The clip assembler itself does not read it:
   // whoever cuts the crops does (hespclipbatch with a FaceAligner).
   FaceAlignment alignment = FaceAlignment::kNone;
+  // The aligned kinds run the landmark net on a track's first sampled face and then on every
+  // align_interval-th; in between its last landmarks follow the tracked box
+  // (FaceAligner::crop_tracked_into). 1 = on every sampled face.
+  int align_interval = 3;
+  // Which of face-api's landmark nets the aligned kinds run: the tiny one costs less than half as
+  // much and places eyes and box within 2 % of the eye distance of the full one
+  // (docs/face-landmarks.md).
+  LandmarkNet landmark_net = LandmarkNet::kTiny;
 };
 
 // Throws SettingsError naming the bad value.

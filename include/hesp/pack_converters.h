@@ -25,6 +25,11 @@ struct FaceApiConvertOptions {
   std::string score_rule = "energy";
   // The unknown threshold is set so that this fraction of the known calibration clips is kept.
   double target_tpr = 0.95;
+  // How the chain should place the crops (the manifest's input.alignment, "none", "landmarks" or
+  // "eyes"). face-api.js itself feeds its expression net the landmark box
+  // (detectAllFaces().withFaceLandmarks().withFaceExpressions()), and that reads the london-dev
+  // portraits best (docs/face-landmarks.md).
+  std::string alignment = "landmarks";
 };
 
 // How well one score rule separates known from unknown calibration clips.

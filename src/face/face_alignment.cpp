@@ -107,12 +107,21 @@ void crop_eye_aligned_into(const ImageView& frame, const FaceLandmarks& points, 
                  cv::Scalar(0, 0, 0));
 }
 
-FaceAligner::FaceAligner(FaceAlignment alignment, const std::string& landmark_model)
+FaceAligner::FaceAligner(FaceAlignment alignment, const std::string& landmark_model,
+                         LandmarkNet net)
     : alignment_(alignment) {
-  if (alignment_ != FaceAlignment::kNone) landmarker_ = FaceLandmarker::load(landmark_model);
+  if (alignment_ != FaceAlignment::kNone) landmarker_ = FaceLandmarker::load(landmark_model, net);
 }
 
 FaceAligner::~FaceAligner() = default;
+
+void FaceAligner::crop_from_points(const ImageView& frame, const FaceLandmarks& points, int size,
+                                   std::uint8_t* out_rgb) const {
+  if (alignment_ == FaceAlignment::kLandmarks)
+    crop_landmark_box_into(frame, points, size, out_rgb);
+  else
+    crop_eye_aligned_into(frame, points, size, out_rgb);
+}
 
 void FaceAligner::crop_into(const ImageView& frame, const Box& face, int size, float margin,
                             std::uint8_t* out_rgb) {
@@ -120,11 +129,31 @@ void FaceAligner::crop_into(const ImageView& frame, const Box& face, int size, f
     crop_face_into(frame, square_around(face, margin), size, out_rgb);
     return;
   }
-  const FaceLandmarks points = landmarker_->locate(frame, face);
-  if (alignment_ == FaceAlignment::kLandmarks)
-    crop_landmark_box_into(frame, points, size, out_rgb);
-  else
-    crop_eye_aligned_into(frame, points, size, out_rgb);
+  crop_from_points(frame, landmarker_->locate(frame, face), size, out_rgb);
+}
+
+void FaceAligner::crop_tracked_into(const ImageView& frame, const Box& face, int size, float margin,
+                                    int refresh_interval, TrackedLandmarks& memory,
+                                    std::uint8_t* out_rgb) {
+  if (refresh_interval < 1) throw SettingsError("landmark refresh interval must be at least 1");
+  if (alignment_ == FaceAlignment::kNone || !(face.width > 0.f) || !(face.height > 0.f)) {
+    crop_into(frame, face, size, margin, out_rgb);
+    return;
+  }
+  FaceLandmarks points;
+  if (memory.frames_since_refresh < 0 || memory.frames_since_refresh + 1 >= refresh_interval) {
+    points = landmarker_->locate(frame, face);
+    for (std::size_t i = 0; i < points.size(); ++i)
+      memory.in_box[i] = {(points[i].x - face.x) / face.width,
+                          (points[i].y - face.y) / face.height};
+    memory.frames_since_refresh = 0;
+  } else {
+    for (std::size_t i = 0; i < points.size(); ++i)
+      points[i] = {face.x + memory.in_box[i].x * face.width,
+                   face.y + memory.in_box[i].y * face.height};
+    ++memory.frames_since_refresh;
+  }
+  crop_from_points(frame, points, size, out_rgb);
 }
 
 }  // namespace hesp

@@ -11,6 +11,7 @@
 #include "face/tfjs_weights.h"
 #include "hesp/cache_dir.h"
 #include "hesp/error.h"
+#include "torch_util/intra_op_threads.h"
 
 namespace hesp {
 
@@ -214,6 +215,8 @@ FaceApiLandmarkNet::~FaceApiLandmarkNet() = default;
 
 std::vector<float> FaceApiLandmarkNet::raw_output(const cv::Mat& rgb) {
   c10::InferenceMode guard;
+  // One face is too little work to share between threads (torch_util/intra_op_threads.h).
+  const torch_util::IntraOpThreadsScope one_thread(1);
   const torch::Tensor out =
       net_->module->forward(faceapi_square_input(rgb, kFaceApiLandmarkInputSize, kFaceApiMeanRgb));
   const float* p = out.data_ptr<float>();

@@ -25,6 +25,7 @@ void validate(const ClipConfig& c) {
   require(c.track_timeout >= 0, "track-timeout must not be negative");
   require(c.crop_size >= 8, "crop-size must be at least 8");
   require(c.margin >= 0.f && c.margin <= 2.f, "margin must lie in 0..2");
+  require(c.align_interval >= 1, "align-interval must be at least 1");
 }
 
 ClipAssembler::ClipAssembler(ClipConfig config) : config_(config) {

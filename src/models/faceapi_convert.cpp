@@ -15,6 +15,7 @@
 
 #include "face/tfjs_weights.h"
 #include "hesp/error.h"
+#include "hesp/face_alignment.h"
 #include "hesp/model_pack.h"
 #include "hesp/pack_converters.h"
 #include "hesp_config.h"
@@ -200,7 +201,8 @@ FaceApiConvertReport convert_faceapi(const FaceApiConvertOptions& options) {
         {"range", {0, 255}},
         {"mean", {122.782, 117.001, 104.298}},
         {"std", {255.0, 255.0, 255.0}},
-        {"face_margin", kFaceMargin}}},
+        {"face_margin", kFaceMargin},
+        {"alignment", face_alignment_name(parse_face_alignment(options.alignment))}}},
       {"frames_per_clip", kFramesPerClip},
       {"clip_pooling", "frame_logits"},
       {"open_set",

@@ -5,11 +5,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <utility>
 
 #include "hesp/error.h"
+#include "hesp/face_alignment.h"
 #include "hesp/face_clips.h"
 #include "models/open_set.h"
 
@@ -74,10 +76,13 @@ struct Photo {
   ImageView view;
 };
 
-// How the clips are cut: the model's input size and face margin.
+// How the clips are cut: the model's input size and face margin, or the pack's alignment (an
+// aligner that runs the landmark net on every jittered box, as hespclipbatch would on a
+// detector's box; null for none).
 struct CropSpec {
   int size;
   double margin;
+  FaceAligner* aligner;
 };
 
 // One clip of kFramesPerClip crops of a box, each frame moved, scaled and lit slightly differently
@@ -100,7 +105,10 @@ std::vector<std::uint8_t> make_clip(const Photo& photo, const CalibrationBox& b,
     box.width = box.height = static_cast<float>(side);
     const double gain = rng.uniform(0.9, 1.1);
     std::uint8_t* out = clip.data() + f * frame_bytes;
-    crop_face_into(photo.view, square_around(box, static_cast<float>(spec.margin)), s, out);
+    if (spec.aligner)
+      spec.aligner->crop_into(photo.view, box, s, static_cast<float>(spec.margin), out);
+    else
+      crop_face_into(photo.view, square_around(box, static_cast<float>(spec.margin)), s, out);
     cv::Mat m(s, s, CV_8UC3, out);  // writes through to the clip buffer
     cv::Mat tmp;
     m.convertTo(tmp, CV_8UC3, gain);
@@ -178,8 +186,12 @@ std::vector<CalibrationClip> calibration_clips(const fs::path& photos_dir, const
 }  // namespace
 
 CalibrationReport calibrate_open_set(ExpressionModel& model, const std::string& photos_dir,
-                                     const std::string& chosen_rule, double target_tpr) {
-  const CropSpec spec{model.input_size(), model.face_margin()};
+                                     const std::string& chosen_rule, double target_tpr,
+                                     FaceAlignment alignment) {
+  std::unique_ptr<FaceAligner> aligner;
+  if (alignment != FaceAlignment::kNone)
+    aligner = std::make_unique<FaceAligner>(alignment, "", ClipConfig{}.landmark_net);
+  const CropSpec spec{model.input_size(), model.face_margin(), aligner.get()};
   const auto clips = calibration_clips(photos_dir, spec);
   std::vector<ClipView> views;
   for (const auto& c : clips) views.push_back({c.rgb.data(), kFramesPerClip, spec.size});
@@ -286,7 +298,10 @@ CalibrationReport write_calibrated_pack(const std::string& path, nlohmann::json 
     ModelOptions calibration_options;
     calibration_options.pooling = "mean";
     auto model = ExpressionModel::load(provisional, calibration_options);
-    report = calibrate_open_set(*model, photos_dir, chosen_rule, target_tpr);
+    // Crops placed as the pack asks, so that the threshold holds for what the chain feeds it.
+    const FaceAlignment alignment =
+        parse_face_alignment(manifest["input"].value("alignment", std::string("none")));
+    report = calibrate_open_set(*model, photos_dir, chosen_rule, target_tpr, alignment);
   } catch (...) {
     std::error_code ec;
     fs::remove(provisional, ec);

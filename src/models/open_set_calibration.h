@@ -10,23 +10,26 @@
 #include <vector>
 
 #include "hesp/expression_model.h"
+#include "hesp/face_alignment.h"
 #include "hesp/model_pack.h"
 #include "hesp/pack_converters.h"
 
 namespace hesp::models {
 
-// Scores every calibration clip with `model` (crops at the model's input size and face margin)
-// under every rule of open_set_score_rules(), and picks `chosen_rule`'s threshold at target_tpr
-// ("auto": the rule with the highest AUROC over all unknown clips).
+// Scores every calibration clip with `model` (crops at the model's input size and face margin, or
+// placed by `alignment`) under every rule of open_set_score_rules(), and picks `chosen_rule`'s
+// threshold at target_tpr ("auto": the rule with the highest AUROC over all unknown clips).
 // `photos_dir` holds face-api.js's demo/sample1.jpg .. sample6.jpg. Throws FileNotFoundError
 // naming a missing photo.
 CalibrationReport calibrate_open_set(ExpressionModel& model, const std::string& photos_dir,
-                                     const std::string& chosen_rule, double target_tpr);
+                                     const std::string& chosen_rule, double target_tpr,
+                                     FaceAlignment alignment = FaceAlignment::kNone);
 
 // The report as stored in a manifest's open_set.calibration.
 nlohmann::json calibration_json(const CalibrationReport& report);
 
-// Writes the pack with a provisional threshold, calibrates it as users will run it, and rewrites
+// Writes the pack with a provisional threshold, calibrates it as users will run it (crops placed
+// by the manifest's input.alignment), and rewrites
 // it with the chosen rule's threshold and the report in open_set (score, unknown_threshold,
 // calibration). Returns the report; the provisional file is removed on success and failure.
 CalibrationReport write_calibrated_pack(const std::string& path, nlohmann::json manifest,

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Time per 1280x720 frame of the face detectors: OpenCV's Haar cascade (the default frontal-face
 // cascade) against face-api's tiny face detector ported to LibTorch, at the input sizes that
-// matter. The frames are face-api's six demo group photos cut to 16:9 and scaled to 1280x720, so
-// the detectors see real faces, cycled one per iteration. Run with
+// matter; and time per face of the nets that run on each detected face (face-api's 68-point
+// landmark nets, full and tiny, which `align=landmarks|eyes` runs, and its face recognition net).
+// The frames are face-api's six demo group photos cut to 16:9 and scaled to 1280x720, so the
+// detectors see real faces, cycled one per iteration. Run with
 //   build/tests/bench/bench_face_detectors [--benchmark_min_time=2]
 // HESP_BENCH_THREADS sets the thread count of LibTorch and OpenCV (2).
 #include <ATen/Parallel.h>
@@ -17,7 +19,9 @@
 #include <vector>
 
 #include "hesp/error.h"
+#include "hesp/face_descriptor.h"
 #include "hesp/face_detector.h"
+#include "hesp/face_landmarks.h"
 
 namespace {
 
@@ -100,6 +104,80 @@ void BM_FaceApiTiny(benchmark::State& state) {
   run(state, config);
 }
 BENCHMARK(BM_FaceApiTiny)->Arg(320)->Arg(416)->Arg(512)->Arg(608)->Unit(benchmark::kMillisecond);
+
+// The faces the tiny detector finds on the demo frames at hesp run's settings (input 512): the
+// boxes the per-face nets get, cycled one per iteration. Empty when the photos or nets are missing.
+struct FaceOnFrame {
+  std::size_t frame;
+  hesp::Box box;
+};
+const std::vector<FaceOnFrame>& faces() {
+  static const std::vector<FaceOnFrame> cached = [] {
+    std::vector<FaceOnFrame> out;
+    hesp::DetectorConfig config;
+    config.kind = hesp::DetectorKind::kFaceApiTiny;
+    config.model_path = cache_dir() + "/npm/face-api-1.7.15/model";
+    config.input_size = 512;
+    try {
+      auto detector = hesp::make_face_detector(config);
+      for (std::size_t f = 0; f < frames().size(); ++f)
+        for (const auto& d : detector->detect(view_of(frames()[f]))) out.push_back({f, d.box});
+    } catch (const std::exception&) {
+      out.clear();
+    }
+    return out;
+  }();
+  return cached;
+}
+
+// Runs `net(frame, box)` over the demo faces; one untimed pass first.
+template <typename Net>
+void run_per_face(benchmark::State& state, Net&& net) {
+  if (faces().empty()) {
+    state.SkipWithError("no faces: face-api photos or detector missing (run scripts/setup.sh)");
+    return;
+  }
+  for (const auto& f : faces()) net(view_of(frames()[f.frame]), f.box);
+  std::size_t i = 0;
+  for (auto _ : state) {
+    const FaceOnFrame& f = faces()[i++ % faces().size()];
+    net(view_of(frames()[f.frame]), f.box);
+  }
+  state.counters["faces"] = static_cast<double>(faces().size());
+  state.counters["threads"] = at::get_num_threads();
+}
+
+// Argument: 0 = the full landmark net, 1 = the tiny one.
+void BM_Landmarks68(benchmark::State& state) {
+  const auto kind = state.range(0) == 0 ? hesp::LandmarkNet::kFull : hesp::LandmarkNet::kTiny;
+  std::unique_ptr<hesp::FaceLandmarker> net;
+  try {
+    net = hesp::FaceLandmarker::load("", kind);
+  } catch (const std::exception& e) {
+    state.SkipWithError(hesp::describe(e).c_str());
+    return;
+  }
+  run_per_face(state, [&](const hesp::ImageView& frame, const hesp::Box& box) {
+    const auto points = net->locate(frame, box);
+    benchmark::DoNotOptimize(points.data());
+  });
+}
+BENCHMARK(BM_Landmarks68)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+void BM_FaceDescriptor(benchmark::State& state) {
+  std::unique_ptr<hesp::FaceDescriber> net;
+  try {
+    net = hesp::FaceDescriber::load();
+  } catch (const std::exception& e) {
+    state.SkipWithError(hesp::describe(e).c_str());
+    return;
+  }
+  run_per_face(state, [&](const hesp::ImageView& frame, const hesp::Box& box) {
+    const auto descriptor = net->describe(frame, box);
+    benchmark::DoNotOptimize(descriptor.data());
+  });
+}
+BENCHMARK(BM_FaceDescriptor)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

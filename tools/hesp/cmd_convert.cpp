@@ -51,6 +51,11 @@ void add_faceapi(CLI::App& convert) {
       ->capture_default_str();
   add_ranged_default(cmd, "--target-tpr", opt->target_tpr,
                      "Fraction of known calibration clips the threshold keeps", 0.5, 1.0);
+  cmd->add_option("--align", opt->alignment,
+                  "How the chain places the pack's face crops (input.alignment): landmarks "
+                  "(face-api's own landmark box), eyes or none")
+      ->check(CLI::IsMember({"landmarks", "eyes", "none"}))
+      ->capture_default_str();
   cmd->callback([opt] {
     if (opt->package_dir.empty()) opt->package_dir = cache_dir() + "/npm/face-api-1.7.15";
     if (opt->output_path.empty())

@@ -43,6 +43,14 @@ void add_inference_chain_options(CLI::App* cmd, InferenceChainOptions* opt) {
                   "(the square around the face box), landmarks (face-api's landmark box) or eyes "
                   "(eyes level at fixed places); the last two run face-api's landmark net")
       ->check(CLI::IsMember({"auto", "none", "landmarks", "eyes"}));
+  cmd->add_option("--landmark-net", opt->landmark_net,
+                  "Landmark net of the aligned crops: tiny or full (face-api's two)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"tiny", "full"}));
+  add_ranged_default(cmd, "--align-interval", opt->align_interval,
+                     "Aligned crops: run the landmark net on every n-th sampled face of a track; "
+                     "in between its landmarks follow the tracked box",
+                     1, 1000);
 }
 
 std::string chain_model_path(const InferenceChainOptions& opt) {
@@ -57,8 +65,10 @@ std::string inference_chain(const InferenceChainOptions& opt, const std::string&
   const unsigned first = std::min(opt.first_clip_frames, clip_length);
   return "hespclipbatch name=clips crop-size=" + std::to_string(in.size) +
          " margin=" + std::to_string(in.margin) +
-         " align=" + (opt.align == "auto" ? in.alignment : opt.align) + " clip-length=" + std::to_string(clip_length) +
-         " clip-stride=" + std::to_string(stride) +
+         " align=" + (opt.align == "auto" ? in.alignment : opt.align) +
+         " landmark-net=" + opt.landmark_net +
+         " align-interval=" + std::to_string(opt.align_interval) +
+         " clip-length=" + std::to_string(clip_length) + " clip-stride=" + std::to_string(stride) +
          " first-clip-frames=" + std::to_string(first) +
          // The model runs in a thread of its own, beside decoding and detection (the queue changes
          // no result: hespinfer still sees every frame in order).

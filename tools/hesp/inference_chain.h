@@ -28,10 +28,13 @@ struct InferenceChainOptions {
   unsigned frame_subsample = 1;
   std::string schedule = "auto";
   std::string align = "auto";  // auto = the pack's input.alignment
+  std::string landmark_net = "tiny";
+  unsigned align_interval = 3;
 };
 
 // Declares --model, --device, --clip-length, --clip-stride, --first-clip-frames, --batch-size,
-// --threads, --precision, --pooling, --smoothing, --extra-classes, --frame-subsample, --schedule, --align.
+// --threads, --precision, --pooling, --smoothing, --extra-classes, --frame-subsample, --schedule,
+// --align, --landmark-net, --align-interval.
 void add_inference_chain_options(CLI::App* cmd, InferenceChainOptions* options);
 
 // The model pack the options name (the default pack when none), checked to open.

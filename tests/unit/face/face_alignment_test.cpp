@@ -88,6 +88,70 @@ TEST(FaceAlignment, LandmarkCropIsTheLandmarkBox) {
   }
 }
 
+// A tracked face's landmarks are found on the first call and every refresh_interval-th; the calls
+// between reuse them on the current box: identical crops while the box stands still, and a crop
+// shifted with the box (no net run) when the box moves, until the next refresh.
+TEST(FaceAlignment, TrackedLandmarksFollowTheBoxBetweenRefreshes) {
+  HESP_REQUIRE_FILE(default_faceapi_landmarks_manifest_path(LandmarkNet::kTiny));
+  HESP_REQUIRE_FILE(test::london_dev() + "/001_neutral.jpg");
+  const auto portraits = test::london_portraits(2);
+  const auto& p = portraits.at(0);
+  const auto& other = portraits.at(1);
+  const ImageView view = packed_view(p.bgr, PixelFormat::kBGR);
+  const ImageView other_view = packed_view(other.bgr, PixelFormat::kBGR);
+  FaceAligner aligner(FaceAlignment::kLandmarks, "", LandmarkNet::kTiny);
+  std::vector<std::uint8_t> direct(kSize * kSize * 3), tracked(kSize * kSize * 3);
+  aligner.crop_into(view, p.face, kSize, 0.1f, direct.data());
+
+  TrackedLandmarks memory;
+  aligner.crop_tracked_into(view, p.face, kSize, 0.1f, 3, memory, tracked.data());
+  EXPECT_EQ(memory.frames_since_refresh, 0);
+  EXPECT_EQ(tracked, direct) << "first call runs the net";
+  aligner.crop_tracked_into(view, p.face, kSize, 0.1f, 3, memory, tracked.data());
+  EXPECT_EQ(memory.frames_since_refresh, 1);
+  EXPECT_EQ(tracked, direct) << "same box, remembered landmarks";
+
+  // The remembered landmarks are used on another picture (no net run): the crop is the one the
+  // first portrait's landmark box cuts out of it, not the second portrait's own landmark crop.
+  std::vector<std::uint8_t> other_own(kSize * kSize * 3), other_carried(kSize * kSize * 3);
+  aligner.crop_into(other_view, p.face, kSize, 0.1f, other_own.data());
+  aligner.crop_tracked_into(other_view, p.face, kSize, 0.1f, 3, memory, other_carried.data());
+  EXPECT_EQ(memory.frames_since_refresh, 2);
+  auto first_landmarks = FaceLandmarker::load("", LandmarkNet::kTiny)->locate(view, p.face);
+  std::vector<std::uint8_t> expected(kSize * kSize * 3);
+  crop_landmark_box_into(other_view, first_landmarks, kSize, expected.data());
+  EXPECT_EQ(other_carried, expected);
+  EXPECT_NE(other_carried, other_own);
+
+  // Third call after the refresh: the net runs again, on the picture it now gets.
+  aligner.crop_tracked_into(other_view, p.face, kSize, 0.1f, 3, memory, other_carried.data());
+  EXPECT_EQ(memory.frames_since_refresh, 0);
+  EXPECT_EQ(other_carried, other_own);
+
+  // A moved box moves the carried landmarks with it (up to float rounding of the box-relative
+  // points, hence a mean difference rather than equality).
+  auto mean_difference = [](const std::vector<std::uint8_t>& a,
+                            const std::vector<std::uint8_t>& b) {
+    double sum = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) sum += std::abs(int(a[i]) - int(b[i]));
+    return sum / a.size();
+  };
+  FaceLandmarks shifted = FaceLandmarker::load("", LandmarkNet::kTiny)->locate(other_view, p.face);
+  std::vector<std::uint8_t> unshifted(kSize * kSize * 3);
+  crop_landmark_box_into(view, shifted, kSize, unshifted.data());
+  for (auto& q : shifted) q.x += 40.f;
+  crop_landmark_box_into(view, shifted, kSize, expected.data());
+  Box moved = p.face;
+  moved.x += 40.f;
+  aligner.crop_tracked_into(view, moved, kSize, 0.1f, 5, memory, tracked.data());
+  EXPECT_EQ(memory.frames_since_refresh, 1);
+  EXPECT_LT(mean_difference(tracked, expected), 1.0);
+  EXPECT_GT(mean_difference(tracked, unshifted), 5.0);
+
+  EXPECT_THROW(aligner.crop_tracked_into(view, p.face, kSize, 0.1f, 0, memory, tracked.data()),
+               SettingsError);
+}
+
 TEST(FaceAlignment, FaceOutsideTheFrameGivesBlack) {
   FaceLandmarks points{};
   for (int k = 0; k < 68; ++k) points[k] = {500.f + k, 500.f + (k % 7)};

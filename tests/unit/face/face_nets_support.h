@@ -25,7 +25,7 @@
 namespace hesp::test {
 
 inline std::string faceapi_model_folder() { return cache_path("npm/face-api-1.7.15/model"); }
-inline std::string london_dev() { return shared_path("data/faces/london-dev"); }
+inline std::string london_dev() { return shared_path("faces/london-dev"); }
 inline std::string tfjs_runtime_dir() {
   return env_or("HESP_TFJS_DIR", cache_path("npm/tfjs-reference").c_str());
 }
