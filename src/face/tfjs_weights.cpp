@@ -56,16 +56,24 @@ std::string shape_text(const std::vector<std::int64_t>& shape) {
 // How one weight is stored in its shard.
 struct Encoding {
   std::size_t bytes_per_value = 4;
-  enum { kFloat32, kUint8, kUint16, kFloat16 } kind = kFloat32;
+  enum { kFloat32, kUint8, kUint16, kFloat16, kInt32 } kind = kFloat32;
   double scale = 1.0;
   double min = 0.0;
 };
 
-Encoding encoding_of(const json& spec, const std::string& name,
+Encoding encoding_of(const json& spec, const std::string& name, TfjsInt32Weights int32,
                      const std::function<CorruptFileError(const std::string&)>& bad) {
   const json& dtype = spec.at("dtype");
+  if (int32 == TfjsInt32Weights::kSkip && dtype == "int32") {
+    if (spec.contains("quantization"))
+      throw bad("weight '" + name + "' is a quantised int32 weight, which is not supported");
+    Encoding e;
+    e.kind = Encoding::kInt32;
+    return e;
+  }
   if (dtype != "float32")
-    throw bad("weight '" + name + "' has dtype " + dtype.dump() + ", expected float32");
+    throw bad("weight '" + name + "' has dtype " + dtype.dump() + ", expected float32" +
+              (int32 == TfjsInt32Weights::kSkip ? " or int32" : ""));
   Encoding e;
   if (!spec.contains("quantization")) return e;
   const json& q = spec["quantization"];
@@ -109,6 +117,8 @@ void decode(const std::uint8_t* p, const Encoding& e, std::vector<float>& out) {
       for (std::size_t i = 0; i < n; ++i)
         out[i] = half_to_float(static_cast<std::uint16_t>(p[2 * i] | (p[2 * i + 1] << 8)));
       break;
+    case Encoding::kInt32:
+      break;  // never decoded: the readers skip int32 weights
   }
 }
 
@@ -120,23 +130,34 @@ std::int64_t TfjsTensor::numel() const {
   return n;
 }
 
-TfjsWeightMap read_tfjs_weight_map(const std::string& manifest_path) {
-  const fs::path manifest_file(manifest_path);
+json read_tfjs_json(const std::string& path, const std::string& what) {
   const std::vector<std::uint8_t> text =
-      read_bytes(manifest_file, "TensorFlow.js weights manifest");
-  const std::function<CorruptFileError(const std::string&)> bad = [&](const std::string& what) {
-    return CorruptFileError("TensorFlow.js weights manifest '" + manifest_path + "': " + what);
-  };
-  json manifest;
+      read_bytes(fs::path(path), ("TensorFlow.js " + what).c_str());
   try {
-    manifest = json::parse(text.begin(), text.end());
+    return json::parse(text.begin(), text.end());
   } catch (const json::exception& e) {
-    throw bad(std::string("not valid JSON (") + e.what() + ")");
+    throw CorruptFileError("TensorFlow.js " + what + " '" + path + "': not valid JSON (" +
+                           e.what() + ")");
   }
-  if (!manifest.is_array() || manifest.empty()) throw bad("expected a JSON array of weight groups");
+}
 
+TfjsWeightMap read_tfjs_weight_map(const std::string& manifest_path) {
+  const json manifest = read_tfjs_json(manifest_path, "weights manifest");
+  if (!manifest.is_array() || manifest.empty())
+    throw CorruptFileError("TensorFlow.js weights manifest '" + manifest_path +
+                           "': expected a JSON array of weight groups");
+  return read_tfjs_weight_groups(manifest, manifest_path, "weights manifest",
+                                 TfjsInt32Weights::kRefuse);
+}
+
+TfjsWeightMap read_tfjs_weight_groups(const json& groups, const std::string& file,
+                                      const std::string& what, TfjsInt32Weights int32) {
+  const fs::path folder = fs::path(file).parent_path();
+  const std::function<CorruptFileError(const std::string&)> bad = [&](const std::string& text) {
+    return CorruptFileError("TensorFlow.js " + what + " '" + file + "': " + text);
+  };
   TfjsWeightMap weights;
-  for (const json& group : manifest) {
+  for (const json& group : groups) {
     if (!group.is_object() || !group.contains("paths") || !group["paths"].is_array() ||
         group["paths"].empty() || !group.contains("weights") || !group["weights"].is_array())
       throw bad("a weight group lacks 'paths' or 'weights'");
@@ -145,7 +166,7 @@ TfjsWeightMap read_tfjs_weight_map(const std::string& manifest_path) {
     std::string shards;
     for (const json& p : group["paths"]) {
       if (!p.is_string()) throw bad("a shard path is not a string");
-      const fs::path shard = manifest_file.parent_path() / p.get<std::string>();
+      const fs::path shard = folder / p.get<std::string>();
       const std::vector<std::uint8_t> part = read_bytes(shard, "TensorFlow.js weights shard");
       bytes.insert(bytes.end(), part.begin(), part.end());
       shards += (shards.empty() ? "'" : ", '") + shard.string() + "'";
@@ -165,25 +186,27 @@ TfjsWeightMap read_tfjs_weight_map(const std::string& manifest_path) {
         tensor.shape.push_back(d.get<std::int64_t>());
       }
       if (tensor.shape.size() > 6) throw bad("weight '" + name + "' has more than 6 dimensions");
-      const Encoding encoding = encoding_of(spec, name, bad);
+      const Encoding encoding = encoding_of(spec, name, int32, bad);
       const std::uint64_t count = static_cast<std::uint64_t>(tensor.numel());
       const std::uint64_t need = count * encoding.bytes_per_value;
       if (count > (std::uint64_t{1} << 31) || offset + need > bytes.size())
         throw CorruptFileError("TensorFlow.js weights shard " + shards + " holds " +
                                std::to_string(bytes.size()) + " bytes, but weight '" + name +
-                               "' of '" + manifest_path + "' needs bytes up to " +
+                               "' of '" + file + "' needs bytes up to " +
                                std::to_string(offset + need) + " (truncated file?)");
-      tensor.values.resize(count);
-      decode(bytes.data() + offset, encoding, tensor.values);
+      if (encoding.kind != Encoding::kInt32) {
+        tensor.values.resize(count);
+        decode(bytes.data() + offset, encoding, tensor.values);
+        if (!weights.emplace(name, std::move(tensor)).second)
+          throw bad("weight '" + name + "' is listed twice");
+      }
       offset += need;
-      if (!weights.emplace(name, std::move(tensor)).second)
-        throw bad("weight '" + name + "' is listed twice");
     }
     if (offset != bytes.size())
       throw CorruptFileError("TensorFlow.js weights shard " + shards + " holds " +
-                             std::to_string(bytes.size()) + " bytes, but the weights '" +
-                             manifest_path + "' lists for it take " + std::to_string(offset) +
-                             " (shard and manifest do not belong together)");
+                             std::to_string(bytes.size()) + " bytes, but the weights '" + file +
+                             "' lists for it take " + std::to_string(offset) + " (shard and " +
+                             what + " do not belong together)");
   }
   return weights;
 }

@@ -4,7 +4,6 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
-#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -12,7 +11,7 @@
 #include "hesp/error.h"
 #include "hesp/expression_model.h"
 #include "hesp/model_pack.h"
-#include "models/clip_frames.h"
+#include "models/frame_cnn_forward.h"
 #include "models/open_set.h"
 #include "models/pack_kinds.h"
 #include "nets/fer_cnn.h"
@@ -81,25 +80,14 @@ class FerCnnModel final : public ExpressionModel {
   int frame_width() const override { return static_cast<int>(class_names_.size()); }
 
   std::vector<float> frame_features(const std::vector<ClipView>& clips) override {
-    const int s = input_size_;
-    models::PackedFrames packed = models::pack_clip_frames(clips, s);
-    const std::int64_t total = packed.count;
-    std::vector<std::uint8_t>& pixels = packed.rgb;
-
-    c10::InferenceMode guard;
-    const auto frames = torch::from_blob(pixels.data(), {total, s, s, 3}, torch::kUInt8);
-    std::vector<torch::Tensor> parts;
-    for (std::int64_t begin = 0; begin < total; begin += kMaxFramesPerForward) {
-      const std::int64_t end = std::min(total, begin + kMaxFramesPerForward);
-      torch::Tensor x = frames.slice(0, begin, end).to(torch_device_);
-      // NHWC bytes viewed as NCHW are already channels-last; keep them that way.
-      x = ((x.permute({0, 3, 1, 2}).to(torch::kFloat32) - mean_) * inv_std_)
-              .contiguous(at::MemoryFormat::ChannelsLast);
-      parts.push_back(net_->forward(x).to(torch::kCPU, torch::kFloat32));
-    }
-    const torch::Tensor logits = torch::cat(parts).contiguous();  // [total, classes]
-    const float* l = logits.data_ptr<float>();
-    return std::vector<float>(l, l + logits.numel());
+    return models::frame_cnn_forward(
+        clips, input_size_, kMaxFramesPerForward, torch_device_, [&](const torch::Tensor& bytes) {
+          // NHWC bytes viewed as NCHW are already channels-last; keep them that way.
+          const torch::Tensor x =
+              ((bytes.permute({0, 3, 1, 2}).to(torch::kFloat32) - mean_) * inv_std_)
+                  .contiguous(at::MemoryFormat::ChannelsLast);
+          return net_->forward(x);
+        });
   }
 
   bool pools_frame_logits() const override { return true; }

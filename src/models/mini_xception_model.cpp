@@ -4,13 +4,12 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
-#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "hesp/error.h"
 #include "hesp/expression_model.h"
 #include "hesp/model_pack.h"
-#include "models/clip_frames.h"
+#include "models/frame_cnn_forward.h"
 #include "models/pack_kinds.h"
 #include "models/pack_support.h"
 #include "nets/mini_xception.h"
@@ -62,23 +61,14 @@ class MiniXceptionModel final : public ExpressionModel {
   int frame_width() const override { return static_cast<int>(class_names_.size()); }
 
   std::vector<float> frame_features(const std::vector<ClipView>& clips) override {
-    const int s = input_size_;
-    models::PackedFrames packed = models::pack_clip_frames(clips, s);
-    const std::int64_t total = packed.count;
-
-    c10::InferenceMode guard;
-    const auto frames = torch::from_blob(packed.rgb.data(), {total, s, s, 3}, torch::kUInt8);
-    std::vector<torch::Tensor> parts;
-    for (std::int64_t begin = 0; begin < total; begin += kMaxFramesPerForward) {
-      const std::int64_t end = std::min(total, begin + kMaxFramesPerForward);
-      const torch::Tensor rgb = frames.slice(0, begin, end).to(torch_device_).to(torch::kFloat32);
-      // Weighted sum of R, G, B (0-255), then the affine map to the range the net was trained on.
-      const torch::Tensor grey = torch::matmul(rgb, grey_) * scale_ + offset_;  // [n, s, s]
-      parts.push_back(net_->forward(grey.unsqueeze(1)).to(torch::kCPU, torch::kFloat32));
-    }
-    const torch::Tensor logits = torch::cat(parts).contiguous();  // [total, classes]
-    const float* l = logits.data_ptr<float>();
-    return std::vector<float>(l, l + logits.numel());
+    return models::frame_cnn_forward(
+        clips, input_size_, kMaxFramesPerForward, torch_device_, [&](const torch::Tensor& bytes) {
+          const torch::Tensor rgb = bytes.to(torch::kFloat32);
+          // Weighted sum of R, G, B (0-255), then the affine map to the range the net was trained
+          // on.
+          const torch::Tensor grey = torch::matmul(rgb, grey_) * scale_ + offset_;  // [n, s, s]
+          return net_->forward(grey.unsqueeze(1));
+        });
   }
 
   bool pools_frame_logits() const override { return true; }

@@ -24,15 +24,16 @@ struct TfjsGraphNode {
 struct TfjsGraphModel {
   std::string path;  // the model.json
   std::vector<TfjsGraphNode> nodes;
-  // float32 weights (int32 constants such as reduction axes are read and left out).
+  // float32 weights (int32 constants such as reduction axes are read past and left out).
   TfjsWeightMap weights;
 
   // The node whose name is `name`, nullptr when absent.
   const TfjsGraphNode* find(const std::string& name) const;
 };
 
+// The weights are read by face/tfjs_weights.h (quantised ones dequantised as TensorFlow.js does).
 // Throws FileNotFoundError for a missing model.json or shard, CorruptFileError naming the file
-// for one that is not a graph model, shards whose size does not match the manifest, quantised or
+// for one that is not a graph model, shards whose size does not match the manifest, or
 // unsupported dtypes.
 TfjsGraphModel read_tfjs_graph_model(const std::string& model_json);
 

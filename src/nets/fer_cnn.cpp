@@ -6,12 +6,10 @@
 #include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
-#include <optional>
-#include <set>
 
 #include "hesp/error.h"
 #include "hesp/model_pack.h"
-#include "torch_util/pack_tensor.h"
+#include "torch_util/pack_parameters.h"
 
 namespace hesp::nets {
 
@@ -24,12 +22,6 @@ int positive_int(const nlohmann::json& j, const char* key, const std::string& so
     throw CorruptFileError(source + ": architecture field '" + key +
                            "' (positive integer) is missing");
   return j[key].get<int>();
-}
-
-std::string shape_text(c10::IntArrayRef shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
 }
 
 }  // namespace
@@ -127,28 +119,7 @@ torch::Tensor FerCnnImpl::forward(const torch::Tensor& x) {
 FerCnn load_fer_cnn(const ModelPack& pack) {
   const std::string source = "model pack '" + pack.path() + "'";
   FerCnn net(fer_cnn_config_from_json(pack.manifest()["architecture"], source));
-  torch::NoGradGuard no_grad;
-  std::set<std::string> used;
-  for (auto& item : net->named_parameters(/*recurse=*/true)) {
-    const std::string& name = item.key();
-    torch::Tensor& param = item.value();
-    const TensorInfo* t = pack.find(name);
-    if (!t) throw CorruptFileError(source + ": tensor '" + name + "' is missing");
-    if (std::vector<std::int64_t>(param.sizes().begin(), param.sizes().end()) != t->shape)
-      throw CorruptFileError(source + ": tensor '" + name + "' has shape " + shape_text(t->shape) +
-                             ", the architecture needs " + shape_text(param.sizes()));
-    // Unlike CLIP weights (clip_from_pack.cpp), fer-cnn weights may not be F64.
-    const std::optional<at::ScalarType> type = torch_util::float_scalar_type(t->dtype);
-    if (!type || *type == at::kDouble)
-      throw CorruptFileError(source + ": tensor '" + name + "' is " + dtype_name(t->dtype) +
-                             ", expected a floating-point type (F32, F16, BF16)");
-    param.copy_(torch_util::copy_pack_tensor(*t, *type).to(torch::kFloat32));
-    used.insert(name);
-  }
-  for (const auto& t : pack.tensors())
-    if (!used.count(t.name))
-      throw CorruptFileError(source + ": tensor '" + t.name +
-                             "' has no place in the fer-cnn architecture (wrong pack kind?)");
+  torch_util::load_pack_parameters(*net, pack, source, "fer-cnn");
   net->eval();
   return net;
 }

@@ -5,12 +5,10 @@
 #include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
-#include <optional>
-#include <set>
 
 #include "hesp/error.h"
 #include "hesp/model_pack.h"
-#include "torch_util/pack_tensor.h"
+#include "torch_util/pack_parameters.h"
 #include "util/shape_text.h"
 
 namespace hesp::nets {
@@ -120,29 +118,7 @@ torch::Tensor MiniXceptionImpl::forward(const torch::Tensor& x) {
 MiniXception load_mini_xception(const ModelPack& pack) {
   const std::string source = "model pack '" + pack.path() + "'";
   MiniXception net(mini_xception_options_from_json(pack.manifest()["architecture"], source));
-  torch::NoGradGuard no_grad;
-  std::set<std::string> used;
-  for (auto& item : net->named_parameters(/*recurse=*/true)) {
-    const std::string& name = item.key();
-    torch::Tensor& param = item.value();
-    const TensorInfo* t = pack.find(name);
-    if (!t) throw CorruptFileError(source + ": tensor '" + name + "' is missing");
-    const std::vector<std::int64_t> want(param.sizes().begin(), param.sizes().end());
-    if (want != t->shape)
-      throw CorruptFileError(source + ": tensor '" + name + "' has shape " +
-                             util::shape_text(t->shape) + ", the architecture needs " +
-                             util::shape_text(want));
-    const std::optional<at::ScalarType> type = torch_util::float_scalar_type(t->dtype);
-    if (!type || *type == at::kDouble)
-      throw CorruptFileError(source + ": tensor '" + name + "' is " + dtype_name(t->dtype) +
-                             ", expected a floating-point type (F32, F16, BF16)");
-    param.copy_(torch_util::copy_pack_tensor(*t, *type).to(torch::kFloat32));
-    used.insert(name);
-  }
-  for (const auto& t : pack.tensors())
-    if (!used.count(t.name))
-      throw CorruptFileError(source + ": tensor '" + t.name +
-                             "' has no place in the mini-xception architecture (wrong pack kind?)");
+  torch_util::load_pack_parameters(*net, pack, source, "mini-xception");
   net->eval();
   return net;
 }

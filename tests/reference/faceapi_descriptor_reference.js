@@ -18,42 +18,16 @@
 
 'use strict';
 
-const fs = require('fs');
 const path = require('path');
 
-const {startFaceApi, loadWeightMap, runMain} = require('../support/tfjs_runtime.js');
+const {parseCropArgs, readCrop, startFaceApi, loadWeightMap, runMain} =
+    require('../support/tfjs_runtime.js');
 
-function usage(message) {
-  if (message) process.stderr.write(`faceapi_descriptor_reference.js: ${message}\n`);
-  process.stderr.write(
-      'usage: faceapi_descriptor_reference.js --runtime TFJS_DIR --model MODEL_DIR ' +
-      'WxH:CROP.rgb [...]\n');
-  process.exit(2);
-}
-
-function parseArgs(argv) {
-  const args = {runtime: null, model: null, crops: []};
-  for (let i = 0; i < argv.length; ++i) {
-    const a = argv[i];
-    if (a === '--runtime' || a === '--model') {
-      if (i + 1 >= argv.length) usage(`${a} needs a value`);
-      args[a.slice(2)] = argv[++i];
-    } else if (a.startsWith('--')) {
-      usage(`unknown option ${a}`);
-    } else {
-      const m = /^(\d+)x(\d+):(.+)$/.exec(a);
-      if (!m) usage(`crop '${a}' is not WxH:FILE`);
-      args.crops.push({width: Number(m[1]), height: Number(m[2]), file: m[3]});
-    }
-  }
-  if (!args.runtime) usage('--runtime is required');
-  if (!args.model) usage('--model is required');
-  if (args.crops.length === 0) usage('no crops given');
-  return args;
-}
+const kUsage = 'usage: faceapi_descriptor_reference.js --runtime TFJS_DIR --model MODEL_DIR ' +
+    'WxH:CROP.rgb [...]';
 
 async function main() {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseCropArgs('faceapi_descriptor_reference.js', kUsage, process.argv.slice(2));
   const faceapi = await startFaceApi(args.runtime);
   const tf = faceapi.tf;
   const net = new faceapi.FaceRecognitionNet();
@@ -62,11 +36,7 @@ async function main() {
 
   const results = [];
   for (const crop of args.crops) {
-    const pixels = fs.readFileSync(crop.file);
-    if (pixels.length !== crop.width * crop.height * 3) {
-      throw new Error(`${crop.file}: ${pixels.length} bytes, expected ` +
-                      `${crop.width}x${crop.height}x3`);
-    }
+    const pixels = readCrop(crop);
     // An int32 image tensor takes face-api's tensor path: padToSquare, then resizeBilinear.
     const input = tf.tensor3d(Int32Array.from(pixels), [crop.height, crop.width, 3], 'int32');
     const descriptor = await net.computeFaceDescriptor(input);

@@ -21,58 +21,22 @@
 
 'use strict';
 
-const fs = require('fs');
 const path = require('path');
 
-const {startFaceApi, loadWeightMap, runMain} = require('../support/tfjs_runtime.js');
+const {parseCropArgs, readCrop, startFaceApi, loadWeightMap, runMain} =
+    require('../support/tfjs_runtime.js');
 
-function usage(message) {
-  if (message) process.stderr.write(`faceapi_landmarks_reference.js: ${message}\n`);
-  process.stderr.write(
-      'usage: faceapi_landmarks_reference.js --runtime TFJS_DIR --model MODEL_DIR [--tiny] ' +
-      'WxH:CROP.rgb [...]\n');
-  process.exit(2);
-}
-
-// "WxH:path" -> {width, height, file}
-function parseCrop(spec) {
-  const m = /^(\d+)x(\d+):(.+)$/.exec(spec);
-  if (!m) usage(`crop '${spec}' is not WxH:FILE`);
-  return {width: Number(m[1]), height: Number(m[2]), file: m[3]};
-}
-
-function parseArgs(argv) {
-  const args = {runtime: null, model: null, tiny: false, crops: []};
-  for (let i = 0; i < argv.length; ++i) {
-    const a = argv[i];
-    if (a === '--runtime' || a === '--model') {
-      if (i + 1 >= argv.length) usage(`${a} needs a value`);
-      args[a.slice(2)] = argv[++i];
-    } else if (a === '--tiny') {
-      args.tiny = true;
-    } else if (a.startsWith('--')) {
-      usage(`unknown option ${a}`);
-    } else {
-      args.crops.push(parseCrop(a));
-    }
-  }
-  if (!args.runtime) usage('--runtime is required');
-  if (!args.model) usage('--model is required');
-  if (args.crops.length === 0) usage('no crops given');
-  return args;
-}
+const kUsage = 'usage: faceapi_landmarks_reference.js --runtime TFJS_DIR --model MODEL_DIR ' +
+    '[--tiny] WxH:CROP.rgb [...]';
 
 // An int32 [H, W, 3] tensor of the crop: face-api's tensor path (padToSquare, resizeBilinear).
-function readCrop(tf, crop) {
-  const pixels = fs.readFileSync(crop.file);
-  if (pixels.length !== crop.width * crop.height * 3) {
-    throw new Error(`${crop.file}: ${pixels.length} bytes, expected ${crop.width}x${crop.height}x3`);
-  }
-  return tf.tensor3d(Int32Array.from(pixels), [crop.height, crop.width, 3], 'int32');
+function cropTensor(tf, crop) {
+  return tf.tensor3d(Int32Array.from(readCrop(crop)), [crop.height, crop.width, 3], 'int32');
 }
 
 async function main() {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseCropArgs(
+      'faceapi_landmarks_reference.js', kUsage, process.argv.slice(2), {flags: ['tiny']});
   const faceapi = await startFaceApi(args.runtime);
   const tf = faceapi.tf;
   const net = args.tiny ? new faceapi.FaceLandmark68TinyNet() : new faceapi.FaceLandmark68Net();
@@ -82,7 +46,7 @@ async function main() {
 
   const results = [];
   for (const crop of args.crops) {
-    const input = readCrop(tf, crop);
+    const input = cropTensor(tf, crop);
     const rawTensor = net.runNet(await faceapi.toNetInput(input));
     const raw = Array.from(rawTensor.dataSync());
     rawTensor.dispose();

@@ -19,52 +19,21 @@
 
 'use strict';
 
-const fs = require('fs');
 const path = require('path');
 
-const {startFaceApi, loadWeightMap, runMain} = require('../support/tfjs_runtime.js');
+const {parseCropArgs, readCrop, startFaceApi, loadWeightMap, runMain} =
+    require('../support/tfjs_runtime.js');
 
 const kInputSize = 112;
 const kManifestName = 'face_expression_model-weights_manifest.json';
 const kLabels = ['neutral', 'happy', 'sad', 'angry', 'fearful', 'disgusted', 'surprised'];
 
-function usage(message) {
-  if (message) process.stderr.write(`faceapi_reference.js: ${message}\n`);
-  process.stderr.write(
-      'usage: faceapi_reference.js --runtime TFJS_DIR --model MODEL_DIR CROP.rgb [CROP.rgb ...]\n');
-  process.exit(2);
-}
-
-function parseArgs(argv) {
-  const args = {runtime: null, model: null, crops: []};
-  for (let i = 0; i < argv.length; ++i) {
-    const a = argv[i];
-    if (a === '--runtime' || a === '--model') {
-      if (i + 1 >= argv.length) usage(`${a} needs a value`);
-      args[a.slice(2)] = argv[++i];
-    } else if (a.startsWith('--')) {
-      usage(`unknown option ${a}`);
-    } else {
-      args.crops.push(a);
-    }
-  }
-  if (!args.runtime) usage('--runtime is required');
-  if (!args.model) usage('--model is required');
-  if (args.crops.length === 0) usage('no crops given');
-  return args;
-}
-
-function readCrop(file) {
-  const bytes = fs.readFileSync(file);
-  const expected = kInputSize * kInputSize * 3;
-  if (bytes.length !== expected) {
-    throw new Error(`${file}: ${bytes.length} bytes, expected ${expected} (112x112 RGB)`);
-  }
-  return bytes;
-}
+const kUsage =
+    'usage: faceapi_reference.js --runtime TFJS_DIR --model MODEL_DIR CROP.rgb [CROP.rgb ...]';
 
 async function main() {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseCropArgs(
+      'faceapi_reference.js', kUsage, process.argv.slice(2), {cropSize: kInputSize});
   const faceapi = await startFaceApi(args.runtime);
   const tf = faceapi.tf;
 
@@ -72,8 +41,9 @@ async function main() {
   net.loadFromWeightMap(loadWeightMap(tf, path.join(args.model, kManifestName)));
 
   const results = [];
-  for (const file of args.crops) {
-    const bytes = readCrop(file);
+  for (const crop of args.crops) {
+    const file = crop.file;
+    const bytes = readCrop(crop);
     const input = tf.tensor4d(Float32Array.from(bytes), [1, kInputSize, kInputSize, 3], 'float32');
     const expressions = await net.predictExpressions(input);
     const probabilities = kLabels.map((label) => expressions[label]);

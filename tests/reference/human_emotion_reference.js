@@ -22,9 +22,8 @@
 
 'use strict';
 
-const fs = require('fs');
-
-const {startTfjs, loadGraphModel, runMain} = require('../support/tfjs_runtime.js');
+const {parseCropArgs, readCrop, startTfjs, loadGraphModel, runMain} =
+    require('../support/tfjs_runtime.js');
 
 const kInputSize = 64;
 const kLabels = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
@@ -32,44 +31,20 @@ const kScope = 'StatefulPartitionedCall/model_1/';
 const kLogitsNode = kScope + 'global_average_pooling2d_1/Mean';
 const kProbabilitiesNode = 'Identity';
 
-function usage(message) {
-  if (message) process.stderr.write(`human_emotion_reference.js: ${message}\n`);
-  process.stderr.write(
-      'usage: human_emotion_reference.js --runtime TFJS_DIR --model MODEL_JSON CROP.rgb ...\n');
-  process.exit(2);
-}
-
-function parseArgs(argv) {
-  const args = {runtime: null, model: null, crops: []};
-  for (let i = 0; i < argv.length; ++i) {
-    const a = argv[i];
-    if (a === '--runtime' || a === '--model') {
-      if (i + 1 >= argv.length) usage(`${a} needs a value`);
-      args[a.slice(2)] = argv[++i];
-    } else if (a.startsWith('--')) {
-      usage(`unknown option ${a}`);
-    } else {
-      args.crops.push(a);
-    }
-  }
-  if (!args.runtime) usage('--runtime is required');
-  if (!args.model) usage('--model is required');
-  if (args.crops.length === 0) usage('no crops given');
-  return args;
-}
+const kUsage =
+    'usage: human_emotion_reference.js --runtime TFJS_DIR --model MODEL_JSON CROP.rgb ...';
 
 async function main() {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseCropArgs(
+      'human_emotion_reference.js', kUsage, process.argv.slice(2), {cropSize: kInputSize});
   const tf = await startTfjs(args.runtime);
   const model = await loadGraphModel(tf, args.model);
   const rgb = tf.tensor1d([0.2989, 0.5870, 0.1140], 'float32');
 
   const results = [];
-  for (const file of args.crops) {
-    const bytes = fs.readFileSync(file);
-    if (bytes.length !== kInputSize * kInputSize * 3) {
-      throw new Error(`${file}: ${bytes.length} bytes, expected 64x64 RGB`);
-    }
+  for (const crop of args.crops) {
+    const file = crop.file;
+    const bytes = readCrop(crop);
     const out = tf.tidy(() => {
       // Human hands the model's predict() a face tensor of 0..1 values.
       const image = tf.div(

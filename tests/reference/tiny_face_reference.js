@@ -24,7 +24,7 @@
 const fs = require('fs');
 const path = require('path');
 
-const {startFaceApi, loadWeightMap, runMain} = require('../support/tfjs_runtime.js');
+const {readCrop, startFaceApi, loadWeightMap, runMain} = require('../support/tfjs_runtime.js');
 
 const kManifestName = 'tiny_face_detector_model-weights_manifest.json';
 
@@ -85,12 +85,7 @@ async function main() {
   const faceapi = await startFaceApi(args.runtime);
   const tf = faceapi.tf;
 
-  const pixels = fs.readFileSync(args.picture);
-  const expected = args.width * args.height * 3;
-  if (pixels.length !== expected) {
-    throw new Error(`${args.picture}: ${pixels.length} bytes, expected ${expected} ` +
-                    `(${args.width}x${args.height} RGB)`);
-  }
+  const pixels = readCrop({file: args.picture, width: args.width, height: args.height});
 
   const net = new faceapi.TinyFaceDetector();
   const manifest =

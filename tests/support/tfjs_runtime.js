@@ -1,13 +1,63 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //
-// What tests/reference/*.js share: starting face-api.js or plain TensorFlow.js (cpu backend) from
-// the folder install_tfjs.sh makes, reading a TFJS weights manifest with its binary shards the way
-// the runtime does, and loading a TFJS graph model from its files.
+// What tests/reference/*.js share: their command line (--runtime, --model, crops), reading raw RGB
+// crops, starting face-api.js or plain TensorFlow.js (cpu backend) from the folder install_tfjs.sh
+// makes, reading a TFJS weights manifest with its binary shards the way the runtime does, and
+// loading a TFJS graph model from its files.
 
 'use strict';
 
 const fs = require('fs');
 const path = require('path');
+
+// The command line of a script that runs a network on crops:
+//   --runtime TFJS_DIR --model MODEL [--FLAG ...] CROP [CROP ...]
+// Each `flags` name is a boolean option (--tiny -> args.tiny). A crop is a file of
+// cropSize x cropSize RGB bytes when cropSize is given, else WxH:FILE. Returns {runtime, model,
+// crops: [{file, width, height}], ...flags}. On a mistake prints it and `usageLine` ("usage: ...")
+// on stderr and exits with status 2.
+function parseCropArgs(script, usageLine, argv, {cropSize = 0, flags = []} = {}) {
+  const usage = (message) => {
+    if (message) process.stderr.write(`${script}: ${message}\n`);
+    process.stderr.write(`${usageLine}\n`);
+    process.exit(2);
+  };
+  const args = {runtime: null, model: null, crops: []};
+  for (const flag of flags) args[flag] = false;
+  for (let i = 0; i < argv.length; ++i) {
+    const a = argv[i];
+    if (a === '--runtime' || a === '--model') {
+      if (i + 1 >= argv.length) usage(`${a} needs a value`);
+      args[a.slice(2)] = argv[++i];
+    } else if (a.startsWith('--') && flags.includes(a.slice(2))) {
+      args[a.slice(2)] = true;
+    } else if (a.startsWith('--')) {
+      usage(`unknown option ${a}`);
+    } else if (cropSize) {
+      args.crops.push({file: a, width: cropSize, height: cropSize});
+    } else {
+      const m = /^(\d+)x(\d+):(.+)$/.exec(a);
+      if (!m) usage(`crop '${a}' is not WxH:FILE`);
+      args.crops.push({width: Number(m[1]), height: Number(m[2]), file: m[3]});
+    }
+  }
+  if (!args.runtime) usage('--runtime is required');
+  if (!args.model) usage('--model is required');
+  if (args.crops.length === 0) usage('no crops given');
+  return args;
+}
+
+// A crop's bytes (width x height x 3, RGB, row-major, 0-255); throws when the file has another
+// size.
+function readCrop(crop) {
+  const bytes = fs.readFileSync(crop.file);
+  const expected = crop.width * crop.height * 3;
+  if (bytes.length !== expected) {
+    throw new Error(`${crop.file}: ${bytes.length} bytes, expected ${expected} ` +
+                    `(${crop.width}x${crop.height} RGB)`);
+  }
+  return bytes;
+}
 
 // Loads face-api.js from TFJS_DIR/node_modules and selects the cpu backend: TensorFlow.js's plain
 // JavaScript kernels in float32, deterministic and the closest match to what LibTorch computes
@@ -82,4 +132,6 @@ function runMain(script, main) {
   });
 }
 
-module.exports = {startFaceApi, startTfjs, loadGraphModel, loadWeightMap, runMain};
+module.exports = {
+  parseCropArgs, readCrop, startFaceApi, startTfjs, loadGraphModel, loadWeightMap, runMain,
+};

@@ -37,6 +37,7 @@
 #include "hesp/cache_dir.h"
 #include "hesp/error.h"
 #include "hesp/model_pack.h"
+#include "inference_chain.h"
 #include "option_kinds.h"
 #include "output_file.h"
 #include "pack_input.h"
@@ -45,29 +46,17 @@ namespace hesp::cli {
 
 namespace {
 
-// hespinfer properties passed through only when their option is given, so that the command runs
-// on builds of the element that do not have them.
-struct InferProperty {
-  const char* option;
-  const char* property;
-};
-constexpr InferProperty kInferProperties[] = {
-    {"--device", "device"},       {"--threads", "threads"},
-    {"--schedule", "schedule"},   {"--frame-subsample", "frame-subsample"},
-    {"--precision", "precision"}, {"--max-queued-clips", "max-queued-clips"},
-};
-
 struct LiveOptions {
   std::string video;  // empty = the demo video
-  std::string model;  // empty = the face-api expression pack in the cache folder
   FaceStageOptions face;
-  std::string device, schedule, precision;
-  unsigned threads = 0, frame_subsample = 1, max_queued_clips = 0;
+  InferenceChainOptions chain;  // `hesp run`'s recognition chain and its options
+  unsigned max_queued_clips = 0;
   unsigned port = 0;    // 0 = a free one
   unsigned frames = 0;  // 0 = the whole video
   double timeout_s = 600;
   std::string json;
-  // Filled from the command line after parsing: (property, value) of the options given.
+  // Filled from the command line after parsing: the recognition options given (name without
+  // dashes, value as given), reported as infer_properties.
   std::vector<std::pair<std::string, std::string>> infer_properties;
 };
 
@@ -349,12 +338,10 @@ void print_report(const nlohmann::json& r) {
 void run_live(LiveOptions opt) {
   init_gstreamer();
   if (opt.video.empty()) opt.video = cache_dir() + "/demo/demo.mp4";
-  if (opt.model.empty()) opt.model = cache_dir() + "/models/faceapi-expression.safetensors";
+  const std::string model = chain_model_path(opt.chain);
   to_uri(opt.video);  // throws for a missing file
   if (!opt.json.empty()) check_writable(opt.json, "JSON file");
-  const PackInput clip = read_pack_input(opt.model);
-  const unsigned clip_length = static_cast<unsigned>(clip.frames_per_clip);
-  const unsigned stride = std::max(1u, clip_length / 2);
+  const PackInput in = read_pack_input(model);
 
   // The receiver first: it binds the UDP port (a free one when none is given) and loads the model
   // before anything is sent.
@@ -362,17 +349,16 @@ void run_live(LiveOptions opt) {
       "udpsrc name=src address=127.0.0.1 buffer-size=4194304 "
       "caps=\"application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96\" ! "
       "rtpjitterbuffer ! rtph264depay ! h264parse ! avdec_h264 ! videoconvert ! "
-      "video/x-raw,format=I420 ! hespfacecrop name=faces ! hespclipbatch crop-size=" +
-          std::to_string(clip.size) + " margin=" + std::to_string(clip.margin) +
-          " clip-length=" + std::to_string(clip_length) + " clip-stride=" + std::to_string(stride) +
-          " ! hespinfer name=infer model=" + quote(opt.model) +
+      "video/x-raw,format=I420 ! hespfacecrop name=faces ! " +
+          inference_chain(opt.chain, model, in) +
           " ! fakesink name=sink sync=true signal-handoffs=true",
       "the live bench needs the rtp, udp and libav GStreamer plugins");
   ElementPtr udpsrc = element_by_name(receiver.get(), "src");
   ElementPtr infer = element_by_name(receiver.get(), "infer");
   configure_face_stage(element_by_name(receiver.get(), "faces").get(), opt.face);
+  // No chain option: set only when given, so that the element's default holds otherwise.
   for (const auto& [name, value] : opt.infer_properties)
-    set_infer_property(infer.get(), name, value);
+    if (name == "max-queued-clips") set_infer_property(infer.get(), name, value);
   // An explicit port must be free: without reuse, a port in use fails instead of sharing.
   g_object_set(udpsrc.get(), "port", static_cast<gint>(opt.port), "reuse",
                opt.port == 0 ? TRUE : FALSE, nullptr);
@@ -519,7 +505,7 @@ void run_live(LiveOptions opt) {
 
   nlohmann::json r;
   r["video"] = opt.video;
-  r["model"] = opt.model;
+  r["model"] = model;
   r["port"] = port;
   r["frames_sent"] = m.sent.load();
   r["send_s"] = m.send_end - m.send_start;
@@ -560,32 +546,26 @@ void add_bench_live_command(CLI::App& bench) {
       "report the frames received, their lag and the age of the results");
   add_input_file(cmd, "--video", opt->video,
                  "H.264 MP4/MOV file to send (default: the demo video)");
-  cmd->add_option("--model", opt->model, "Model pack (default: the face-api expression pack)");
   add_face_stage_options(cmd, &opt->face);
-  cmd->add_option("--device", opt->device, "hespinfer device: cpu, cuda or cuda:N");
-  add_ranged(cmd, "--threads", opt->threads, "hespinfer threads (0 = one per core)", 0, 256);
-  cmd->add_option("--schedule", opt->schedule, "hespinfer schedule: sync, async or auto")
-      ->check(CLI::IsMember({"sync", "async", "auto"}));
-  add_ranged(cmd, "--frame-subsample", opt->frame_subsample,
-             "hespinfer: encode every n-th frame of a clip (1 = all)", 1, 1024);
-  cmd->add_option("--precision", opt->precision, "hespinfer precision: auto, fp32 or bf16")
-      ->check(CLI::IsMember({"auto", "fp32", "bf16"}));
+  // The recognition options are `hesp run`'s; those given are reported as infer_properties.
+  const std::size_t first_infer_option = cmd->get_options().size();
+  add_inference_chain_options(cmd, &opt->chain);
   add_ranged(cmd, "--max-queued-clips", opt->max_queued_clips,
              "hespinfer: clips waiting for the model at most", 0, 1000000);
+  const std::vector<CLI::Option*> options = cmd->get_options();
+  auto infer_options = std::make_shared<std::vector<const CLI::Option*>>(
+      options.begin() + first_infer_option, options.end());
   add_ranged(cmd, "--port", opt->port, "UDP port on 127.0.0.1 (default: a free one)", 1, 65535);
   add_ranged(cmd, "--frames", opt->frames, "Send only the first n frames (default: all)", 1,
              10000000);
   add_ranged_default(cmd, "--timeout", opt->timeout_s,
                      "Give up after this many seconds in all (0 = no limit)", 0.0, 1e6);
   cmd->add_option("--json", opt->json, "Also write the numbers to this JSON file");
-  cmd->callback([opt, cmd] {
+  cmd->callback([opt, infer_options] {
     LiveOptions o = *opt;
-    const std::string values[] = {o.device,    std::to_string(o.threads),
-                                  o.schedule,  std::to_string(o.frame_subsample),
-                                  o.precision, std::to_string(o.max_queued_clips)};
-    for (std::size_t i = 0; i < std::size(kInferProperties); ++i)
-      if (cmd->count(kInferProperties[i].option) > 0)
-        o.infer_properties.emplace_back(kInferProperties[i].property, values[i]);
+    for (const CLI::Option* option : *infer_options)
+      if (option->count() > 0 && option->get_lnames().front() != "model")
+        o.infer_properties.emplace_back(option->get_lnames().front(), option->as<std::string>());
     run_live(std::move(o));
   });
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // hespclipbatch: clip metas (length, order, track, crop size), stride arithmetic, partial clips at
-// track end and EOS, resets, settings errors, and the real face video end to end.
+// track end and EOS, resets, settings errors, state cycles of the aligned kinds, and the real face
+// video end to end.
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
 #include <gtest/gtest.h>
@@ -226,6 +227,37 @@ TEST(HespClipBatch, MinFramesAboveClipLengthIsASettingsError) {
       "hespclipbatch clip-length=4 min-frames=6 ! fakesink");
   EXPECT_NE(run.error.find("min-frames"), std::string::npos) << run.error;
   EXPECT_EQ(run.error_domain, GST_LIBRARY_ERROR);
+}
+
+// align=landmarks and align=eyes load face-api's landmark net in start() and drop it in stop():
+// cycled down to NULL and back up three times, the element starts again each time and still cuts
+// aligned clips.
+TEST(HespClipBatch, AlignedKindsSurviveStateCycles) {
+  HESP_REQUIRE_FILE(hesp::test::cache_path(
+      "npm/face-api-1.7.15/model/face_landmark_68_model-weights_manifest.json"));
+  const char* caps = "video/x-raw,format=RGB,width=160,height=120,framerate=25/1";
+  for (const char* align : {"landmarks", "eyes"}) {
+    SCOPED_TRACE(align);
+    GstHarness* h = make_harness(
+        (std::string("hespclipbatch clip-length=2 crop-size=48 align=") + align).c_str());
+    for (int round = 0; round < 3; ++round) {
+      SCOPED_TRACE(round);
+      EXPECT_TRUE(push(h, 2 * round, {1}).empty());
+      const auto clips = push(h, 2 * round + 1, {1});
+      ASSERT_EQ(clips.size(), 1u);
+      EXPECT_EQ(clips[0].n_frames, 2u);
+      EXPECT_EQ(clips[0].crop_size, 48u);
+      EXPECT_EQ(clips[0].bytes, 2u * 48 * 48 * 3);
+      for (GstState state : {GST_STATE_PAUSED, GST_STATE_READY, GST_STATE_NULL, GST_STATE_READY,
+                             GST_STATE_PAUSED, GST_STATE_PLAYING})
+        ASSERT_EQ(gst_element_set_state(h->element, state), GST_STATE_CHANGE_SUCCESS)
+            << gst_element_state_get_name(state);
+      // The pads lost their sticky events on the way down: a new stream starts.
+      EXPECT_TRUE(gst_harness_push_event(h, gst_event_new_stream_start("aligned")));
+      gst_harness_set_src_caps_str(h, caps);
+    }
+    gst_harness_teardown(h);
+  }
 }
 
 TEST(HespClipBatch, RealVideoEndToEnd) {
