@@ -107,7 +107,9 @@ ninja -C "$build"
 
 step "Default model pack: face-api expression network converted to LibTorch"
 pack="$cache/models/faceapi-expression.safetensors"
-if [ ! -s "$pack" ]; then
+# A pack converted before packs said how their crops are placed (input.alignment) is made again:
+# this one asks for face-api's landmark crop and carries a threshold calibrated on it.
+if [ ! -s "$pack" ] || ! head -c 65536 "$pack" | grep -q '"alignment"'; then
   "$build/tools/hesp/hesp" convert faceapi --package "$faceapi_dir" -o "$pack"
 fi
 echo "ok: $pack"
