@@ -2,7 +2,9 @@
 // Time per 1280x720 frame of the face detectors: OpenCV's Haar cascade (the default frontal-face
 // cascade) against face-api's tiny face detector ported to LibTorch, at the input sizes that
 // matter. The frames are face-api's six demo group photos cut to 16:9 and scaled to 1280x720, so
-// the detectors see real faces, cycled one per iteration. Run with
+// the detectors see real faces, cycled one per iteration. BM_Reid* time what hespfacecrop's
+// reid=descriptor adds per detected face: face-api's landmark net for the landmark box, then the
+// face recognition net's descriptor. Run with
 //   build/tests/bench/bench_face_detectors [--benchmark_min_time=2]
 // HESP_BENCH_THREADS sets the thread count of LibTorch and OpenCV (2).
 #include <ATen/Parallel.h>
@@ -14,10 +16,13 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hesp/error.h"
+#include "hesp/face_descriptor.h"
 #include "hesp/face_detector.h"
+#include "hesp/face_landmarks.h"
 
 namespace {
 
@@ -100,6 +105,58 @@ void BM_FaceApiTiny(benchmark::State& state) {
   run(state, config);
 }
 BENCHMARK(BM_FaceApiTiny)->Arg(320)->Arg(416)->Arg(512)->Arg(608)->Unit(benchmark::kMillisecond);
+
+// The faces face-api's detector finds on the demo frames (input 512, sensitivity 0.7, the face
+// stage's defaults): (frame index, box) pairs; empty when the photos or weights are missing.
+const std::vector<std::pair<std::size_t, hesp::Box>>& faces() {
+  static const std::vector<std::pair<std::size_t, hesp::Box>> cached = [] {
+    std::vector<std::pair<std::size_t, hesp::Box>> out;
+    hesp::DetectorConfig config;
+    config.kind = hesp::DetectorKind::kFaceApiTiny;
+    config.model_path = cache_dir() + "/npm/face-api-1.7.15/model";
+    config.input_size = 512;
+    config.sensitivity = 0.7;
+    try {
+      auto detector = hesp::make_face_detector(config);
+      for (std::size_t i = 0; i < frames().size(); ++i)
+        for (const auto& d : detector->detect(view_of(frames()[i]))) out.emplace_back(i, d.box);
+    } catch (const std::exception&) {
+    }
+    return out;
+  }();
+  return cached;
+}
+
+// Argument: 1 = the landmark net first and the descriptor of its landmark box (what hespfacecrop
+// does), 0 = the descriptor of the detector's box only.
+void BM_ReidPerFace(benchmark::State& state) {
+  if (faces().empty()) {
+    state.SkipWithError("face-api demo photos or detector weights missing in the cache");
+    return;
+  }
+  std::unique_ptr<hesp::FaceLandmarker> landmarker;
+  std::unique_ptr<hesp::FaceDescriber> describer;
+  try {
+    landmarker = hesp::FaceLandmarker::load(cache_dir() + "/npm/face-api-1.7.15/model");
+    describer = hesp::FaceDescriber::load(cache_dir() + "/npm/face-api-1.7.15/model");
+  } catch (const std::exception& e) {
+    state.SkipWithError(hesp::describe(e).c_str());
+    return;
+  }
+  const bool with_landmarks = state.range(0) != 0;
+  auto one = [&](std::size_t k) {
+    const auto& [frame, box] = faces()[k % faces().size()];
+    const hesp::ImageView view = view_of(frames()[frame]);
+    const hesp::Box face = with_landmarks ? hesp::landmark_box(landmarker->locate(view, box)) : box;
+    return describer->describe(view, face);
+  };
+  for (std::size_t k = 0; k < faces().size(); ++k) one(k);  // untimed warm-up
+  std::size_t k = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(one(k++).data());
+  state.counters["faces"] = static_cast<double>(faces().size());
+  state.counters["threads"] = at::get_num_threads();
+}
+BENCHMARK(BM_ReidPerFace)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
