@@ -175,7 +175,7 @@ static gboolean gst_hesp_face_crop_start(GstBaseTransform* trans) {
   auto* self = GST_HESP_FACE_CROP(trans);
   const Settings s = self->priv->settings.get();
   State fresh;
-  const bool ok = HESP_GUARD(self, "Could not load the face nets", [&] {
+  bool ok = HESP_GUARD(self, "Could not load the face detector", [&] {
     if (s.source != Source::kUpstream) {
       hesp::DetectorConfig config;
       config.kind = s.source == Source::kYuNet     ? hesp::DetectorKind::kYuNet
@@ -199,11 +199,6 @@ static gboolean gst_hesp_face_crop_start(GstBaseTransform* trans) {
     tc.timeout_frames = static_cast<int>(std::max(s.track_timeout, s.interval));
     tc.max_tracks = s.max_faces > 0 ? static_cast<int>(s.max_faces) : 1024;
     if (s.reid == Reid::kDescriptor) {
-      // face-api's own pipeline (withFaceLandmarks().withFaceDescriptors()): the descriptor of
-      // the landmark box, steadier than the detector's box, which is what 0.6 is meant for.
-      const std::string& dir = s.reid_models;
-      fresh.landmarker = hesp::FaceLandmarker::load(dir);
-      fresh.describer = hesp::FaceDescriber::load(dir);
       fresh.descriptor_confidence = tc.high_confidence;
       tc.reid_max_distance = static_cast<float>(s.reid_distance);
       // The memory only lengthens the timeout: lost faces are still tracks, and a shorter
@@ -217,6 +212,14 @@ static gboolean gst_hesp_face_crop_start(GstBaseTransform* trans) {
     if (s.cut_threshold > 0.0)
       fresh.cuts = std::make_unique<hesp::ShotCutDetector>(hesp::ShotCutOptions{s.cut_threshold});
   });
+  if (ok && s.reid == Reid::kDescriptor) {
+    ok = HESP_GUARD(self, "Could not load the re-identification nets", [&] {
+      // face-api's own pipeline (withFaceLandmarks().withFaceDescriptors()): the descriptor of
+      // the landmark box, steadier than the detector's box, which is what 0.6 is meant for.
+      fresh.landmarker = hesp::FaceLandmarker::load(s.reid_models);
+      fresh.describer = hesp::FaceDescriber::load(s.reid_models);
+    });
+  }
   if (!ok) return FALSE;
   GST_INFO_OBJECT(self, "using %s, tracker %s, re-identification %s",
                   fresh.detector ? fresh.detector->name().c_str() : "upstream face ROIs",
@@ -347,10 +350,11 @@ static GstFlowReturn track_frame(GstHespFaceCrop* self, GstVideoFrame* frame, Cu
 
   // A track stays alive (and keeps its id) for track-timeout frames, but its box is only shown
   // while it is fresh: carried over the frames between two detections and through one missed
-  // detection, not for the whole timeout, where it would hang over a face that is gone.
+  // detection, not for the whole timeout, where it would hang over a face that is gone. A lost
+  // track (kept for reid only) is never shown, even with a track-timeout shorter than that.
   const int visible_frames = 2 * static_cast<int>(std::max(1u, s.interval)) + 1;
   for (const auto& t : st.tracker->tracks()) {
-    if (t.frames_since_seen >= visible_frames) continue;
+    if (t.lost || t.frames_since_seen >= visible_frames) continue;
     hesp::Box box = t.box;
     if (s.margin > 0.0) {
       const float dx = box.width * static_cast<float>(s.margin);

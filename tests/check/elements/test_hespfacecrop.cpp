@@ -375,6 +375,9 @@ TEST(HespFaceCrop, MissingReidModelsAreNamedInTheError) {
   expect_error(std::string(kSource) +
                    "hespfacecrop reid=descriptor reid-models=/nonexistent/face-api ! fakesink",
                "/nonexistent/face-api", GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND);
+  expect_error(std::string(kSource) +
+                   "hespfacecrop reid=descriptor reid-models=/nonexistent/face-api ! fakesink",
+               "re-identification", GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND);
   // A folder with the landmark weights but not the recognition weights names the missing one.
   const std::string dir = ::testing::TempDir() + "reid_models_half";
   g_mkdir_with_parents(dir.c_str(), 0755);
