@@ -31,9 +31,10 @@ void add_face_stage_options(CLI::App* cmd, FaceStageOptions* options) {
                   "Re-identify lost faces by face-api's face descriptor: none or descriptor")
       ->check(CLI::IsMember({"none", "descriptor"}))
       ->capture_default_str();
-  add_ranged_default(cmd, "--reid-distance", options->reid_distance,
-                     "--reid descriptor: largest descriptor distance of the same person", 0.05,
-                     2.0);
+  add_ranged_default(
+      cmd, "--reid-distance", options->reid_distance,
+      "--reid descriptor: largest descriptor distance at which a lost face gets its id back", 0.05,
+      2.0);
 }
 
 void configure_face_stage(GstElement* facecrop, const FaceStageOptions& options) {

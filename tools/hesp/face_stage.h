@@ -29,7 +29,7 @@ struct FaceStageOptions {
   // Re-identification by face descriptor costs the landmark and recognition nets per face and
   // detection; it is off until a video shows it pays (docs/design.md, hespfacecrop).
   std::string reid = "none";
-  double reid_distance = 0.6;
+  double reid_distance = 0.4;  // hespfacecrop's default, stricter than face-api's 0.6
 };
 
 // Declares --detector, --detector-input-size, --sensitivity, --detection-interval,

@@ -350,13 +350,14 @@ TEST(HespFaceCrop, ReidProperties) {
   GstElement* e = gst_element_factory_make("hespfacecrop", nullptr);
   ASSERT_NE(e, nullptr);
   gint reid = -1;
-  gdouble distance = 0;
+  gdouble distance = 0, gate = 0;
   guint memory = 0;
   gchar* models = nullptr;
-  g_object_get(e, "reid", &reid, "reid-distance", &distance, "reid-memory", &memory, "reid-models",
-               &models, nullptr);
+  g_object_get(e, "reid", &reid, "reid-distance", &distance, "reid-gate-distance", &gate,
+               "reid-memory", &memory, "reid-models", &models, nullptr);
   EXPECT_EQ(reid, 0) << "off by default";
-  EXPECT_DOUBLE_EQ(distance, 0.6) << "face-api's same-person distance";
+  EXPECT_DOUBLE_EQ(distance, 0.4) << "stricter than face-api's: nothing but looks decides";
+  EXPECT_DOUBLE_EQ(gate, 0.6) << "face-api's same-person distance";
   EXPECT_EQ(memory, 75u);
   EXPECT_STREQ(models, "");
   g_free(models);
