@@ -16,6 +16,13 @@
  * filter, so boxes follow a moving face on the frames between two detections, and keeps a track
  * going on weak detections (below the `sensitivity` threshold) that would not start one.
  *
+ * With `reid=descriptor` every confident detection also gets face-api's face descriptor (the
+ * landmark net finds face-api's landmark box, the face recognition net describes it), and the
+ * tracker uses it: a face the detector missed, or that was hidden for up to `reid-memory` frames,
+ * gets its id back when it shows up again within `reid-distance` of its track's descriptor, even
+ * far from where it was lost; and no track continues onto a face farther than
+ * `reid-gate-distance` from it (someone else).
+ *
  * At a hard shot cut (the colour histogram of a frame differs from the previous frame's by at
  * least `cut-threshold`) every track ends, so no id or box crosses the cut, and the detector runs
  * on the cut frame. The element then posts an element message and sends a serialized custom
@@ -41,7 +48,9 @@
 #include "common/property_table.h"
 #include "common/video_image.h"
 #include "hesp/error.h"
+#include "hesp/face_descriptor.h"
 #include "hesp/face_detector.h"
+#include "hesp/face_landmarks.h"
 #include "hesp/shot_cut_detector.h"
 #include "hesp/tracker.h"
 
@@ -52,11 +61,23 @@ namespace {
 
 enum class Source { kHaar = 0, kYuNet = 1, kUpstream = 2, kFaceApi = 3 };
 
+enum class Reid { kNone = 0, kDescriptor = 1 };
+
 // ByteTrack's weak detections: the detector also returns candidates down to this fraction of the
 // sensitivity's threshold (faceapi at sensitivity 0.7: scores 0.15..0.3; haar at 0.5: 3-4 instead
 // of 5 neighbours). ByteTrack's paper pairs a high threshold of 0.6 with a low one of 0.1; half
 // keeps the band narrower because face detectors' weak candidates are mostly background.
 constexpr double kWeakFraction = 0.5;
+
+// reid-gate-distance: face-api's same-person distance, as a double (the float constant would read
+// back as 0.60000002).
+constexpr double kGateDistance = 0.6;
+static_assert(static_cast<float>(kGateDistance) == hesp::kFaceDescriptorMatchDistance);
+// reid-distance: stricter, since nothing but looks supports a re-identification. On the tracking
+// bench with hidden faces (docs/benchmarks.md) the same face came back 0.05-0.12 from its track,
+// while a different person of the same photo was taken at 0.43 and 0.46; 0.3 and 0.4 made no
+// switch, 0.6 one.
+constexpr double kReidDistance = 0.4;
 
 // Property values; the initialisers are the properties' defaults.
 struct Settings {
@@ -74,6 +95,12 @@ struct Settings {
   guint input_size = 512;
   hesp::TrackerKind tracker = hesp::TrackerKind::kSort;
   double cut_threshold = hesp::ShotCutOptions{}.threshold;
+  Reid reid = Reid::kNone;
+  double reid_distance = kReidDistance;
+  double reid_gate_distance = kGateDistance;
+  // 3 s at 25 fps: a face behind someone passing by, or out of a pan and back, is gone that long.
+  guint reid_memory = 75;
+  std::string reid_models;
 };
 
 // Runtime state, built in start() and dropped in stop().
@@ -81,6 +108,10 @@ struct State {
   std::unique_ptr<hesp::FaceDetector> detector;
   std::unique_ptr<hesp::Tracker> tracker;
   std::unique_ptr<hesp::ShotCutDetector> cuts;  // null with cut-threshold=0
+  // reid=descriptor: face-api's landmark and face recognition nets; null otherwise.
+  std::unique_ptr<hesp::FaceLandmarker> landmarker;
+  std::unique_ptr<hesp::FaceDescriber> describer;
+  float descriptor_confidence = 0.f;  // detections at or above this get a descriptor
   guint64 frame_index = 0;
 };
 
@@ -118,6 +149,19 @@ GType gst_hesp_detector_get_type(void) {
   return type;
 }
 
+GType gst_hesp_reid_get_type(void) {
+  static const GEnumValue values[] = {
+      {static_cast<gint>(Reid::kNone), "Faces are followed by their boxes only", "none"},
+      {static_cast<gint>(Reid::kDescriptor),
+       "face-api's face descriptor of every confident detection re-identifies lost faces and "
+       "keeps tracks off other people (reid-models = the weights folder, empty = the copy "
+       "downloaded by setup)",
+       "descriptor"},
+      {0, nullptr, nullptr}};
+  static const GType type = hesp::gst::register_enum("GstHespReid", values);
+  return type;
+}
+
 GType gst_hesp_tracker_get_type(void) {
   static const GEnumValue values[] = {
       {static_cast<gint>(hesp::TrackerKind::kIou),
@@ -139,7 +183,7 @@ static gboolean gst_hesp_face_crop_start(GstBaseTransform* trans) {
   auto* self = GST_HESP_FACE_CROP(trans);
   const Settings s = self->priv->settings.get();
   State fresh;
-  const bool ok = HESP_GUARD(self, "Could not load the face detector", [&] {
+  bool ok = HESP_GUARD(self, "Could not load the face detector", [&] {
     if (s.source != Source::kUpstream) {
       hesp::DetectorConfig config;
       config.kind = s.source == Source::kYuNet     ? hesp::DetectorKind::kYuNet
@@ -162,14 +206,33 @@ static gboolean gst_hesp_face_crop_start(GstBaseTransform* trans) {
     // A track must survive the frames between two detections.
     tc.timeout_frames = static_cast<int>(std::max(s.track_timeout, s.interval));
     tc.max_tracks = s.max_faces > 0 ? static_cast<int>(s.max_faces) : 1024;
+    if (s.reid == Reid::kDescriptor) {
+      fresh.descriptor_confidence = tc.high_confidence;
+      tc.reid_max_distance = static_cast<float>(s.reid_distance);
+      // The memory only lengthens the timeout: lost faces are still tracks, and a shorter
+      // memory would end them before track-timeout does.
+      tc.reid_memory_frames = static_cast<int>(std::max(s.reid_memory, s.track_timeout));
+      // The gate has the boxes' overlap on its side too: face-api's own threshold suffices.
+      tc.min_appearance_similarity =
+          hesp::similarity_at_distance(static_cast<float>(s.reid_gate_distance));
+    }
     fresh.tracker = hesp::make_tracker(s.tracker, tc);
     if (s.cut_threshold > 0.0)
       fresh.cuts = std::make_unique<hesp::ShotCutDetector>(hesp::ShotCutOptions{s.cut_threshold});
   });
+  if (ok && s.reid == Reid::kDescriptor) {
+    ok = HESP_GUARD(self, "Could not load the re-identification nets", [&] {
+      // face-api's own pipeline (withFaceLandmarks().withFaceDescriptors()): the descriptor of
+      // the landmark box, steadier than the detector's box, which is what 0.6 is meant for.
+      fresh.landmarker = hesp::FaceLandmarker::load(s.reid_models);
+      fresh.describer = hesp::FaceDescriber::load(s.reid_models);
+    });
+  }
   if (!ok) return FALSE;
-  GST_INFO_OBJECT(self, "using %s, tracker %s",
+  GST_INFO_OBJECT(self, "using %s, tracker %s, re-identification %s",
                   fresh.detector ? fresh.detector->name().c_str() : "upstream face ROIs",
-                  hesp::tracker_kind_name(s.tracker));
+                  hesp::tracker_kind_name(s.tracker),
+                  fresh.describer ? fresh.describer->name().c_str() : "off");
   self->priv->start(std::move(fresh));
   return TRUE;
 }
@@ -204,11 +267,27 @@ static gboolean gst_hesp_face_crop_set_info(GstVideoFilter* filter, GstCaps*, Gs
 static std::vector<hesp::Detection> detect(State& st, GstVideoFrame* frame,
                                            const std::vector<hesp::gst::FaceRoi>& upstream) {
   std::vector<hesp::Detection> out;
-  if (!st.detector) {
+  const hesp::ImageView view = hesp::gst::image_view_of(frame);
+  if (st.detector) {
+    out = st.detector->detect(view);
+  } else {
     for (const auto& roi : upstream) out.push_back(hesp::Detection{roi.box, 1.0f});
-    return out;
   }
-  return st.detector->detect(hesp::gst::image_view_of(frame));
+  if (st.describer) {
+    // The nets need at least one whole pixel of the box inside the frame.
+    auto has_pixels = [&](const hesp::Box& box) {
+      const hesp::Box in = hesp::clip_to_frame(box, view.width, view.height);
+      return in.width >= 1.f && in.height >= 1.f;
+    };
+    for (auto& d : out) {
+      // Weak detections only continue tracks by their boxes and are mostly background: not worth
+      // the recognition net's time.
+      if (d.confidence < st.descriptor_confidence || !has_pixels(d.box)) continue;
+      const hesp::Box aligned = hesp::landmark_box(st.landmarker->locate(view, d.box));
+      d.embedding = st.describer->describe(view, has_pixels(aligned) ? aligned : d.box);
+    }
+  }
+  return out;
 }
 
 static GstFlowReturn track_frame(GstHespFaceCrop* self, GstVideoFrame* frame, CutFound& cut) {
@@ -279,10 +358,11 @@ static GstFlowReturn track_frame(GstHespFaceCrop* self, GstVideoFrame* frame, Cu
 
   // A track stays alive (and keeps its id) for track-timeout frames, but its box is only shown
   // while it is fresh: carried over the frames between two detections and through one missed
-  // detection, not for the whole timeout, where it would hang over a face that is gone.
+  // detection, not for the whole timeout, where it would hang over a face that is gone. A lost
+  // track (kept for reid only) is never shown, even with a track-timeout shorter than that.
   const int visible_frames = 2 * static_cast<int>(std::max(1u, s.interval)) + 1;
   for (const auto& t : st.tracker->tracks()) {
-    if (t.frames_since_seen >= visible_frames) continue;
+    if (t.lost || t.frames_since_seen >= visible_frames) continue;
     hesp::Box box = t.box;
     if (s.margin > 0.0) {
       const float dx = box.width * static_cast<float>(s.margin);
@@ -377,9 +457,31 @@ static void gst_hesp_face_crop_class_init(GstHespFaceCropClass* klass) {
                         "detector=faceapi: side of the square the frame is fitted into for the "
                         "network, a multiple of 32 (larger finds smaller and turned faces, slower)",
                         32, 2048, &Settings::input_size),
+          enum_property("reid", "Re-identification",
+                        "Whether faces are also recognised by their looks, so a face lost for a "
+                        "while keeps its id (see the enum's values)",
+                        GST_TYPE_HESP_REID, &Settings::reid),
+          double_property("reid-distance", "Re-identification distance",
+                          "reid=descriptor: largest face-descriptor distance at which a lost face "
+                          "gets its id back, wherever it shows up",
+                          0.05, 2.0, &Settings::reid_distance),
+          double_property("reid-gate-distance", "Re-identification gate distance",
+                          "reid=descriptor: a track never continues onto a face whose descriptor "
+                          "lies farther from it than this, however well the boxes overlap "
+                          "(face-api's same-person distance 0.6)",
+                          0.05, 2.0, &Settings::reid_gate_distance),
+          uint_property("reid-memory", "Re-identification memory",
+                        "reid=descriptor: frames a lost face is remembered (at least "
+                        "track-timeout) and gets its id back when it shows up again in the shot",
+                        0, 100000, &Settings::reid_memory),
+          string_property("reid-models", "Re-identification models",
+                          "reid=descriptor: folder with face-api's face_landmark_68_model and "
+                          "face_recognition_model weights (empty = the copy downloaded by setup)",
+                          &Settings::reid_models),
       });
   gst_type_mark_as_plugin_api(GST_TYPE_HESP_DETECTOR, static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(GST_TYPE_HESP_TRACKER, static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_HESP_REID, static_cast<GstPluginAPIFlags>(0));
 }
 
 static void gst_hesp_face_crop_init(GstHespFaceCrop* self) {

@@ -14,6 +14,9 @@ GType gst_hesp_detector_get_type(void);
 #define GST_TYPE_HESP_TRACKER (gst_hesp_tracker_get_type())
 GType gst_hesp_tracker_get_type(void);
 
+#define GST_TYPE_HESP_REID (gst_hesp_reid_get_type())
+GType gst_hesp_reid_get_type(void);
+
 GST_ELEMENT_REGISTER_DECLARE(hespfacecrop);
 
 G_END_DECLS

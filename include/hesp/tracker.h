@@ -12,12 +12,17 @@
 //              that the detector half-loses (turned, blurred) keeps its track and id.
 // A track whose face has not been matched for `timeout_frames` frames is dropped, so a face that
 // comes back gets a new id; end_all() ends every track at once (a shot cut).
+// Re-identification (TrackerConfig::reid_max_distance, every kind): detections that carry an
+// appearance embedding (a face descriptor) may continue a track that the box matching left
+// unmatched, wherever they are, when the two look alike; a track is then remembered for
+// reid_memory_frames, so a face hidden for longer than the timeout still gets its id back.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "hesp/face_detector.h"
@@ -43,14 +48,35 @@ struct TrackerConfig {
   // kByteTrack's second stage asks for this much overlap at least (weak detections are less sure
   // to be the same face, so they must sit closer to the predicted box).
   float low_iou_threshold = 0.5f;
-  // Appearance hook (kSort, kByteTrack): when a detection and a track both carry an embedding
+  // Appearance gate (every kind): when a detection and a track both carry an embedding
   // (Detection::embedding), the pair may only match if the cosine similarity of the two is at
   // least min_appearance_similarity; 0 switches the gate off. A matched track's embedding becomes
   // the running mean embedding = momentum * embedding + (1 - momentum) * detection's, normalised.
-  // Nothing in hesp computes embeddings yet: detectors leave Detection::embedding empty.
+  // The detectors leave Detection::embedding empty; hespfacecrop's reid=descriptor fills it with
+  // face-api's face descriptor.
   float min_appearance_similarity = 0.f;
   float appearance_momentum = 0.9f;
+  // Re-identification, 0 = off. After the box matching, a track left unmatched may take a
+  // confident detection left unmatched whose embedding lies within reid_max_distance of the
+  // track's (Euclidean distance of the two scaled to unit length, embedding_distance(); face-api's
+  // same-person distance is 0.6), however far apart the boxes are: the face was missed or hidden
+  // for a while, or moved more than the box prediction follows. Closest pairs first.
+  float reid_max_distance = 0.f;
+  // With re-identification on, a track with an embedding outlives timeout_frames: it turns `lost`
+  // and is kept up to this many unmatched frames (at least timeout_frames) for re-identification
+  // only. Box matching never continues a lost track: its predicted box has long stopped meaning
+  // anything, while its embedding still identifies the face.
+  int reid_memory_frames = 0;
 };
+
+// The distance re-identification compares (0..2): Euclidean distance of the embeddings scaled to
+// unit length, sqrt(2 - 2 * cosine similarity). For face-api's descriptors, whose norm is near 1,
+// it is close to face_distance(). -1 when either is empty or their sizes differ (no evidence).
+float embedding_distance(const std::vector<float>& a, const std::vector<float>& b);
+
+// The cosine similarity of two unit vectors `distance` apart, 1 - distance^2 / 2: the
+// min_appearance_similarity that vetoes the pairs farther apart than `distance`.
+float similarity_at_distance(float distance);
 
 struct Track {
   std::uint32_t id = 0;
@@ -62,6 +88,9 @@ struct Track {
   // -1 when unmatched or after carry().
   int detection_index = -1;
   std::vector<float> embedding;  // empty unless detections carried embeddings
+  // Past timeout_frames and kept for re-identification only (TrackerConfig::reid_memory_frames):
+  // its box is stale and not worth showing.
+  bool lost = false;
 };
 
 class Tracker {
@@ -98,6 +127,17 @@ class Tracker {
   bool duplicates_matched_track(const Box& box) const;
   // Ages every track by one frame and clears the matches of the previous frame.
   void age_tracks();
+  // Continues `track` with detection `index` on this frame: confidence, match, embedding.
+  void continue_track(Track& track, const Detection& detection, int index);
+  // The indices of the tracks that box matching may continue (every track but the lost ones).
+  std::vector<size_t> box_candidates() const;
+  // Re-identification after the box matching: (track index, detection index) pairs of tracks in
+  // `unmatched_tracks` and confident detections not yet taken that look alike (see
+  // TrackerConfig::reid_max_distance); empty when it is off. The kind continues the tracks, as
+  // its own state (a filter) requires.
+  std::vector<std::pair<size_t, size_t>> reidentify(
+      const std::vector<Detection>& detections, const std::vector<size_t>& unmatched_tracks,
+      const std::vector<size_t>& free_detections) const;
   // Drops the tracks past the timeout or over max_tracks, calling on_dropped(id) for each so a
   // kind can drop its per-track state; sorts the rest by id.
   std::vector<std::uint32_t> expire();

@@ -19,7 +19,9 @@ TrackerKind ByteTracker::kind() const {
 
 void ByteTracker::predict() {
   age_tracks();
-  for (auto& t : tracks_) t.box = filters_.at(t.id).predict();
+  // A lost track's box is not shown and not matched: its filter would only drift further.
+  for (auto& t : tracks_)
+    if (!t.lost) t.box = filters_.at(t.id).predict();
 }
 
 void ByteTracker::on_dropped(std::uint32_t id) { filters_.erase(id); }
@@ -34,8 +36,7 @@ std::vector<std::uint32_t> ByteTracker::update(const std::vector<Detection>& det
     else if (c >= config_.low_confidence)
       weak.push_back(di);
   }
-  std::vector<size_t> unmatched(tracks_.size());
-  std::iota(unmatched.begin(), unmatched.end(), 0);
+  std::vector<size_t> unmatched = box_candidates();
   std::vector<bool> det_taken(detections.size(), false);
 
   auto associate = [&](const std::vector<size_t>& candidates, float iou_threshold) {
@@ -45,12 +46,8 @@ std::vector<std::uint32_t> ByteTracker::update(const std::vector<Detection>& det
     for (const auto& [ti, di] : matches) {
       track_taken[ti] = det_taken[di] = true;
       Track& t = tracks_[ti];
-      const Detection& d = detections[di];
-      t.box = filters_.at(t.id).update(d.box);
-      t.confidence = d.confidence;
-      t.frames_since_seen = 0;
-      t.detection_index = static_cast<int>(di);
-      track::blend_embedding(t.embedding, d.embedding, config_.appearance_momentum);
+      t.box = filters_.at(t.id).update(detections[di].box);
+      continue_track(t, detections[di], static_cast<int>(di));
     }
     std::vector<size_t> still;
     for (size_t ti : unmatched)
@@ -60,6 +57,24 @@ std::vector<std::uint32_t> ByteTracker::update(const std::vector<Detection>& det
   associate(confident, config_.iou_threshold);
   if (two_stage_ && !weak.empty())
     associate(weak, std::max(config_.iou_threshold, config_.low_iou_threshold));
+
+  if (config_.reid_max_distance > 0.f) {
+    // Lost tracks join the ones the boxes left unmatched; only confident detections, which could
+    // start a track anyway, may re-identify one.
+    for (size_t ti = 0; ti < tracks_.size(); ++ti)
+      if (tracks_[ti].lost) unmatched.push_back(ti);
+    std::vector<size_t> free;
+    for (size_t di : confident)
+      if (!det_taken[di]) free.push_back(di);
+    for (const auto& [ti, di] : reidentify(detections, unmatched, free)) {
+      det_taken[di] = true;
+      Track& t = tracks_[ti];
+      // The face is somewhere else now: the old velocity says nothing about where it goes next.
+      filters_.insert_or_assign(t.id, KalmanBoxFilter(detections[di].box));
+      t.box = detections[di].box;
+      continue_track(t, detections[di], static_cast<int>(di));
+    }
+  }
 
   for (size_t di : confident) {
     if (det_taken[di] || duplicates_matched_track(detections[di].box)) continue;

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "hesp/error.h"
+#include "track/track_matching.h"
 
 namespace hesp {
 
@@ -38,6 +39,10 @@ Tracker::Tracker(TrackerConfig config) : config_(std::move(config)) {
     throw SettingsError("tracker confidences must satisfy 0 <= low <= high <= 1");
   if (!in_unit(config_.min_appearance_similarity) || !in_unit(config_.appearance_momentum))
     throw SettingsError("tracker appearance similarity and momentum must lie in 0..1");
+  if (!(config_.reid_max_distance >= 0.f && config_.reid_max_distance <= 2.f))
+    throw SettingsError("re-identification distance must lie in 0..2 (0 = off)");
+  if (config_.reid_memory_frames < 0)
+    throw SettingsError("re-identification memory must not be negative");
 }
 
 std::vector<std::uint32_t> Tracker::end_all() {
@@ -69,6 +74,21 @@ bool Tracker::duplicates_matched_track(const Box& b) const {
   });
 }
 
+void Tracker::continue_track(Track& t, const Detection& d, int index) {
+  t.confidence = d.confidence;
+  t.frames_since_seen = 0;
+  t.detection_index = index;
+  t.lost = false;
+  track::blend_embedding(t.embedding, d.embedding, config_.appearance_momentum);
+}
+
+std::vector<size_t> Tracker::box_candidates() const {
+  std::vector<size_t> out;
+  for (size_t i = 0; i < tracks_.size(); ++i)
+    if (!tracks_[i].lost) out.push_back(i);
+  return out;
+}
+
 void Tracker::age_tracks() {
   for (auto& t : tracks_) {
     ++t.frames_since_seen;
@@ -79,7 +99,15 @@ void Tracker::age_tracks() {
 
 std::vector<std::uint32_t> Tracker::expire() {
   std::vector<std::uint32_t> ended;
-  auto gone = [&](const Track& t) { return t.frames_since_seen > config_.timeout_frames; };
+  // Re-identification can still find a track with an embedding after the timeout, so it is kept
+  // (lost) for the memory's frames; without an embedding nothing could ever find it again.
+  const bool reid = config_.reid_max_distance > 0.f;
+  const int memory = std::max(config_.timeout_frames, config_.reid_memory_frames);
+  for (auto& t : tracks_)
+    t.lost = reid && !t.embedding.empty() && t.frames_since_seen > config_.timeout_frames;
+  auto gone = [&](const Track& t) {
+    return t.frames_since_seen > (t.lost ? memory : config_.timeout_frames);
+  };
   for (const auto& t : tracks_) {
     if (gone(t)) ended.push_back(t.id);
   }

@@ -2,7 +2,9 @@
 // Time per 1280x720 frame of the face detectors: OpenCV's Haar cascade (the default frontal-face
 // cascade) against face-api's tiny face detector ported to LibTorch, at the input sizes that
 // matter; and time per face of the nets that run on each detected face (face-api's 68-point
-// landmark nets, full and tiny, which `align=landmarks|eyes` runs, and its face recognition net).
+// landmark nets, full and tiny, which `align=landmarks|eyes` runs, and its face recognition net;
+// BM_ReidPerFace is what hespfacecrop's reid=descriptor adds per detected face: the landmark net
+// for the landmark box, then the descriptor of that box).
 // The frames are face-api's six demo group photos cut to 16:9 and scaled to 1280x720, so the
 // detectors see real faces, cycled one per iteration. Run with
 //   build/tests/bench/bench_face_detectors [--benchmark_min_time=2]
@@ -178,6 +180,28 @@ void BM_FaceDescriptor(benchmark::State& state) {
   });
 }
 BENCHMARK(BM_FaceDescriptor)->Unit(benchmark::kMillisecond);
+
+// Argument: 1 = the full landmark net first and the descriptor of its landmark box (what
+// hespfacecrop's reid does), 0 = the descriptor of the detector's box only.
+void BM_ReidPerFace(benchmark::State& state) {
+  std::unique_ptr<hesp::FaceLandmarker> landmarker;
+  std::unique_ptr<hesp::FaceDescriber> describer;
+  try {
+    landmarker = hesp::FaceLandmarker::load();
+    describer = hesp::FaceDescriber::load();
+  } catch (const std::exception& e) {
+    state.SkipWithError(hesp::describe(e).c_str());
+    return;
+  }
+  const bool with_landmarks = state.range(0) != 0;
+  run_per_face(state, [&](const hesp::ImageView& frame, const hesp::Box& box) {
+    const hesp::Box face =
+        with_landmarks ? hesp::landmark_box(landmarker->locate(frame, box)) : box;
+    const auto descriptor = describer->describe(frame, face);
+    benchmark::DoNotOptimize(descriptor.data());
+  });
+}
+BENCHMARK(BM_ReidPerFace)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

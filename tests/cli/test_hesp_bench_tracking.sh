@@ -4,7 +4,9 @@
 # and the JSON report are there, faceapi detecting on every frame tracks the faces well (MOTA and
 # IDF1 above 0.5), a --set property reaches the element (max-faces=1 loses most faces), yunet
 # without a model is skipped with a note; then its one-line failures: an unknown property, a bad
-# value, ground truth for other photos.
+# value, ground truth for other photos. Then --occlude: the largest face of each shot hidden for 20
+# frames (past track-timeout) comes back under a new id without reid and under its old one with
+# reid=descriptor.
 #   test_hesp_bench_tracking.sh HESP_EXECUTABLE PYTHON3 DEMO_FACES_JSON
 # Exits 77 (skipped) without the npm package's photos or the faceapi weights in the cache folder.
 . "$(dirname "${BASH_SOURCE[0]}")/../support/cli_helpers.sh"
@@ -14,7 +16,8 @@ truth="$3"
 photos="${HESP_CACHE_DIR:-}/npm/face-api-1.7.15/demo"
 require_files "the face-api photos or weights are missing (run scripts/setup.sh)" \
   "$photos/sample1.jpg" "$photos/sample2.jpg" \
-  "${HESP_CACHE_DIR:-}/npm/face-api-1.7.15/model/tiny_face_detector_model-weights_manifest.json"
+  "${HESP_CACHE_DIR:-}/npm/face-api-1.7.15/model/tiny_face_detector_model-weights_manifest.json" \
+  "${HESP_CACHE_DIR:-}/npm/face-api-1.7.15/model/face_recognition_model-weights_manifest.json"
 
 short=(--shots 2 --seconds-per-photo 1.6)
 if ! timeout 240 "$hesp" bench tracking "${short[@]}" --detector faceapi,yunet \
@@ -68,6 +71,32 @@ PY
   fail "the JSON report"
 fi
 
+"$hesp" bench tracking "${short[@]}" --detector faceapi --detection-interval 1 --occlude 20 \
+  --set reid=none,descriptor --json "$tmp/o.json" >"$tmp/out" 2>"$tmp/err" || {
+  fail "bench tracking --occlude:"; cat "$tmp/err"; }
+cat "$tmp/out"
+if ! "$python" - "$tmp/o.json" <<'PY'; then
+import json, sys
+r = json.load(open(sys.argv[1]))
+bad = 0
+def check(ok, what):
+    global bad
+    if not ok:
+        print("bad:", what); bad += 1
+check(r["occlude_frames"] == 20 and r["occluded_faces"] == 2, f"occluded {r['occluded_faces']}")
+s = {x["setting"]: x["metrics"] for x in r["settings"]}
+none, reid = s["faceapi interval=1 reid=none"], s["faceapi interval=1 reid=descriptor"]
+check(none["id_switches"] >= 1, f"without reid the hidden faces keep their ids? {none['id_switches']}")
+check(reid["id_switches"] < none["id_switches"],
+      f"id switches with reid {reid['id_switches']}, without {none['id_switches']}")
+check(reid["idf1"] > none["idf1"], f"IDF1 with reid {reid['idf1']}, without {none['idf1']}")
+sys.exit(1 if bad else 0)
+PY
+  fail "the --occlude report"
+fi
+
+expect_failure "occlusion longer than a shot" "leaves no frame before or after" \
+  "$hesp" bench tracking "${short[@]}" --occlude 39
 expect_failure "unknown property" "no writable property 'no-such-thing'" \
   "$hesp" bench tracking "${short[@]}" --set no-such-thing=1
 expect_failure "bad value" "'many' is no valid value" \

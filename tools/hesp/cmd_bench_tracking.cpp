@@ -2,9 +2,12 @@
 // `hesp bench tracking`: how well the face stage tracks, against exact ground truth. The demo
 // video films still photos with a known camera, so faces boxed once per photo
 // (tests/data/demo_faces.json) project into every frame; the bench runs hespfacecrop on the video
-// for each setting asked for and scores its tracks (include/hesp/tracking_metrics.h).
+// for each setting asked for and scores its tracks (include/hesp/tracking_metrics.h). With
+// --occlude the bench also hides one face per shot for a while, as someone passing in front of it
+// would, to score how trackers (and hespfacecrop's reid) bring the face back under its old id.
 #include <glib/gstdio.h>
 #include <gst/app/gstappsink.h>
+#include <gst/video/video.h>
 
 #include <algorithm>
 #include <chrono>
@@ -42,6 +45,7 @@ struct TrackingBenchOptions {
   std::string yunet_model;
   TrackingMetricsOptions metrics;
   double min_visible = 0.5;
+  int occlude_frames = 0;  // 0 = nothing hidden
   std::string json;
   bool quiet = false;
 };
@@ -138,6 +142,49 @@ std::vector<TrackingFrame> project_truth(const std::vector<std::unique_ptr<PanZo
   return frames;
 }
 
+// --occlude: the frames on which a face is hidden, and where (frame pixels, RGB).
+struct Occlusion {
+  std::vector<Box> cover;  // per frame; empty box = nothing hidden
+  int faces = 0;           // faces hidden, one per shot at most
+};
+
+// In every shot, the largest face required at the shot's middle frame is covered for `frames`
+// frames around that middle by a grey box a fifth larger than it on every side; meanwhile it need
+// not be found (it is no longer required), and when it shows again the metrics count whether its
+// id came back.
+Occlusion occlude(std::vector<TrackingFrame>& frames, int n_frames) {
+  Occlusion o;
+  o.cover.resize(frames.size());
+  if (n_frames <= 0) return o;
+  size_t start = 0;
+  while (start < frames.size()) {
+    size_t end = start;
+    while (end < frames.size() && frames[end].shot == frames[start].shot) ++end;
+    if (static_cast<size_t>(n_frames) + 2 > end - start)
+      throw SettingsError("--occlude " + std::to_string(n_frames) +
+                          " leaves no frame before or after the hidden ones in a shot of " +
+                          std::to_string(end - start) + " frames");
+    const size_t mid = start + (end - start) / 2;
+    const TruthFace* largest = nullptr;
+    for (const TruthFace& f : frames[mid].truth)
+      if (f.required && (!largest || f.box.area() > largest->box.area())) largest = &f;
+    if (largest) {
+      const int id = largest->id;
+      ++o.faces;
+      for (size_t i = mid - n_frames / 2; i < mid - n_frames / 2 + n_frames; ++i) {
+        for (TruthFace& f : frames[i].truth) {
+          if (f.id != id) continue;
+          f.required = false;
+          const float dx = f.box.width / 5, dy = f.box.height / 5;
+          o.cover[i] = Box{f.box.x - dx, f.box.y - dy, f.box.width + 2 * dx, f.box.height + 2 * dy};
+        }
+      }
+    }
+    start = end;
+  }
+  return o;
+}
+
 std::vector<PropertyAxis> parse_sets(const std::vector<std::string>& sets) {
   std::vector<PropertyAxis> axes;
   for (const std::string& s : sets) {
@@ -213,14 +260,61 @@ struct Collected {
   int out_of_range = 0;  // samples whose time lies past the ground truth's frames
 };
 
+// The frame index of a buffer, from its timestamp.
+double frame_index(GstBuffer* buffer, int fps_n, int fps_d, guint64 fallback) {
+  const GstClockTime pts = GST_BUFFER_PTS(buffer);
+  return fps_n > 0 && GST_CLOCK_TIME_IS_VALID(pts)
+             ? std::round(double(pts) * fps_n / (double(GST_SECOND) * fps_d))
+             : double(fallback);
+}
+
+// Paints the --occlude boxes grey into the RGB frames before hespfacecrop sees them.
+GstPadProbeReturn cover_faces(GstPad* pad, GstPadProbeInfo* info, gpointer data) {
+  const auto* o = static_cast<const Occlusion*>(data);
+  GstBuffer* buffer = gst_pad_probe_info_get_buffer(info);
+  GstCaps* caps = gst_pad_get_current_caps(pad);
+  GstVideoInfo vi;
+  const bool have_info = caps && gst_video_info_from_caps(&vi, caps);
+  if (caps) gst_caps_unref(caps);
+  if (!buffer || !have_info || GST_VIDEO_INFO_FORMAT(&vi) != GST_VIDEO_FORMAT_RGB)
+    return GST_PAD_PROBE_OK;
+  const double index = frame_index(buffer, GST_VIDEO_INFO_FPS_N(&vi), GST_VIDEO_INFO_FPS_D(&vi),
+                                   static_cast<guint64>(-1));
+  if (index < 0 || index >= o->cover.size()) return GST_PAD_PROBE_OK;
+  const Box box = clip_to_frame(o->cover[static_cast<size_t>(index)], GST_VIDEO_INFO_WIDTH(&vi),
+                                GST_VIDEO_INFO_HEIGHT(&vi));
+  if (box.width < 1.f || box.height < 1.f) return GST_PAD_PROBE_OK;
+  buffer = gst_buffer_make_writable(buffer);
+  GST_PAD_PROBE_INFO_DATA(info) = buffer;
+  GstVideoFrame frame;
+  if (!gst_video_frame_map(&frame, &vi, buffer, GST_MAP_READWRITE)) return GST_PAD_PROBE_OK;
+  auto* pixels = static_cast<guint8*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0));
+  const int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
+  const int x0 = static_cast<int>(box.x), y0 = static_cast<int>(box.y);
+  const int x1 = static_cast<int>(box.x + box.width), y1 = static_cast<int>(box.y + box.height);
+  for (int y = y0; y < y1; ++y) std::fill_n(pixels + y * stride + 3 * x0, 3 * (x1 - x0), 128);
+  gst_video_frame_unmap(&frame);
+  return GST_PAD_PROBE_OK;
+}
+
 // Runs the face stage on the video; the boxes of each frame, found by its timestamp.
 Collected run_face_stage(const std::string& uri, const TrackingBenchOptions& opt,
-                         const Setting& setting, size_t n_frames) {
+                         const Setting& setting, size_t n_frames, const Occlusion& occlusion) {
+  // Covering faces is simplest in RGB; without it the face stage gets the decoder's format.
+  const bool covering = occlusion.faces > 0;
   ElementPtr pipeline = parse_pipeline(
-      "uridecodebin name=src ! videoconvert ! video/x-raw,format={I420,NV12,RGB,BGR,BGRx,RGBx} ! "
-      "hespfacecrop name=faces ! appsink name=sink sync=false");
+      std::string("uridecodebin name=src ! videoconvert ! ") +
+      (covering ? "video/x-raw,format=RGB" : "video/x-raw,format={I420,NV12,RGB,BGR,BGRx,RGBx}") +
+      " ! hespfacecrop name=faces ! appsink name=sink sync=false");
   g_object_set(element_by_name(pipeline.get(), "src").get(), "uri", uri.c_str(), nullptr);
-  configure(element_by_name(pipeline.get(), "faces").get(), opt, setting);
+  ElementPtr faces = element_by_name(pipeline.get(), "faces");
+  configure(faces.get(), opt, setting);
+  if (covering) {
+    GstPad* sink = gst_element_get_static_pad(faces.get(), "sink");
+    gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_BUFFER, cover_faces,
+                      const_cast<Occlusion*>(&occlusion), nullptr);
+    gst_object_unref(sink);
+  }
   Collected c;
   c.boxes.resize(n_frames);
   GstAppSinkCallbacks callbacks{};
@@ -235,10 +329,7 @@ Collected run_face_stage(const std::string& uri, const TrackingBenchOptions& opt
       gst_structure_get_fraction(s, "framerate", &c->fps_n, &c->fps_d);
     }
     GstBuffer* buffer = gst_sample_get_buffer(sample);
-    const GstClockTime pts = GST_BUFFER_PTS(buffer);
-    const double index = c->fps_n > 0 && GST_CLOCK_TIME_IS_VALID(pts)
-                             ? std::round(double(pts) * c->fps_n / (double(GST_SECOND) * c->fps_d))
-                             : double(c->samples - 1);
+    const double index = frame_index(buffer, c->fps_n, c->fps_d, c->samples - 1);
     if (index >= 0 && index < c->boxes.size()) {
       auto& out = c->boxes[static_cast<size_t>(index)];
       for (const hesp::gst::FaceRoi& roi : hesp::gst::face_rois(buffer))
@@ -322,7 +413,8 @@ void run_bench_tracking(TrackingBenchOptions opt) {
 
   const auto shots = demo_shots(opt.demo);
   const std::string truth_path = truth_file(opt.truth);
-  const std::vector<TrackingFrame> truth = project_truth(shots, read_truth(truth_path, shots), opt);
+  std::vector<TrackingFrame> truth = project_truth(shots, read_truth(truth_path, shots), opt);
+  const Occlusion occlusion = occlude(truth, opt.occlude_frames);
   std::vector<int> cut_frames;
   for (size_t i = 1; i < truth.size(); ++i)
     if (truth[i].shot != truth[i - 1].shot) cut_frames.push_back(static_cast<int>(i));
@@ -350,7 +442,7 @@ void run_bench_tracking(TrackingBenchOptions opt) {
     Collected c;
     const auto t0 = std::chrono::steady_clock::now();
     try {
-      c = run_face_stage(uri, opt, setting, truth.size());
+      c = run_face_stage(uri, opt, setting, truth.size(), occlusion);
     } catch (const Error& e) {
       // YuNet needs a model file the project does not ship: a note, not a failure.
       if (setting.detector != "yunet") throw;
@@ -406,6 +498,8 @@ void run_bench_tracking(TrackingBenchOptions opt) {
                        {"min_face_size", opt.face.min_face_size},
                        {"stale_after_frames", opt.metrics.stale_after_frames},
                        {"ghost_iou", rounded(opt.metrics.ghost_iou)},
+                       {"occlude_frames", opt.occlude_frames},
+                       {"occluded_faces", occlusion.faces},
                        {"settings", results}};
     OutputFile out(opt.json);
     out.write_line(doc.dump(1));
@@ -462,6 +556,10 @@ void add_bench_tracking_command(CLI::App& bench) {
                      "Least IoU for a box to match a face", 0.05, 1.0);
   add_ranged_default(cmd, "--min-visible", opt->min_visible,
                      "Faces with less of their box inside the frame need not be found", 0.0, 1.0);
+  add_ranged_default(cmd, "--occlude", opt->occlude_frames,
+                     "Hide the largest face of every shot for this many frames around the shot's "
+                     "middle (a grey box), to score re-identification; 0 = off",
+                     0, 100000);
   cmd->add_option("--json", opt->json, "Also write every number to this JSON file");
   cmd->add_flag("-q,--quiet", opt->quiet, "No progress on stderr");
   cmd->callback([opt] { run_bench_tracking(*opt); });

@@ -27,15 +27,25 @@ void add_face_stage_options(CLI::App* cmd, FaceStageOptions* options) {
                      "Colour-histogram distance of consecutive frames that counts as a shot cut, "
                      "ending every track (0 = off)",
                      0.0, 1.0);
+  cmd->add_option("--reid", options->reid,
+                  "Re-identify lost faces by face-api's face descriptor: none or descriptor")
+      ->check(CLI::IsMember({"none", "descriptor"}))
+      ->capture_default_str();
+  add_ranged_default(
+      cmd, "--reid-distance", options->reid_distance,
+      "--reid descriptor: largest descriptor distance at which a lost face gets its id back", 0.05,
+      2.0);
 }
 
 void configure_face_stage(GstElement* facecrop, const FaceStageOptions& options) {
   gst_util_set_object_arg(G_OBJECT(facecrop), "detector", options.detector.c_str());
   gst_util_set_object_arg(G_OBJECT(facecrop), "tracker", options.tracker.c_str());
+  gst_util_set_object_arg(G_OBJECT(facecrop), "reid", options.reid.c_str());
   g_object_set(facecrop, "detector-input-size", options.detector_input_size, "sensitivity",
                options.sensitivity, "detection-interval", options.detection_interval,
                "min-face-size", options.min_face_size, "detection-scale", options.detection_scale,
-               "cut-threshold", options.cut_threshold, nullptr);
+               "cut-threshold", options.cut_threshold, "reid-distance", options.reid_distance,
+               nullptr);
 }
 
 }  // namespace hesp::cli

@@ -26,10 +26,15 @@ struct FaceStageOptions {
   // every track (docs/design.md, hespfacecrop; the tracking bench chose SORT over ByteTrack).
   std::string tracker = "sort";
   double cut_threshold = 0.25;
+  // Re-identification by face descriptor costs the landmark and recognition nets per face and
+  // detection; it is off until a video shows it pays (docs/design.md, hespfacecrop).
+  std::string reid = "none";
+  double reid_distance = 0.4;  // hespfacecrop's default, stricter than face-api's 0.6
 };
 
 // Declares --detector, --detector-input-size, --sensitivity, --detection-interval,
-// --min-face-size, --detection-scale, --tracker and --cut-threshold on the subcommand.
+// --min-face-size, --detection-scale, --tracker, --cut-threshold, --reid and --reid-distance on
+// the subcommand.
 void add_face_stage_options(CLI::App* cmd, FaceStageOptions* options);
 
 // Sets the options on a hespfacecrop element.

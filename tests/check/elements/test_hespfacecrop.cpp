@@ -4,6 +4,7 @@
 #include <gst/video/video.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <opencv2/imgcodecs.hpp>
@@ -343,6 +344,132 @@ TEST(HespFaceCrop, YuNetNeedsAReadableOnnxFile) {
   expect_error(std::string(kSource) + "hespfacecrop detector=yunet detector-model=" + garbage +
                    " ! fakesink",
                garbage, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ);
+}
+
+TEST(HespFaceCrop, ReidProperties) {
+  GstElement* e = gst_element_factory_make("hespfacecrop", nullptr);
+  ASSERT_NE(e, nullptr);
+  gint reid = -1;
+  gdouble distance = 0, gate = 0;
+  guint memory = 0;
+  gchar* models = nullptr;
+  g_object_get(e, "reid", &reid, "reid-distance", &distance, "reid-gate-distance", &gate,
+               "reid-memory", &memory, "reid-models", &models, nullptr);
+  EXPECT_EQ(reid, 0) << "off by default";
+  EXPECT_DOUBLE_EQ(distance, 0.4) << "stricter than face-api's: nothing but looks decides";
+  EXPECT_DOUBLE_EQ(gate, 0.6) << "face-api's same-person distance";
+  EXPECT_EQ(memory, 75u);
+  EXPECT_STREQ(models, "");
+  g_free(models);
+  gst_util_set_object_arg(G_OBJECT(e), "reid", "descriptor");
+  g_object_get(e, "reid", &reid, nullptr);
+  EXPECT_EQ(reid, 1);
+  GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(e), "reid");
+  ASSERT_NE(spec, nullptr);
+  GEnumValue* none = g_enum_get_value_by_nick(G_PARAM_SPEC_ENUM(spec)->enum_class, "none");
+  ASSERT_NE(none, nullptr);
+  EXPECT_EQ(none->value, 0);
+  gst_object_unref(e);
+}
+
+TEST(HespFaceCrop, MissingReidModelsAreNamedInTheError) {
+  expect_error(std::string(kSource) +
+                   "hespfacecrop reid=descriptor reid-models=/nonexistent/face-api ! fakesink",
+               "/nonexistent/face-api", GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND);
+  expect_error(std::string(kSource) +
+                   "hespfacecrop reid=descriptor reid-models=/nonexistent/face-api ! fakesink",
+               "re-identification", GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND);
+  // A folder with the landmark weights but not the recognition weights names the missing one.
+  const std::string dir = ::testing::TempDir() + "reid_models_half";
+  g_mkdir_with_parents(dir.c_str(), 0755);
+  const std::string landmarks = hesp::test::cache_path(
+      "npm/face-api-1.7.15/model/face_landmark_68_model-weights_manifest.json");
+  if (g_file_test(landmarks.c_str(), G_FILE_TEST_EXISTS)) {
+    for (const char* f :
+         {"face_landmark_68_model-weights_manifest.json", "face_landmark_68_model.bin"}) {
+      std::ifstream in(hesp::test::cache_path(std::string("npm/face-api-1.7.15/model/") + f),
+                       std::ios::binary);
+      std::ofstream(dir + "/" + f, std::ios::binary) << in.rdbuf();
+    }
+    expect_error(
+        std::string(kSource) + "hespfacecrop reid=descriptor reid-models=" + dir + " ! fakesink",
+        dir + "/face_recognition_model-weights_manifest.json", GST_RESOURCE_ERROR,
+        GST_RESOURCE_ERROR_NOT_FOUND);
+  }
+  // Without reid the models are never loaded.
+  auto run = hesp::test::run_pipeline(std::string(kSource) +
+                                      "hespfacecrop reid-models=/nonexistent/face-api ! fakesink");
+  EXPECT_EQ(run.error, "");
+}
+
+// Occlusion: a still camera on sample3's three women; something covers the middle face for 30
+// frames (twice track-timeout), then it shows again. Returns the ids of the middle face before and
+// after, and how many ids the other two faces had.
+struct OcclusionRun {
+  std::set<int> before, after, others;
+};
+
+OcclusionRun run_occlusion(const std::string& launch) {
+  const int w = 640, h = 360, n = 60, hide_from = 10, hide_to = 40;
+  hesp::PanZoomSequence seq(hesp::test::demo_photo(3), w, h, n,
+                            {0.50f, 0.30f, 0.95f, 0.50f, 0.30f, 0.95f});
+  GstHarness* harness = gst_harness_new_parse(launch.c_str());
+  gst_harness_set_src_caps_str(harness, rgb_caps(w, h).c_str());
+  std::vector<std::uint8_t> frame(static_cast<size_t>(w) * h * 3);
+  OcclusionRun run;
+  std::vector<RoiRecord> first;
+  for (int i = 0; i < n; ++i) {
+    seq.render(i, frame.data());
+    if (i >= hide_from && i < hide_to) {
+      // Grey over the middle face of frame 0, grown by a third on every side.
+      cv::Mat rgb(h, w, CV_8UC3, frame.data());
+      const RoiRecord& m = first.at(1);
+      cv::rectangle(rgb, cv::Rect(m.x - m.w / 3, m.y - m.h / 3, m.w * 5 / 3, m.h * 5 / 3),
+                    cv::Scalar(128, 128, 128), cv::FILLED);
+    }
+    auto rois = push_rgb(harness, frame, i * GST_SECOND / 25);
+    rois.erase(
+        std::remove_if(rois.begin(), rois.end(), [](const RoiRecord& r) { return r.w < 60; }),
+        rois.end());  // the three faces are >= 60 px; smaller boxes are clutter
+    std::sort(rois.begin(), rois.end(),
+              [](const RoiRecord& a, const RoiRecord& b) { return a.x < b.x; });
+    if (i == 0) {
+      first = rois;
+      if (first.size() != 3u) break;
+    }
+    for (const auto& r : rois) {
+      const int cx = r.x + r.w / 2, mx = first[1].x + first[1].w / 2;
+      const bool middle = std::abs(cx - mx) < first[1].w / 2;
+      if (!middle)
+        run.others.insert(r.id);
+      else if (i < hide_from)
+        run.before.insert(r.id);
+      else if (i >= hide_to + 2)
+        run.after.insert(r.id);
+    }
+  }
+  gst_harness_teardown(harness);
+  EXPECT_EQ(first.size(), 3u) << "sample3's three faces on the first frame";
+  return run;
+}
+
+TEST(HespFaceCropReid, OccludedFaceGetsItsIdBack) {
+  HESP_REQUIRE_FILE(hesp::test::demo_photo(3));
+  HESP_REQUIRE_FILE(hesp::test::cache_path(
+      "npm/face-api-1.7.15/model/face_recognition_model-weights_manifest.json"));
+  for (const char* tracker : {"sort", "bytetrack"}) {
+    SCOPED_TRACE(tracker);
+    const std::string base = std::string("hespfacecrop detection-interval=2 tracker=") + tracker;
+    const OcclusionRun with = run_occlusion(base + " reid=descriptor");
+    ASSERT_EQ(with.before.size(), 1u);
+    EXPECT_EQ(with.after, with.before) << "the hidden face keeps its id";
+    EXPECT_EQ(with.others.size(), 2u) << "the other two faces keep theirs";
+    // The control: without re-identification the face is a new track after 30 frames.
+    const OcclusionRun without = run_occlusion(base);
+    ASSERT_EQ(without.before.size(), 1u);
+    ASSERT_EQ(without.after.size(), 1u);
+    EXPECT_NE(*without.after.begin(), *without.before.begin());
+  }
 }
 
 TEST(HespFaceCrop, UpstreamFaceRoisAreTracked) {
