@@ -7,9 +7,11 @@
  * clips of `clip-length` aligned square RGB crops. Every `frame-subsample`-th frame of a track is
  * sampled; consecutive clips start `clip-stride` sampled frames apart (stride < length overlaps,
  * stride > length leaves gaps). A clip is attached as a GstHespClipMeta to the buffer on which it
- * completes. When a track ends (absent for `track-timeout` frames) or the stream ends, its partial
- * clip is padded by repeating its last frame if it holds at least `min-frames` frames, else
- * dropped; partial clips at EOS travel downstream in a "hesp-clip" custom event just before EOS.
+ * completes; its `first_index` says where its first frame lies among the track's sampled frames
+ * (hespinfer's `frame-subsample` picks frames on that grid). When a track ends (absent for
+ * `track-timeout` frames) or the stream ends, its partial clip is padded by repeating its last
+ * frame if it holds at least `min-frames` frames, else dropped; partial clips at EOS travel
+ * downstream in a "hesp-clip" custom event just before EOS.
  *
  * With `align=landmarks` or `align=eyes` the crop is placed by face-api's 68 landmarks
  * (hesp/face_alignment.h); `hesp run` sets this from the model pack's `input.alignment`. The
@@ -80,9 +82,9 @@ void attach(GstBuffer* buffer, std::unique_ptr<hesp::Clip> clip, gint roi_id) {
   const std::vector<std::uint64_t> pts = clip->pts;
   GBytes* frames = frames_to_bytes(clip);
   static_assert(sizeof(GstClockTime) == sizeof(std::uint64_t), "PTS layout");
-  gst_buffer_add_hesp_clip_meta(buffer, clip->track_id, roi_id, clip->n_frames, clip->n_real_frames,
-                                clip->crop_size, frames,
-                                reinterpret_cast<const GstClockTime*>(pts.data()));
+  gst_buffer_add_hesp_clip_meta(
+      buffer, clip->track_id, roi_id, clip->n_frames, clip->n_real_frames, clip->crop_size, frames,
+      reinterpret_cast<const GstClockTime*>(pts.data()), clip->first_index);
   g_bytes_unref(frames);
 }
 
@@ -158,12 +160,15 @@ static void push_partial_clips(GstHespClipBatch* self) {
     const std::vector<std::uint64_t> pts = clip->pts;
     const guint track = clip->track_id, n = clip->n_frames, real = clip->n_real_frames,
                 size = clip->crop_size;
+    const guint64 first = clip->first_index;
     GBytes* frames = frames_to_bytes(clip);
-    GstEvent* event = gst_hesp_clip_event_new(track, n, real, size, frames,
-                                              reinterpret_cast<const GstClockTime*>(pts.data()));
+    GstEvent* event = gst_hesp_clip_event_new(
+        track, n, real, size, frames, reinterpret_cast<const GstClockTime*>(pts.data()), first);
     g_bytes_unref(frames);
-    GST_DEBUG_OBJECT(self, "end of stream: partial clip of track %u (%u/%u frames)", track, real,
-                     n);
+    GST_DEBUG_OBJECT(self,
+                     "end of stream: partial clip of track %u (%u/%u frames from sampled frame "
+                     "%" G_GUINT64_FORMAT ")",
+                     track, real, n, first);
     gst_pad_push_event(GST_BASE_TRANSFORM_SRC_PAD(self), event);
   }
 }
@@ -216,8 +221,11 @@ static GstFlowReturn gst_hesp_clip_batch_transform_frame_ip(GstVideoFilter* filt
       st.aligner->crop_tracked_into(view, face.box, crop.size, config.margin, config.align_interval,
                                     aligned.landmarks, crop.rgb.data());
       if (auto clip = assembler.add(track, pts, std::move(crop))) {
-        GST_LOG_OBJECT(self, "clip of track %u complete at %" GST_TIME_FORMAT, track,
-                       GST_TIME_ARGS(pts));
+        GST_LOG_OBJECT(self,
+                       "clip of track %u complete at %" GST_TIME_FORMAT
+                       " (%d/%d frames from sampled frame %" G_GUINT64_FORMAT ")",
+                       track, GST_TIME_ARGS(pts), clip->n_real_frames, clip->n_frames,
+                       static_cast<guint64>(clip->first_index));
         attach(buffer, std::move(clip), face.meta->id);
       }
     }
@@ -226,8 +234,11 @@ static GstFlowReturn gst_hesp_clip_batch_transform_frame_ip(GstVideoFilter* filt
                                                                     : std::next(it);
     ++st.frame;
     for (auto& clip : assembler.end_frame()) {
-      GST_DEBUG_OBJECT(self, "track %u ended: partial clip of %d frames", clip->track_id,
-                       clip->n_real_frames);
+      GST_DEBUG_OBJECT(
+          self,
+          "track %u ended: partial clip of %d/%d frames from sampled frame %" G_GUINT64_FORMAT,
+          clip->track_id, clip->n_real_frames, clip->n_frames,
+          static_cast<guint64>(clip->first_index));
       attach(buffer, std::move(clip), -1);
     }
   });

@@ -20,6 +20,7 @@ struct ClipJob {
   guint n_real_frames = 0;  // frames that are not padding (an early or final partial clip)
   guint crop_size = 0;
   std::vector<std::uint64_t> pts;  // one per frame
+  guint64 first_index = 0;         // the first frame's index among the track's sampled frames
 
   GstClockTime clip_start() const { return pts.empty() ? GST_CLOCK_TIME_NONE : pts.front(); }
   GstClockTime clip_end() const { return pts.empty() ? GST_CLOCK_TIME_NONE : pts.back(); }
@@ -32,13 +33,14 @@ struct ClipJob {
     v.crop_size = static_cast<int>(crop_size);
     v.frame_keys = pts.data();
     v.track = track_id;
+    v.first_index = first_index;
     return v;
   }
 };
 
 // Takes a new reference on `frames`.
 inline ClipJob make_clip_job(guint track_id, GBytes* frames, guint n_frames, guint n_real_frames,
-                             guint crop_size, const GstClockTime* pts) {
+                             guint crop_size, const GstClockTime* pts, guint64 first_index) {
   ClipJob job;
   job.track_id = track_id;
   job.frames = std::shared_ptr<GBytes>(g_bytes_ref(frames), g_bytes_unref);
@@ -46,6 +48,7 @@ inline ClipJob make_clip_job(guint track_id, GBytes* frames, guint n_frames, gui
   job.n_real_frames = n_real_frames;
   job.crop_size = crop_size;
   job.pts.assign(pts, pts + n_frames);
+  job.first_index = first_index;
   return job;
 }
 

@@ -19,7 +19,9 @@
  * live (latency query) and sync otherwise.
  *
  * Overlapping clips share frames; the model keeps each frame's per-frame result (`frame-cache`)
- * so that every frame runs once. `frame-subsample` looks at every n-th frame of a clip only.
+ * so that every frame runs once. `frame-subsample` looks at every n-th frame of a track only: the
+ * frames are taken on the track's own frame grid (the clip meta's `first_index`), so overlapping
+ * clips pick the same frames and, with the frame cache, a track costs one frame per n.
  *
  * With `batch-size` > 1 (sync), frames are held back until that many clips are waiting (or
  * `max-batch-frames` frames are held) and the clips run in one forward pass; results do not
@@ -395,7 +397,8 @@ static bool chain_async(GstHespInfer* self, State& st, const Settings& s, GstBuf
   gpointer iter = nullptr;
   while (GstHespClipMeta* meta = gst_buffer_iterate_hesp_clip_meta(buffer, &iter))
     st.worker->submit(hesp::gst::make_clip_job(meta->track_id, meta->frames, meta->n_frames,
-                                               meta->n_real_frames, meta->crop_size, meta->pts));
+                                               meta->n_real_frames, meta->crop_size, meta->pts,
+                                               meta->first_index));
   stamp(st, buffer);
   log_drops(self, st);
   // With post-messages, the counters once a second of stream time.
@@ -438,10 +441,10 @@ static GstFlowReturn gst_hesp_infer_chain(GstPad*, GstObject* parent, GstBuffer*
       const size_t index = st.held.size();
       gpointer iter = nullptr;
       while (GstHespClipMeta* meta = gst_buffer_iterate_hesp_clip_meta(buffer, &iter)) {
-        st.clips.push_back(
-            {hesp::gst::make_clip_job(meta->track_id, meta->frames, meta->n_frames,
-                                      meta->n_real_frames, meta->crop_size, meta->pts),
-             index});
+        st.clips.push_back({hesp::gst::make_clip_job(meta->track_id, meta->frames, meta->n_frames,
+                                                     meta->n_real_frames, meta->crop_size,
+                                                     meta->pts, meta->first_index),
+                            index});
         ++st.sync_counters.queued;
       }
       st.held.push_back(buffer);
@@ -472,10 +475,12 @@ static void add_event_clip(State& st, GstEvent* event) {
   guint track_id = 0, n_frames = 0, real = 0, crop_size = 0;
   GBytes* frames = nullptr;
   GstClockTime* pts = nullptr;
-  if (!gst_hesp_clip_event_parse(event, &track_id, &n_frames, &real, &crop_size, &frames, &pts))
+  guint64 first_index = 0;
+  if (!gst_hesp_clip_event_parse(event, &track_id, &n_frames, &real, &crop_size, &frames, &pts,
+                                 &first_index))
     return;
   hesp::gst::ClipJob job =
-      hesp::gst::make_clip_job(track_id, frames, n_frames, real, crop_size, pts);
+      hesp::gst::make_clip_job(track_id, frames, n_frames, real, crop_size, pts, first_index);
   g_bytes_unref(frames);
   g_free(pts);
   if (st.worker) {
@@ -550,6 +555,12 @@ static gboolean gst_hesp_infer_sink_event(GstPad* pad, GstObject* parent, GstEve
       if (ok && async && GST_EVENT_TYPE(event) == GST_EVENT_EOS)
         ok = finish_async(self, s, &changes);
       push_ready(self, ready, changes);
+      if (ok && GST_EVENT_TYPE(event) == GST_EVENT_EOS &&
+          gst_debug_category_get_threshold(gst_hesp_infer_debug) >= GST_LEVEL_INFO) {
+        GstStructure* stats = stats_structure(*self->priv->lock_state());
+        GST_INFO_OBJECT(self, "end of stream: %" GST_PTR_FORMAT, stats);
+        gst_structure_free(stats);
+      }
       if (!ok) {
         gst_event_unref(event);
         return FALSE;
@@ -706,8 +717,10 @@ static void gst_hesp_infer_class_init(GstHespInferClass* klass) {
                         "replaces the oldest waiting clip of its track (else the oldest)",
                         1, 1024, &Settings::max_queued_clips),
           uint_property("frame-subsample", "Frame subsample",
-                        "Look at every n-th frame of a clip only (1 = all; kinds that read "
-                        "consecutive frames, such as emoclip, refuse n > 1)",
+                        "Look at every n-th frame of a track only, taken on the track's frame "
+                        "grid so that overlapping clips share them; a clip shorter than n uses its "
+                        "first frame (1 = all; kinds that read consecutive frames, such as "
+                        "emoclip, refuse n > 1)",
                         1, 256, &Settings::frame_subsample),
           uint_property("frame-cache", "Frame cache",
                         "Per-frame model results kept so that overlapping clips of a track run "

@@ -18,6 +18,7 @@ gboolean clip_meta_init(GstMeta* meta, gpointer, GstBuffer*) {
   clip->n_frames = clip->n_real_frames = clip->crop_size = 0;
   clip->frames = nullptr;
   clip->pts = nullptr;
+  clip->first_index = 0;
   return TRUE;
 }
 
@@ -33,7 +34,7 @@ gboolean clip_meta_transform(GstBuffer* dest, GstMeta* meta, GstBuffer*, GQuark,
   auto* clip = reinterpret_cast<GstHespClipMeta*>(meta);
   return gst_buffer_add_hesp_clip_meta(dest, clip->track_id, clip->roi_id, clip->n_frames,
                                        clip->n_real_frames, clip->crop_size, clip->frames,
-                                       clip->pts) != nullptr;
+                                       clip->pts, clip->first_index) != nullptr;
 }
 
 }  // namespace
@@ -62,7 +63,7 @@ const GstMetaInfo* gst_hesp_clip_meta_get_info(void) {
 GstHespClipMeta* gst_buffer_add_hesp_clip_meta(GstBuffer* buffer, guint track_id, gint roi_id,
                                                guint n_frames, guint n_real_frames,
                                                guint crop_size, GBytes* frames,
-                                               const GstClockTime* pts) {
+                                               const GstClockTime* pts, guint64 first_index) {
   g_return_val_if_fail(GST_IS_BUFFER(buffer), nullptr);
   g_return_val_if_fail(frames != nullptr && pts != nullptr, nullptr);
   g_return_val_if_fail(n_frames > 0 && n_real_frames <= n_frames, nullptr);
@@ -77,6 +78,7 @@ GstHespClipMeta* gst_buffer_add_hesp_clip_meta(GstBuffer* buffer, guint track_id
   clip->crop_size = crop_size;
   clip->frames = g_bytes_ref(frames);
   clip->pts = static_cast<GstClockTime*>(g_memdup2(pts, sizeof(GstClockTime) * n_frames));
+  clip->first_index = first_index;
   return clip;
 }
 
@@ -86,14 +88,16 @@ GstHespClipMeta* gst_buffer_iterate_hesp_clip_meta(GstBuffer* buffer, gpointer* 
 }
 
 GstEvent* gst_hesp_clip_event_new(guint track_id, guint n_frames, guint n_real_frames,
-                                  guint crop_size, GBytes* frames, const GstClockTime* pts) {
+                                  guint crop_size, GBytes* frames, const GstClockTime* pts,
+                                  guint64 first_index) {
   g_return_val_if_fail(frames != nullptr && pts != nullptr && n_frames > 0, nullptr);
   g_return_val_if_fail(g_bytes_get_size(frames) == expected_bytes(n_frames, crop_size), nullptr);
   GBytes* pts_bytes = g_bytes_new(pts, sizeof(GstClockTime) * n_frames);
   GstStructure* s = gst_structure_new(kEventName, "track-id", G_TYPE_UINT, track_id, "n-frames",
                                       G_TYPE_UINT, n_frames, "n-real-frames", G_TYPE_UINT,
                                       n_real_frames, "crop-size", G_TYPE_UINT, crop_size, "frames",
-                                      G_TYPE_BYTES, frames, "pts", G_TYPE_BYTES, pts_bytes, nullptr);
+                                      G_TYPE_BYTES, frames, "pts", G_TYPE_BYTES, pts_bytes,
+                                      "first-index", G_TYPE_UINT64, first_index, nullptr);
   g_bytes_unref(pts_bytes);
   return gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM, s);
 }
@@ -105,7 +109,7 @@ gboolean gst_hesp_clip_event_is_clip(GstEvent* event) {
 
 gboolean gst_hesp_clip_event_parse(GstEvent* event, guint* track_id, guint* n_frames,
                                    guint* n_real_frames, guint* crop_size, GBytes** frames,
-                                   GstClockTime** pts) {
+                                   GstClockTime** pts, guint64* first_index) {
   if (!gst_hesp_clip_event_is_clip(event)) return FALSE;
   const GstStructure* s = gst_event_get_structure(event);
   guint t = 0, n = 0, real = 0, size = 0;
@@ -114,6 +118,14 @@ gboolean gst_hesp_clip_event_parse(GstEvent* event, guint* track_id, guint* n_fr
                          "n-real-frames", G_TYPE_UINT, &real, "crop-size", G_TYPE_UINT, &size,
                          "frames", G_TYPE_BYTES, &f, "pts", G_TYPE_BYTES, &p, nullptr))
     return FALSE;
+  // Producers that predate the field leave it out: their clips start the grid at 0.
+  guint64 first = 0;
+  if (gst_structure_has_field(s, "first-index") &&
+      !gst_structure_get_uint64(s, "first-index", &first)) {
+    g_bytes_unref(f);
+    g_bytes_unref(p);
+    return FALSE;
+  }
   const gboolean ok = n > 0 && g_bytes_get_size(f) == expected_bytes(n, size) &&
                       g_bytes_get_size(p) == sizeof(GstClockTime) * n;
   if (ok) {
@@ -121,6 +133,7 @@ gboolean gst_hesp_clip_event_parse(GstEvent* event, guint* track_id, guint* n_fr
     *n_frames = n;
     *n_real_frames = real;
     *crop_size = size;
+    if (first_index) *first_index = first;
     *frames = g_bytes_ref(f);
     *pts = static_cast<GstClockTime*>(g_memdup2(g_bytes_get_data(p, nullptr), g_bytes_get_size(p)));
   }

@@ -25,6 +25,8 @@ typedef struct _GstHespClipMeta GstHespClipMeta;
  * @crop_size: side of each square crop, pixels
  * @frames: n_frames × crop_size × crop_size × 3 bytes, RGB, packed, row-major, in PTS order
  * @pts: n_frames presentation timestamps (padding repeats the last real one)
+ * @first_index: index of the clip's first frame among its track's sampled frames (frame f is the
+ *   track's sampled frame first_index + f); hespinfer's frame-subsample picks frames on this grid
  */
 struct _GstHespClipMeta {
   GstMeta meta;
@@ -35,6 +37,7 @@ struct _GstHespClipMeta {
   guint crop_size;
   GBytes *frames;
   GstClockTime *pts;
+  guint64 first_index;
 };
 
 GType gst_hesp_clip_meta_api_get_type (void);
@@ -44,7 +47,7 @@ const GstMetaInfo *gst_hesp_clip_meta_get_info (void);
  * when the sizes do not agree. */
 GstHespClipMeta *gst_buffer_add_hesp_clip_meta (GstBuffer * buffer, guint track_id, gint roi_id,
     guint n_frames, guint n_real_frames, guint crop_size, GBytes * frames,
-    const GstClockTime * pts);
+    const GstClockTime * pts, guint64 first_index);
 
 /* Iterates the clip metas of a buffer: start with *state = NULL, stop at NULL. */
 GstHespClipMeta *gst_buffer_iterate_hesp_clip_meta (GstBuffer * buffer, gpointer * state);
@@ -52,12 +55,13 @@ GstHespClipMeta *gst_buffer_iterate_hesp_clip_meta (GstBuffer * buffer, gpointer
 /* Clips that end after the last buffer (partial clips at EOS) travel in a serialized custom
  * downstream event named "hesp-clip" with the same fields. */
 GstEvent *gst_hesp_clip_event_new (guint track_id, guint n_frames, guint n_real_frames,
-    guint crop_size, GBytes * frames, const GstClockTime * pts);
+    guint crop_size, GBytes * frames, const GstClockTime * pts, guint64 first_index);
 gboolean gst_hesp_clip_event_is_clip (GstEvent * event);
 /* Fills the out parameters; *frames and *pts are new references / allocations the caller frees
- * (g_bytes_unref, g_free). */
+ * (g_bytes_unref, g_free). @first_index may be NULL; an event without "first-index" gives 0. */
 gboolean gst_hesp_clip_event_parse (GstEvent * event, guint * track_id, guint * n_frames,
-    guint * n_real_frames, guint * crop_size, GBytes ** frames, GstClockTime ** pts);
+    guint * n_real_frames, guint * crop_size, GBytes ** frames, GstClockTime ** pts,
+    guint64 * first_index);
 
 G_END_DECLS
 

@@ -55,6 +55,10 @@ struct ClipView {
   // without keys are always computed in full.
   const std::uint64_t* frame_keys = nullptr;
   std::uint64_t track = 0;
+  // Index of frame 0 among the track's frames (hesp::Clip::first_index): frame f is the track's
+  // frame first_index + f. Only the frame subsample reads it (set_frame_subsample); 0 for a clip
+  // on its own.
+  std::uint64_t first_index = 0;
 };
 
 struct ExpressionResult {
@@ -100,9 +104,13 @@ class ExpressionModel {
   // Forgets every cached frame (after a seek or flush, when keys may repeat with other pixels).
   void clear_frame_cache();
 
-  // Look at every n-th frame of a clip only (positions 0, n, 2n, ...); 1 = every frame (the
-  // default). Throws SettingsError for n < 1, and for n > 1 when the kind's pooling depends on
-  // seeing consecutive frames (allows_frame_subsample()).
+  // Look at every n-th frame of a track only: the frames f of a clip whose track index
+  // (ClipView::first_index + f) is a multiple of n, so that overlapping clips of a track pick the
+  // same frames and, with the frame cache, a track costs one frame per n; a clip without such a
+  // frame (n longer than the clip) uses its first frame. A clip with first_index 0 uses positions
+  // 0, n, 2n, ... Padding positions of a partial clip count as positions like any other. 1 = every
+  // frame (the default). Throws SettingsError for n < 1, and for n > 1 when the kind's pooling
+  // depends on seeing consecutive frames (allows_frame_subsample()).
   void set_frame_subsample(int n);
   int frame_subsample() const { return frame_subsample_; }
   // Whether the kind pools frames without regard to their spacing (mean or attention pooling),

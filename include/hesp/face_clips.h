@@ -30,6 +30,11 @@ struct Clip {
   int crop_size = 0;
   int n_frames = 0;       // T
   int n_real_frames = 0;  // frames that are not repeats added as padding
+  // Index of the clip's first frame among its track's sampled frames (0 for the track's first
+  // sampled frame; frames skipped between clips when clip_stride > clip_length count too), so
+  // frame f of the clip is the track's sampled frame first_index + f. Overlapping clips of a track
+  // thus agree on which of their frames lie on a common grid (see ClipView::first_index).
+  std::uint64_t first_index = 0;
   // n_frames crops, each crop_size*crop_size*3 bytes, in PTS order.
   std::vector<std::uint8_t> frames;
   std::vector<std::uint64_t> pts;  // per frame, nanoseconds (repeats carry the last real PTS)
@@ -104,13 +109,15 @@ class ClipAssembler {
   struct Sampled {
     std::shared_ptr<const FaceCrop> crop;
     std::uint64_t pts;
+    std::uint64_t index;  // among the track's sampled frames (Clip::first_index)
   };
   struct TrackState {
     std::vector<Sampled> window;  // at most clip_length frames
     std::uint64_t frames_seen = 0;
-    int to_skip = 0;              // sampled frames still to skip when clip_stride > clip_length
-    std::uint64_t last_seen = 0;  // frame counter value when the track was last present
-    bool clipped = false;         // a clip (early or full) was made for the track
+    std::uint64_t next_index = 0;  // index the track's next sampled frame gets
+    int to_skip = 0;               // sampled frames still to skip when clip_stride > clip_length
+    std::uint64_t last_seen = 0;   // frame counter value when the track was last present
+    bool clipped = false;          // a clip (early or full) was made for the track
   };
   std::unique_ptr<Clip> make_clip(std::uint32_t track_id, const std::vector<Sampled>& window) const;
   void evict_if_full();

@@ -48,6 +48,7 @@ bool ClipAssembler::wants_frame(std::uint32_t track_id) {
   // so no crop needs to be made for them.
   if (t.to_skip > 0) {
     --t.to_skip;
+    ++t.next_index;  // a sampled frame all the same: the track's frame indices stay on its grid
     return false;
   }
   return true;
@@ -59,7 +60,8 @@ std::unique_ptr<Clip> ClipAssembler::add(std::uint32_t track_id, std::uint64_t p
                      std::to_string(config_.crop_size));
   TrackState& t = tracks_[track_id];
   t.last_seen = frame_;
-  t.window.push_back(Sampled{std::make_shared<const FaceCrop>(std::move(crop)), pts});
+  t.window.push_back(
+      Sampled{std::make_shared<const FaceCrop>(std::move(crop)), pts, t.next_index++});
   const int have = static_cast<int>(t.window.size());
   if (have < config_.clip_length) {
     // The early clip leaves the window as it is: the track's first full clip still comes.
@@ -90,6 +92,7 @@ std::unique_ptr<Clip> ClipAssembler::make_clip(std::uint32_t track_id,
   clip->crop_size = config_.crop_size;
   clip->n_frames = config_.clip_length;
   clip->n_real_frames = static_cast<int>(window.size());
+  clip->first_index = window.front().index;
   const size_t crop_bytes = static_cast<size_t>(config_.crop_size) * config_.crop_size * 3;
   clip->frames.resize(crop_bytes * config_.clip_length);
   clip->pts.resize(config_.clip_length);

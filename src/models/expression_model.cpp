@@ -84,6 +84,23 @@ void ExpressionModel::clear_frame_cache() {
   if (cache_) cache_->clear();
 }
 
+namespace {
+
+// The frames of `used` that lie on the track's grid of every n-th frame: frame f is the track's
+// frame first_index + f. A clip that holds none of them keeps its first frame, so every clip still
+// gets a result.
+std::vector<int> on_track_grid(const std::vector<int>& used, std::uint64_t first_index, int n) {
+  if (n <= 1 || used.empty()) return used;
+  const auto step = static_cast<std::uint64_t>(n);
+  std::vector<int> picked;
+  for (const int f : used)
+    if ((first_index + static_cast<std::uint64_t>(f)) % step == 0) picked.push_back(f);
+  if (picked.empty()) picked.push_back(used.front());
+  return picked;
+}
+
+}  // namespace
+
 void ExpressionModel::set_frame_subsample(int n) {
   if (n < 1) throw SettingsError("frame subsample must be 1 or more, not " + std::to_string(n));
   if (n > 1 && !allows_frame_subsample())
@@ -115,9 +132,7 @@ std::vector<ExpressionResult> ExpressionModel::classify(const std::vector<ClipVi
   for (std::size_t i = 0; i < clips.size(); ++i) {
     const ClipView& c = clips[i];
     const std::size_t frame_bytes = static_cast<std::size_t>(c.crop_size) * c.crop_size * 3;
-    const std::vector<int> used = frames_used(c.n_frames);
-    for (std::size_t u = 0; u < used.size(); u += static_cast<std::size_t>(frame_subsample_)) {
-      const int f = used[u];
+    for (const int f : on_track_grid(frames_used(c.n_frames), c.first_index, frame_subsample_)) {
       const bool keyed = cache_ && c.frame_keys;
       const FrameKey key{c.track, keyed ? c.frame_keys[f] : 0};
       if (keyed) {

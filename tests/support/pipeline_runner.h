@@ -33,6 +33,7 @@ struct ClipRecord {
   guint n_frames = 0, n_real_frames = 0, crop_size = 0;
   gsize bytes = 0;
   std::vector<GstClockTime> pts;
+  guint64 first_index = 0;
 };
 
 struct FrameRecord {
@@ -95,6 +96,7 @@ inline std::vector<ClipRecord> clips_of(GstBuffer* buffer) {
     r.crop_size = c->crop_size;
     r.bytes = g_bytes_get_size(c->frames);
     r.pts.assign(c->pts, c->pts + c->n_frames);
+    r.first_index = c->first_index;
     out.push_back(r);
   }
   return out;

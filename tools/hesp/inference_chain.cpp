@@ -32,8 +32,9 @@ void add_inference_chain_options(CLI::App* cmd, InferenceChainOptions* opt) {
   cmd->add_option("--extra-classes", opt->extra_classes,
                   "Comma-separated class names to add at run time (CLIP zero-shot packs)");
   add_ranged(cmd, "--frame-subsample", opt->frame_subsample,
-             "Look at every n-th frame of a clip only (packs that pool frames without order)", 1,
-             256);
+             "Look at every n-th frame of a track only, on the track's frame grid so that "
+             "overlapping clips share them (packs that pool frames without order)",
+             1, 256);
   cmd->add_option("--schedule", opt->schedule,
                   "Where the model runs: sync, async (frames never wait; late clips dropped) or "
                   "auto (async for live sources)")

@@ -65,6 +65,11 @@ TEST(HespClipBatch, NewTrackGetsAnEarlyPaddedClipOnItsFirstFrame) {
   EXPECT_EQ(got[1].first, 3);
   EXPECT_EQ(got[1].second.n_real_frames, 4u);
   EXPECT_EQ(got[2].first, 7);
+  // Where each clip starts among the track's sampled frames: the early clip and the first full
+  // clip both at frame 0.
+  EXPECT_EQ(got[0].second.first_index, 0u);
+  EXPECT_EQ(got[1].second.first_index, 0u);
+  EXPECT_EQ(got[2].second.first_index, 4u);
 }
 
 TEST(HespClipBatch, ClipsHaveTFramesInPtsOrderWithTrackAndCropSize) {
@@ -102,6 +107,10 @@ TEST(HespClipBatch, SubsampleAndStrideArithmetic) {
   EXPECT_EQ(got[0].pts, (std::vector<GstClockTime>{0, 2 * f, 4 * f}));
   EXPECT_EQ(got[1].pts, (std::vector<GstClockTime>{4 * f, 6 * f, 8 * f}));
   EXPECT_EQ(got[2].pts, (std::vector<GstClockTime>{8 * f, 10 * f, 12 * f}));
+  // first_index counts sampled frames: frames 0, 4 and 8 are the track's sampled frames 0, 2, 4.
+  EXPECT_EQ(got[0].first_index, 0u);
+  EXPECT_EQ(got[1].first_index, 2u);
+  EXPECT_EQ(got[2].first_index, 4u);
 }
 
 TEST(HespClipBatch, TwoTracksGetTheirOwnClips) {
@@ -133,6 +142,54 @@ TEST(HespClipBatch, EndedTrackGetsPaddedPartialClip) {
   EXPECT_EQ(got[0].n_frames, 8u);
   EXPECT_EQ(got[0].n_real_frames, 5u);
   EXPECT_EQ(got[0].pts[7], got[0].pts[4]);
+  EXPECT_EQ(got[0].first_index, 0u);
+}
+
+TEST(HespClipBatch, PartialClipsCarryTheirFirstIndex) {
+  // Clips of 4 every 2: 0..3, 2..5, 4..7; then frames 6..8 wait. Track 3 ends by timeout (its
+  // clip rides on a buffer), track 8 at the end of the stream (its clip rides on the event).
+  GstHarness* h = make_harness(
+      "hespclipbatch clip-length=4 clip-stride=2 crop-size=16 min-frames=2 track-timeout=1");
+  std::vector<hesp::test::ClipRecord> three, eight;
+  for (int i = 0; i < 9; ++i)
+    for (auto& c : push(h, i, {3, 8})) (c.track_id == 3 ? three : eight).push_back(c);
+  for (int i = 9; i < 12; ++i)
+    for (auto& c : push(h, i, {8})) (c.track_id == 3 ? three : eight).push_back(c);
+  ASSERT_EQ(three.size(), 4u);
+  EXPECT_EQ(three[2].first_index, 4u);
+  EXPECT_EQ(three[3].n_real_frames, 3u) << "frames 6, 7 and 8, padded";
+  EXPECT_EQ(three[3].roi_id, -1);
+  EXPECT_EQ(three[3].first_index, 6u);
+  EXPECT_EQ(three[3].pts[0], 6 * GST_SECOND / 25);
+  // Track 8: clips start at 0, 2, 4, 6, 8; frames 10 and 11 wait for the end of the stream.
+  ASSERT_EQ(eight.size(), 5u);
+  EXPECT_EQ(eight.back().first_index, 8u);
+  ASSERT_TRUE(gst_harness_push_event(h, gst_event_new_eos()));
+  int events = 0;
+  while (GstEvent* ev = gst_harness_try_pull_event(h)) {
+    if (gst_hesp_clip_event_is_clip(ev)) {
+      guint track = 0, n = 0, real = 0, size = 0;
+      GBytes* frames = nullptr;
+      GstClockTime* pts = nullptr;
+      guint64 first_index = 0;
+      ASSERT_TRUE(
+          gst_hesp_clip_event_parse(ev, &track, &n, &real, &size, &frames, &pts, &first_index));
+      EXPECT_EQ(track, 8u);
+      EXPECT_EQ(real, 2u);
+      EXPECT_EQ(first_index, 10u);
+      EXPECT_EQ(pts[0], 10 * GST_SECOND / 25);
+      g_bytes_unref(frames);
+      g_free(pts);
+      // The index may be left out of the parse.
+      EXPECT_TRUE(gst_hesp_clip_event_parse(ev, &track, &n, &real, &size, &frames, &pts, nullptr));
+      ++events;
+      g_bytes_unref(frames);
+      g_free(pts);
+    }
+    gst_event_unref(ev);
+  }
+  gst_harness_teardown(h);
+  EXPECT_EQ(events, 1);
 }
 
 TEST(HespClipBatch, TooShortTrackIsDropped) {
@@ -157,7 +214,10 @@ TEST(HespClipBatch, PartialClipsTravelInAnEventAtEos) {
       guint track = 0, n = 0, real = 0, size = 0;
       GBytes* frames = nullptr;
       GstClockTime* pts = nullptr;
-      ASSERT_TRUE(gst_hesp_clip_event_parse(ev, &track, &n, &real, &size, &frames, &pts));
+      guint64 first_index = 99;
+      ASSERT_TRUE(
+          gst_hesp_clip_event_parse(ev, &track, &n, &real, &size, &frames, &pts, &first_index));
+      EXPECT_EQ(first_index, 0u);
       EXPECT_EQ(n, 8u);
       EXPECT_EQ(real, 3u);
       EXPECT_EQ(size, 16u);
@@ -207,7 +267,6 @@ TEST(HespClipBatch, MetaSurvivesBufferCopyWithoutCopyingPixels) {
   GstHarness* h =
       make_harness("hespclipbatch clip-length=1 clip-stride=1 min-frames=1 crop-size=16");
   GstBuffer* out = gst_harness_push_and_pull(h, frame_with_faces(0, {1}));
-  gst_harness_teardown(h);
   gpointer state = nullptr;
   GstHespClipMeta* meta = gst_buffer_iterate_hesp_clip_meta(out, &state);
   ASSERT_NE(meta, nullptr);
@@ -217,6 +276,21 @@ TEST(HespClipBatch, MetaSurvivesBufferCopyWithoutCopyingPixels) {
   ASSERT_NE(copied, nullptr);
   EXPECT_EQ(g_bytes_get_data(copied->frames, nullptr), g_bytes_get_data(meta->frames, nullptr));
   EXPECT_EQ(copied->track_id, 1u);
+  // The second clip of the track (clips of one frame) starts at its sampled frame 1.
+  EXPECT_EQ(meta->first_index, 0u);
+  gst_buffer_unref(copy);
+  gst_buffer_unref(out);
+  out = gst_harness_push_and_pull(h, frame_with_faces(1, {1}));
+  gst_harness_teardown(h);
+  state = nullptr;
+  meta = gst_buffer_iterate_hesp_clip_meta(out, &state);
+  ASSERT_NE(meta, nullptr);
+  EXPECT_EQ(meta->first_index, 1u);
+  copy = gst_buffer_copy(out);
+  state = nullptr;
+  copied = gst_buffer_iterate_hesp_clip_meta(copy, &state);
+  ASSERT_NE(copied, nullptr);
+  EXPECT_EQ(copied->first_index, 1u) << "the copy keeps the index";
   gst_buffer_unref(copy);
   gst_buffer_unref(out);
 }

@@ -10,6 +10,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "gsthespclipmeta.h"
 #include "hesp/model_pack.h"
 #include "hesp/pan_zoom.h"
 #include "pipeline_runner.h"
@@ -132,6 +133,58 @@ TEST_F(HespInfer, ResultsDoNotDependOnBatchSize) {
     }
   }
   EXPECT_GT(compared, 40u);
+}
+
+// hespclipbatch's clips of one track, 8 frames every 4, as metas and as an end-of-stream
+// "hesp-clip" event: hespinfer hands each clip's first_index to the model, whose frame-subsample
+// takes frames on the track's grid, so the frame cache encodes one frame per 8 track frames.
+TEST_F(HespInfer, FrameSubsampleFollowsTheClipsFirstIndex) {
+  constexpr GstClockTime kFrame = GST_SECOND / 25;
+  GstHarness* h = gst_harness_new_parse(("hespinfer name=infer schedule=sync frame-subsample=8 "
+                                         "frame-cache=64 model=\"" +
+                                         default_pack() + "\"")
+                                            .c_str());
+  gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=64,height=48,framerate=25/1");
+  std::vector<std::uint8_t> bytes(8 * 112 * 112 * 3);
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::uint8_t>(i * 7 / 5);
+  GBytes* frames = g_bytes_new(bytes.data(), bytes.size());
+  auto clip_pts = [&](guint64 start) {
+    std::vector<GstClockTime> pts(8);
+    for (guint64 f = 0; f < 8; ++f) pts[f] = (start + f) * kFrame;
+    return pts;
+  };
+  // Clips of track frames 0..7, 4..11, ..., 20..27: the grid frames 0, 8, 16, 24. Counted from
+  // each clip's start they would be 0, 4, ..., 20.
+  for (guint64 start = 0; start <= 20; start += 4) {
+    GstBuffer* b = gst_buffer_new_allocate(nullptr, 64 * 48 * 3, nullptr);
+    GST_BUFFER_PTS(b) = (start + 7) * kFrame;
+    const auto pts = clip_pts(start);
+    ASSERT_NE(gst_buffer_add_hesp_clip_meta(b, 1, -1, 8, 8, 112, frames, pts.data(), start),
+              nullptr);
+    ASSERT_EQ(gst_harness_push(h, b), GST_FLOW_OK);
+  }
+  // A partial clip at the end of the stream from track frame 20 on: grid frame 24 (cached); taken
+  // from its own start it would be frame 20, not encoded before.
+  {
+    const auto pts = clip_pts(20);
+    ASSERT_TRUE(
+        gst_harness_push_event(h, gst_hesp_clip_event_new(1, 8, 5, 112, frames, pts.data(), 20)));
+  }
+  EXPECT_TRUE(gst_harness_push_event(h, gst_event_new_eos()));
+  GstElement* infer = gst_bin_get_by_name(GST_BIN(h->element), "infer");
+  ASSERT_NE(infer, nullptr);
+  GstStructure* stats = nullptr;
+  g_object_get(infer, "stats", &stats, nullptr);
+  ASSERT_NE(stats, nullptr);
+  guint64 run = 0, encoded = 0;
+  EXPECT_TRUE(gst_structure_get_uint64(stats, "clips-run", &run));
+  EXPECT_TRUE(gst_structure_get_uint64(stats, "frames-encoded", &encoded));
+  EXPECT_EQ(run, 7u);
+  EXPECT_EQ(encoded, 4u) << "frames 0, 8, 16 and 24 of the track, each once";
+  gst_structure_free(stats);
+  gst_object_unref(infer);
+  g_bytes_unref(frames);
+  gst_harness_teardown(h);
 }
 
 TEST_F(HespInfer, LabelChangesArePostedIncludingEndOfStreamClips) {

@@ -132,7 +132,7 @@ GstBuffer* clip_buffer(int index, int tracks, GBytes* frames, int first_track = 
   GstClockTime pts[8];
   for (int f = 0; f < 8; ++f) pts[f] = (index + f) * kFrame;
   for (int t = first_track; t < first_track + tracks; ++t)
-    gst_buffer_add_hesp_clip_meta(b, t, -1, 8, 8, 112, frames, pts);
+    gst_buffer_add_hesp_clip_meta(b, t, -1, 8, 8, 112, frames, pts, static_cast<guint64>(index));
   return b;
 }
 

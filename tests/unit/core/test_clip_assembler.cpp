@@ -132,6 +132,79 @@ TEST(ClipAssembler, StridesAndSubsamplingPickTheFrames) {
   }
 }
 
+// Clip::first_index: where a clip's first frame lies among its track's sampled frames.
+std::vector<std::uint64_t> first_indices(
+    const std::vector<std::pair<int, std::unique_ptr<hesp::Clip>>>& clips) {
+  std::vector<std::uint64_t> v;
+  for (const auto& c : clips) v.push_back(c.second->first_index);
+  return v;
+}
+
+TEST(ClipAssembler, FirstIndexCountsTheTracksSampledFrames) {
+  struct Case {
+    const char* what;
+    int clip_stride, frame_subsample, frames_fed;
+    std::vector<std::uint64_t> want;
+  };
+  const Case cases[] = {
+      {"back to back", 4, 1, 12, {0, 4, 8}},
+      {"overlapping", 2, 1, 8, {0, 2, 4}},
+      // Sampled frames 4 and 5 are skipped but still counted: the second clip holds 6..9.
+      {"stride longer than the clip", 6, 1, 14, {0, 6}},
+      // Frames 0, 3, 6, ... are sampled frames 0, 1, 2, ...: indices count sampled frames.
+      {"subsampled", 4, 3, 24, {0, 4}},
+      {"subsampled and overlapping", 1, 2, 12, {0, 1, 2}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    auto config = small_config();
+    config.clip_stride = c.clip_stride;
+    config.frame_subsample = c.frame_subsample;
+    hesp::ClipAssembler a(config);
+    const auto clips = feed(a, c.frames_fed);
+    EXPECT_EQ(first_indices(clips), c.want);
+    // Frame f of a clip is the track's sampled frame first_index + f (the pixel values are the
+    // video frame index = sampled index x subsample).
+    for (const auto& [on, clip] : clips)
+      EXPECT_EQ(frame_values(*clip).front(),
+                static_cast<int>(clip->first_index) * c.frame_subsample);
+  }
+}
+
+TEST(ClipAssembler, FirstIndexOfEarlyAndPartialClips) {
+  hesp::ClipAssembler a(small_config_with(&hesp::ClipConfig::first_clip_frames, 1));
+  const auto clips = feed(a, 7);  // early clip (frame 0), full clip 0..3, frames 4..6 wait
+  ASSERT_EQ(clips.size(), 2u);
+  EXPECT_EQ(clips[0].second->n_real_frames, 1);
+  EXPECT_EQ(first_indices(clips), (std::vector<std::uint64_t>{0, 0}));
+  auto partial = a.finish(7);
+  ASSERT_NE(partial, nullptr);
+  EXPECT_EQ(partial->n_real_frames, 3);
+  EXPECT_EQ(partial->first_index, 4u);
+  EXPECT_EQ(frame_values(*partial), (std::vector<int>{4, 5, 6, 6}));
+
+  // A track that ends by timeout, and partial clips at the end of the stream.
+  hesp::ClipAssembler b(small_config_with(&hesp::ClipConfig::track_timeout, 1));
+  feed(b, 6, 3);  // clip 0..3, then 4, 5 wait
+  std::vector<std::unique_ptr<hesp::Clip>> ended;
+  for (int f = 0; f < 3 && ended.empty(); ++f) {
+    b.begin_frame();
+    ended = b.end_frame();
+  }
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0]->first_index, 4u);
+  hesp::ClipAssembler c(small_config());
+  feed(c, 10, 1);  // clips 0..3, 4..7; 8, 9 wait
+  const auto at_eos = c.finish_all();
+  ASSERT_EQ(at_eos.size(), 1u);
+  EXPECT_EQ(at_eos[0]->first_index, 8u);
+  // A new track (or the same id after reset) starts counting again.
+  c.reset();
+  const auto again = feed(c, 4, 1);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].second->first_index, 0u);
+}
+
 TEST(ClipAssembler, FinishPadsPartialClipWithLastFrame) {
   hesp::ClipAssembler a(small_config());
   feed(a, 6);  // one full clip, then frames 4 and 5 wait

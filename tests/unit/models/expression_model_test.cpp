@@ -5,12 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iterator>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -285,10 +287,10 @@ struct TrackClips {
   }
 };
 
-TrackClips drifting_track(const ListedFace& face, float margin) {
+TrackClips drifting_track(const ListedFace& face, float margin, int frames = 12) {
   TrackClips t;
   const DemoPhoto photo = load_demo_photo(face.photo);
-  for (int f = 0; f < 12; ++f) {
+  for (int f = 0; f < frames; ++f) {
     Box b = face.box;
     b.x += 4.0f * f;
     b.y -= 2.0f * f;
@@ -341,6 +343,104 @@ TEST_F(ExpressionModelTest, FrameSubsampleLooksAtEveryNthFrame) {
   EXPECT_EQ(got.logits, want.logits);
   EXPECT_EQ(sub->frames_computed(), 4u);
   EXPECT_THROW(sub->set_frame_subsample(0), SettingsError);
+}
+
+// The frames of a track (by index) side by side, as one clip without keys.
+std::vector<std::uint8_t> frames_of(const TrackClips& t, const std::vector<int>& which) {
+  constexpr std::size_t kBytes = 112 * 112 * 3;
+  std::vector<std::uint8_t> out;
+  for (int f : which)
+    out.insert(out.end(), t.frames.begin() + f * kBytes, t.frames.begin() + (f + 1) * kBytes);
+  return out;
+}
+
+// The 8-frame clips every 4 frames that hespclipbatch cuts a 24-frame track into, each knowing
+// where it starts on the track (ClipView::first_index), and the track frames a subsample of n
+// should look at in each: those on the track's grid, else the clip's first.
+struct GridCase {
+  int n;
+  std::vector<std::vector<int>> grid_frames;  // per clip
+  std::uint64_t frames_encoded;
+};
+
+TEST_F(ExpressionModelTest, FrameSubsampleTakesFramesOnTheTracksGrid) {
+  const TrackClips t = drifting_track(kSmiling[0], static_cast<float>(model_->face_margin()), 24);
+  const double th = -kInf;
+  std::vector<ClipView> clips;
+  for (int start = 0; start + 8 <= 24; start += 4) {
+    ClipView v = t.clip(start, 8, 3);
+    v.first_index = static_cast<std::uint64_t>(start);
+    clips.push_back(v);
+  }
+  ASSERT_EQ(clips.size(), 5u);
+  const GridCase cases[] = {
+      // Counted from each clip's start, n = 8 took frames 0, 4, 8, 12, 16: one per 4 frames.
+      {8, {{0}, {8}, {8}, {16}, {16}}, 3},
+      // Longer than a clip: clips 4..11 and 8..15 hold no multiple of 16 and use their first.
+      {16, {{0}, {4}, {8}, {16}, {16}}, 4},
+      {4, {{0, 4}, {4, 8}, {8, 12}, {12, 16}, {16, 20}}, 6},
+  };
+  for (const GridCase& c : cases) {
+    SCOPED_TRACE("frame subsample " + std::to_string(c.n));
+    // One clip per call (as hespinfer runs them as they come), and all in one call.
+    for (const bool together : {false, true}) {
+      auto sub = ExpressionModel::load(converted_pack());
+      sub->set_frame_cache(64);
+      sub->set_frame_subsample(c.n);
+      std::vector<ExpressionResult> got;
+      if (together) {
+        got = sub->classify(clips, th);
+      } else {
+        for (const ClipView& clip : clips) got.push_back(sub->classify({clip}, th).at(0));
+      }
+      ASSERT_EQ(got.size(), clips.size());
+      EXPECT_EQ(sub->frames_computed(), c.frames_encoded) << "one frame per n track frames";
+      for (std::size_t i = 0; i < clips.size(); ++i) {
+        const std::vector<std::uint8_t> grid = frames_of(t, c.grid_frames[i]);
+        const int count = static_cast<int>(c.grid_frames[i].size());
+        const ExpressionResult want = model_->classify({{grid.data(), count, 112}}, th).at(0);
+        ASSERT_EQ(got[i].logits.size(), want.logits.size());
+        for (std::size_t k = 0; k < want.logits.size(); ++k)
+          EXPECT_NEAR(got[i].logits[k], want.logits[k], 1e-5) << "clip " << i << ", class " << k;
+        EXPECT_EQ(got[i].label, want.label) << "clip " << i;
+      }
+    }
+  }
+}
+
+TEST_F(ExpressionModelTest, FrameSubsampleFromTheClipsStartWhenItIsTheTracksStart) {
+  // Mean pooling counts every used frame, so a padding repeat used twice shows in the logits.
+  ModelOptions mean_pooling;
+  mean_pooling.pooling = "mean";
+  auto plain = ExpressionModel::load(converted_pack(), mean_pooling);
+  auto sub = ExpressionModel::load(converted_pack(), mean_pooling);
+  sub->set_frame_subsample(2);
+  const TrackClips t = drifting_track(kSmiling[2], static_cast<float>(model_->face_margin()), 3);
+  // A partial clip: frames 0, 1, 2, then five repeats of frame 2 (as ClipAssembler pads).
+  const std::vector<std::uint8_t> padded = frames_of(t, {0, 1, 2, 2, 2, 2, 2, 2});
+  const struct {
+    std::uint64_t first_index;
+    std::vector<int> positions;  // of the padded clip
+  } cases[] = {
+      {0, {0, 2, 4, 6}},  // what counting from the clip's start always took
+      {1, {1, 3, 5, 7}},
+      {6, {0, 2, 4, 6}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE("first index " + std::to_string(c.first_index));
+    std::vector<int> track_frames;
+    for (int p : c.positions) track_frames.push_back(std::min(p, 2));
+    const std::vector<std::uint8_t> want_frames = frames_of(t, track_frames);
+    const ExpressionResult want = plain->classify({{want_frames.data(), 4, 112}}, -kInf).at(0);
+    ClipView v{padded.data(), 8, 112};
+    v.first_index = c.first_index;
+    const ExpressionResult got = sub->classify({v}, -kInf).at(0);
+    for (std::size_t k = 0; k < want.logits.size(); ++k)
+      EXPECT_NEAR(got.logits[k], want.logits[k], 1e-5) << "class " << k;
+  }
+  // A default ClipView (first_index 0) is what every caller without tracks passes.
+  EXPECT_EQ(ClipView{}.first_index, 0u);
+  EXPECT_EQ(sub->frames_computed(), 12u);
 }
 
 TEST_F(ExpressionModelTest, LargerCropsAreResizedToTheInput) {
