@@ -5,24 +5,37 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <utility>
 
 #include "commands.h"
 #include "hesp/error.h"
 #include "hesp_config.h"
 #include "output_file.h"
 
-// LibTorch's OpenMP runtime reads its wait policy once, when it is loaded (before main). Its
-// default, spinning idle threads, makes inference several times slower on small machines where
-// GStreamer's threads share the cores, so the tool restarts itself once with the passive policy
-// unless the user chose one.
-static void prefer_passive_openmp(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY")) return;
-  setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-  execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
+// Two thread pools under LibTorch read their settings once, when they are loaded (before main),
+// and both default to waiting actively, which on a small machine where GStreamer's threads share
+// the cores makes the whole run several times slower:
+//   - the OpenMP runtime spins its idle threads: OMP_WAIT_POLICY=PASSIVE;
+//   - OpenBLAS (LibTorch's matrix products in the face detector's and expression net's
+//     convolutions) keeps threads of its own that call sched_yield in a loop while they wait:
+//     OPENBLAS_NUM_THREADS=1 leaves the parallel work to LibTorch's OpenMP threads. On the demo
+//     video `hesp faces` took 7.3 s instead of 11.0 s and 0.4 instead of 4.0 s of system time
+//     (docs/benchmarks.md).
+// So the tool restarts itself once with both set, unless the user chose them.
+static void prefer_quiet_thread_pools(char** argv) {
+  bool changed = false;
+  for (const auto& [name, value] :
+       {std::pair<const char*, const char*>{"OMP_WAIT_POLICY", "PASSIVE"},
+        {"OPENBLAS_NUM_THREADS", "1"}}) {
+    if (std::getenv(name)) continue;
+    setenv(name, value, 1);
+    changed = true;
+  }
+  if (changed) execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
 }
 
 int main(int argc, char** argv) {
-  prefer_passive_openmp(argv);
+  prefer_quiet_thread_pools(argv);
   CLI::App app{"hesp " HESP_VERSION ": open-set video facial expression recognition"};
   app.require_subcommand(1);
   app.set_version_flag("--version", HESP_VERSION);
