@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// CLIP image and text encoders for inference, from an OpenAI ViT checkpoint (.pt). Torch-free
-// interface; LibTorch stays inside the library.
+// CLIP image and text encoders for inference, from an OpenAI CLIP checkpoint (.pt) with a ViT or
+// a ResNet image tower. Torch-free interface; LibTorch stays inside the library.
 #pragma once
 
 #include <cstddef>
@@ -28,20 +28,28 @@ struct ClipOptions {
   // fp32 on CPU: run the linear layers through oneDNN when LibTorch has it (several times the
   // speed of the BLAS LibTorch otherwise uses, on AVX-512 machines). Off = plain at::linear.
   bool use_onednn = true;
-  // fp32 on CPUs with AVX2 + FMA: run the image tower through hesp's own kernels (weights packed
-  // once at load, fused bias / QuickGELU / residual adds, fused attention). Off = the layer-by-
-  // layer path above.
+  // fp32 on CPUs with AVX2 + FMA: run the ViT image tower through hesp's own kernels (weights
+  // packed once at load, fused bias / QuickGELU / residual adds, fused attention). Off = the
+  // layer-by-layer path above. The ResNet tower always runs on LibTorch's convolutions (oneDNN,
+  // channels-last, with use_onednn).
   bool packed_kernels = true;
 };
 
+// OpenAI's two image towers: ViT-B/32, ViT-L/14 ... or the modified ResNets RN50, RN101,
+// RN50x4 ... (three-convolution stem, anti-aliased bottlenecks, attention pooling).
+enum class ClipImageTower { kViT, kResNet };
+
 // Sizes read from the checkpoint.
 struct ClipGeometry {
+  ClipImageTower image_tower = ClipImageTower::kViT;
   int image_size = 0;  // input side in pixels
-  int patch_size = 0;
+  int patch_size = 0;  // ViT only (0 for ResNet)
+  // ViT: transformer width. ResNet: first stage's bottleneck width (64 for RN50).
   int vision_width = 0;
-  int vision_layers = 0;
-  int vision_heads = 0;
-  int context_length = 0;  // text positions
+  int vision_layers = 0;                 // ViT: residual blocks. ResNet: bottlenecks in all stages
+  int vision_heads = 0;                  // ViT: per block. ResNet: the attention pool's
+  std::vector<int> vision_stage_blocks;  // ResNet only: bottlenecks per stage (3, 4, 6, 3 in RN50)
+  int context_length = 0;                // text positions
   int vocab_size = 0;
   int text_width = 0;
   int text_layers = 0;
@@ -67,10 +75,10 @@ float cosine_similarity(const float* a, const float* b, int dim);
 
 class ClipEncoder {
  public:
-  // Loads an OpenAI CLIP ViT checkpoint (the released TorchScript .pt files, or a torch.save'd
-  // state dict with the same tensor names). Throws FileNotFoundError, CorruptFileError (not a
-  // checkpoint, not CLIP, a tensor missing or of the wrong shape: the message names it) or
-  // SettingsError (unsupported variant, device or precision).
+  // Loads an OpenAI CLIP checkpoint, ViT or ResNet (the released TorchScript .pt files, a
+  // torch.save'd state dict with the same tensor names, or a clip-zeroshot pack). Throws
+  // FileNotFoundError, CorruptFileError (not a checkpoint, not CLIP, a tensor missing or of the
+  // wrong shape: the message names it) or SettingsError (unsupported variant, device or precision).
   static std::unique_ptr<ClipEncoder> load(const std::string& checkpoint,
                                            const ClipOptions& options = {});
   ~ClipEncoder();

@@ -5,10 +5,12 @@
 #include <torch/script.h>
 #include <torch/serialize.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <iterator>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "clip/clip_from_pack.h"
@@ -27,6 +29,13 @@ std::string shape_text(c10::IntArrayRef shape) {
 // Scalars OpenAI's build_model drops: they restate the geometry.
 bool is_metadata(const std::string& name) {
   return name == "input_resolution" || name == "context_length" || name == "vocab_size";
+}
+
+// BatchNorm's count of training batches (int64), which OpenAI's ResNet files carry.
+bool is_batch_count(const std::string& name) {
+  static const std::string suffix = ".num_batches_tracked";
+  return name.size() > suffix.size() &&
+         name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 std::string not_clip(const std::string& source, const std::string& what) {
@@ -130,13 +139,64 @@ std::string openai_name_for(const std::string& model_name) {
   return model_name;
 }
 
-ModelGeometry infer_geometry(const TensorMap& t, const std::string& source) {
-  if (t.count("visual.layer1.0.conv1.weight") || t.count("visual.attnpool.positional_embedding"))
-    throw SettingsError("'" + source +
-                        "' is a ResNet CLIP checkpoint (RN50 and relatives); only ViT ones are "
-                        "supported");
-  ModelGeometry g;
-  VisionGeometry& v = g.vision;
+namespace {
+
+// OpenAI's ResNet image tower, sized the way OpenAI's build_model sizes it: bottlenecks per stage
+// from the parameter names, the width from the first bottleneck, the input side from the
+// attention pool's positions (one per cell of the input / 32 grid, plus the mean token), the pool's
+// heads from its width (32 x width, in 64-wide heads).
+VisionGeometry infer_resnet_geometry(const TensorMap& t, const std::string& source) {
+  VisionGeometry v;
+  v.tower = VisionTower::kResNet;
+  v.patch_size = 0;
+  v.layers = 0;
+  for (int s = 0; s < 4; ++s) {
+    // The highest block index named plus one: a gap below it shows up as a missing tensor.
+    const std::string prefix = "visual.layer" + std::to_string(s + 1) + ".";
+    int64_t blocks = 0;
+    for (auto it = t.lower_bound(prefix); it != t.end() && starts_with(it->first, prefix); ++it) {
+      const std::string index =
+          it->first.substr(prefix.size(), it->first.find('.', prefix.size()) - prefix.size());
+      if (index.empty() || index.find_first_not_of("0123456789") != std::string::npos ||
+          index.size() > 4)
+        throw CorruptFileError(
+            not_clip(source, "tensor '" + it->first + "' does not name a bottleneck by number"));
+      blocks = std::max<int64_t>(blocks, std::stoll(index) + 1);
+    }
+    if (blocks == 0)
+      throw CorruptFileError(not_clip(
+          source, "no tensor '" + prefix + "0.conv1.weight' (the ResNet tower has four stages)"));
+    v.stage_blocks[s] = blocks;
+    v.layers += blocks;
+  }
+  const at::Tensor& first =
+      require(t, "visual.layer1.0.conv1.weight", 4, "[width, width, 1, 1]", source);
+  v.width = first.size(0);
+  if (v.width < 2 || v.width % 2 != 0)
+    throw CorruptFileError(not_clip(source, "tensor 'visual.layer1.0.conv1.weight' has shape " +
+                                                shape_text(first.sizes()) +
+                                                ", expected an even width (the stem runs at "
+                                                "width / 2)"));
+  const int64_t pool_width = v.width * 32;
+  const at::Tensor& pos = require(t, "visual.attnpool.positional_embedding", 2,
+                                  "[grid * grid + 1, 32 * width]", source);
+  const auto grid = static_cast<int64_t>(std::lround(std::sqrt(double(pos.size(0) - 1))));
+  if (grid < 1 || grid * grid + 1 != pos.size(0) || pos.size(1) != pool_width)
+    throw CorruptFileError(not_clip(
+        source, "tensor 'visual.attnpool.positional_embedding' has shape " +
+                    shape_text(pos.sizes()) + ", expected [grid * grid + 1, " +
+                    std::to_string(pool_width) + "] (32 x the width of visual.layer1.0.conv1)"));
+  v.image_size = grid * 32;
+  v.heads = pool_width / 64;
+  v.embed_dim =
+      require(t, "visual.attnpool.c_proj.weight", 2, "[embed_dim, 32 * width]", source).size(0);
+  return v;
+}
+
+// ViT image tower: width and patch from the patch embedding, blocks from the names, the input side
+// from the positions (one per patch plus the class token).
+VisionGeometry infer_vit_geometry(const TensorMap& t, const std::string& source) {
+  VisionGeometry v;
   const at::Tensor& conv = require(t, "visual.conv1.weight", 4, "[width, 3, patch, patch]", source);
   if (conv.size(1) != 3 || conv.size(2) != conv.size(3))
     throw CorruptFileError(not_clip(source, "tensor 'visual.conv1.weight' has shape " +
@@ -158,6 +218,30 @@ ModelGeometry infer_geometry(const TensorMap& t, const std::string& source) {
                                                 ", expected [grid * grid + 1, width]"));
   v.image_size = grid * v.patch_size;
   v.embed_dim = require(t, "visual.proj", 2, "[width, embed_dim]", source).size(1);
+  return v;
+}
+
+bool has_prefix(const TensorMap& t, const std::string& prefix) {
+  const auto it = t.lower_bound(prefix);
+  return it != t.end() && starts_with(it->first, prefix);
+}
+
+}  // namespace
+
+VisionTower vision_tower(const TensorMap& t) {
+  return has_prefix(t, "visual.layer1.") || has_prefix(t, "visual.attnpool.") ? VisionTower::kResNet
+                                                                              : VisionTower::kViT;
+}
+
+ModelGeometry infer_geometry(const TensorMap& t, const std::string& source) {
+  const bool resnet = vision_tower(t) == VisionTower::kResNet;
+  if (resnet && has_prefix(t, "visual.transformer."))
+    throw CorruptFileError(not_clip(source,
+                                    "it holds both a ResNet image tower (visual.layer1.*, "
+                                    "visual.attnpool.*) and a ViT one (visual.transformer.*)"));
+  ModelGeometry g;
+  g.vision = resnet ? infer_resnet_geometry(t, source) : infer_vit_geometry(t, source);
+  const VisionGeometry& v = g.vision;
 
   TextGeometry& x = g.text;
   x.width = require(t, "ln_final.weight", 1, "[width]", source).size(0);
@@ -181,10 +265,24 @@ ClipModel build_model(const TensorMap& tensors, const std::string& source) {
   ClipModel model(infer_geometry(tensors, source));
   std::set<std::string> used;
   torch::NoGradGuard no_grad;
-  for (auto& item : model->named_parameters(/*recurse=*/true)) {
-    const std::string name = openai_name_for(item.key());
-    at::Tensor& param = item.value();
+  // Parameters, and the ResNet tower's BatchNorm statistics (buffers).
+  std::vector<std::pair<std::string, at::Tensor>> targets;
+  for (auto& item : model->named_parameters(/*recurse=*/true))
+    targets.emplace_back(item.key(), item.value());
+  for (auto& item : model->named_buffers(/*recurse=*/true))
+    targets.emplace_back(item.key(), item.value());
+  for (auto& [model_name, param] : targets) {
+    const std::string name = openai_name_for(model_name);
     const auto it = tensors.find(name);
+    if (is_batch_count(name)) {
+      // BatchNorm's update counter: kept when the file has it, else 0 (packs store only
+      // floating-point tensors). Inference never reads it.
+      if (it != tensors.end() && it->second.numel() == 1) {
+        param.fill_(it->second.item<int64_t>());
+        used.insert(name);
+      }
+      continue;
+    }
     if (it == tensors.end())
       throw CorruptFileError(not_clip(
           source, "no tensor '" + name + "' (expected shape " + shape_text(param.sizes()) + ")"));
@@ -202,9 +300,9 @@ ClipModel build_model(const TensorMap& tensors, const std::string& source) {
   }
   for (const auto& [name, tensor] : tensors) {
     if (!used.count(name) && !is_metadata(name))
-      throw CorruptFileError(not_clip(source, "tensor '" + name + "' " +
-                                                  shape_text(tensor.sizes()) +
-                                                  " has no place in a ViT CLIP model"));
+      throw CorruptFileError(not_clip(
+          source, "tensor '" + name + "' " + shape_text(tensor.sizes()) + " has no place in a " +
+                      (model->geometry().vision.resnet() ? "ResNet" : "ViT") + " CLIP model"));
   }
   model->eval();
   for (auto& p : model->parameters()) p.set_requires_grad(false);

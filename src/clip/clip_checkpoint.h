@@ -18,9 +18,14 @@ using TensorMap = std::map<std::string, at::Tensor>;
 // CorruptFileError when the file is neither.
 TensorMap read_checkpoint_tensors(const std::string& path);
 
-// The geometry the tensor shapes imply (OpenAI names). `source` names the file in errors.
-// Throws CorruptFileError when a tensor needed to tell is missing or has an impossible shape,
-// SettingsError for CLIP variants this code does not implement (ResNet image towers).
+// The image tower the tensor names imply: ResNet when there are "visual.layer1.*" or
+// "visual.attnpool.*" tensors, ViT otherwise.
+VisionTower vision_tower(const TensorMap& tensors);
+
+// The geometry the tensor shapes imply (OpenAI names), for either image tower, derived as OpenAI's
+// build_model derives it. `source` names the file in errors. Throws CorruptFileError naming the
+// tensor when one needed to tell is missing or has an impossible shape, or when the file mixes
+// the two towers.
 ModelGeometry infer_geometry(const TensorMap& tensors, const std::string& source);
 
 // Where an OpenAI checkpoint name lives in ClipModel, and back. The only place the two naming
@@ -28,9 +33,9 @@ ModelGeometry infer_geometry(const TensorMap& tensors, const std::string& source
 std::string model_name_for(const std::string& openai_name);
 std::string openai_name_for(const std::string& model_name);
 
-// A model with the checkpoint's weights in fp32, in eval mode, gradients off. Throws
-// CorruptFileError naming the tensor and the expected shape when one is missing or odd, and
-// naming tensors the architecture has no place for.
+// A model with the checkpoint's weights in fp32, in eval mode, gradients off (BatchNorm layers of a
+// ResNet tower use their stored statistics). Throws CorruptFileError naming the tensor and the
+// expected shape when one is missing or odd, and naming tensors the architecture has no place for.
 ClipModel build_model(const TensorMap& tensors, const std::string& source);
 
 // read_checkpoint_tensors + build_model.

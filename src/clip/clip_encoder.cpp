@@ -88,7 +88,7 @@ struct ClipEncoder::Impl {
 
   // images: [m, 3, S, S] float on the CPU.
   Embeddings run_vision(const at::Tensor& images) const {
-    return to_embeddings(model->visual->forward(images.to(device)));
+    return to_embeddings(model->encode_image(images.to(device)));
   }
 
   Embeddings encode_frames(const std::vector<Frame>& frames) const;
@@ -160,6 +160,9 @@ std::unique_ptr<ClipEncoder> ClipEncoder::load(const std::string& checkpoint,
 
   const clip::ModelGeometry& g = impl->model->geometry();
   ClipGeometry& out = impl->geometry;
+  out.image_tower = g.vision.resnet() ? ClipImageTower::kResNet : ClipImageTower::kViT;
+  if (g.vision.resnet())
+    out.vision_stage_blocks.assign(g.vision.stage_blocks.begin(), g.vision.stage_blocks.end());
   out.image_size = static_cast<int>(g.vision.image_size);
   out.patch_size = static_cast<int>(g.vision.patch_size);
   out.vision_width = static_cast<int>(g.vision.width);

@@ -32,6 +32,19 @@ void init_transformer_blocks(Transformer& transformer, int64_t width, int64_t la
   }
 }
 
+void init_resnet(ModifiedResNet& resnet) {
+  auto& pool = resnet->attnpool;
+  const int64_t width = pool->positional_embedding.size(1);
+  const double std = std::pow(double(width), -0.5);
+  normal_init(pool->positional_embedding, std);
+  for (torch::nn::Linear* l : {&pool->q_proj, &pool->k_proj, &pool->v_proj, &pool->c_proj})
+    normal_init((*l)->weight, std);
+  torch::NoGradGuard no_grad;
+  for (const torch::nn::ModuleList* stage :
+       {&resnet->layer1, &resnet->layer2, &resnet->layer3, &resnet->layer4})
+    for (const auto& block : **stage) block->as<BottleneckImpl>()->bn3->weight.zero_();
+}
+
 namespace {
 
 int64_t heads_for(int64_t width) { return width / 64; }
@@ -46,12 +59,16 @@ ClipModel random_clip_model(const ModelGeometry& geometry, std::uint64_t seed) {
   const VisionGeometry& v = geometry.vision;
   const TextGeometry& t = geometry.text;
 
-  auto& visual = model->visual;
-  const double vscale = std::pow(double(v.width), -0.5);
-  normal_init(visual->class_embedding, vscale);
-  normal_init(visual->positional_embedding, vscale);
-  normal_init(visual->proj, vscale);
-  init_transformer_blocks(visual->transformer, v.width, v.layers);
+  if (v.resnet()) {
+    init_resnet(model->visual_resnet);
+  } else {
+    auto& visual = model->visual;
+    const double vscale = std::pow(double(v.width), -0.5);
+    normal_init(visual->class_embedding, vscale);
+    normal_init(visual->positional_embedding, vscale);
+    normal_init(visual->proj, vscale);
+    init_transformer_blocks(visual->transformer, v.width, v.layers);
+  }
 
   auto& text = model->text;
   normal_init(text->token_embedding->weight, 0.02);
@@ -121,6 +138,14 @@ ModelGeometry parse_geometry(const std::string& spec) {
 
 std::string geometry_text(const ModelGeometry& g) {
   std::ostringstream out;
+  if (g.vision.resnet()) {
+    const auto& b = g.vision.stage_blocks;
+    out << "resnet=" << b[0] << "-" << b[1] << "-" << b[2] << "-" << b[3]
+        << ",image=" << g.vision.image_size << ",width=" << g.vision.width
+        << ",text-width=" << g.text.width << ",text-layers=" << g.text.layers
+        << ",embed=" << g.vision.embed_dim << ",context=" << g.text.context_length;
+    return out.str();
+  }
   out << "image=" << g.vision.image_size << ",patch=" << g.vision.patch_size
       << ",width=" << g.vision.width << ",layers=" << g.vision.layers
       << ",text-width=" << g.text.width << ",text-layers=" << g.text.layers
@@ -133,6 +158,11 @@ TensorMap openai_tensors(const ClipModelImpl& model) {
   for (const auto& item : model.named_parameters(/*recurse=*/true))
     out[openai_name_for(item.key())] =
         item.value().detach().to(at::kCPU, at::kFloat).contiguous().clone();
+  // The ResNet tower's BatchNorm statistics; not its integer batch counters.
+  for (const auto& item : model.named_buffers(/*recurse=*/true))
+    if (at::isFloatingType(item.value().scalar_type()))
+      out[openai_name_for(item.key())] =
+          item.value().detach().to(at::kCPU, at::kFloat).contiguous().clone();
   return out;
 }
 

@@ -24,13 +24,19 @@ void normal_init(at::Tensor& t, double std);
 // layers add up; attention biases zero. Draws from the global generator in a fixed order.
 void init_transformer_blocks(Transformer& transformer, int64_t width, int64_t layers);
 
+// OpenAI's initialisation for the ResNet image tower: the attention pool's positions and
+// projections from N(0, 1/width), every bottleneck's last BatchNorm scale zero (each block starts
+// as its shortcut); convolutions keep LibTorch's default. Draws from the global generator.
+void init_resnet(ModifiedResNet& resnet);
+
 // Parses a geometry such as "image=64,patch=16,width=128,layers=2,text-width=128,text-layers=2,
 // embed=64,context=77" (any subset; the rest keep ModelGeometry's defaults; heads = width / 64,
 // so widths are multiples of 64). Throws SettingsError naming a bad key or value.
 ModelGeometry parse_geometry(const std::string& spec);
 std::string geometry_text(const ModelGeometry& geometry);
 
-// Every parameter under its OpenAI checkpoint name, fp32, contiguous, on the CPU, detached.
+// Every parameter, and the ResNet tower's BatchNorm statistics, under its OpenAI checkpoint name,
+// fp32, contiguous, on the CPU, detached.
 TensorMap openai_tensors(const ClipModelImpl& model);
 
 }  // namespace hesp::clip

@@ -204,29 +204,47 @@ at::Tensor TextTransformerImpl::forward_embeddings(const at::Tensor& embeddings,
 
 ClipModelImpl::ClipModelImpl(const ModelGeometry& geometry)
     : geometry_(geometry), kernel_(std::make_shared<LinearKernel>()) {
-  visual = register_module("visual", VisionTransformer(geometry.vision, kernel_));
+  if (geometry.vision.resnet())
+    visual_resnet = register_module("visual", ModifiedResNet(geometry.vision, kernel_));
+  else
+    visual = register_module("visual", VisionTransformer(geometry.vision, kernel_));
   text = register_module("text", TextTransformer(geometry.text, kernel_));
   logit_scale = register_parameter("logit_scale", at::full({}, std::log(1.0 / 0.07)));
+}
+
+at::Tensor ClipModelImpl::encode_image(const at::Tensor& images) {
+  return visual ? visual->forward(images) : visual_resnet->forward(images);
+}
+
+torch::nn::Module& ClipModelImpl::image_tower() {
+  if (visual) return *visual;
+  return *visual_resnet;
 }
 
 void ClipModelImpl::set_kernel(const LinearKernel& kernel) {
   kernel_->onednn = kernel.onednn;
   kernel_->bf16 = kernel.bf16;
   kernel_->packed_vision = kernel.packed_vision;
+  kernel_->channels_last = kernel.onednn;
   kernel_->packed.clear();
   kernel_->vision.reset();
-  if (kernel.packed_vision && !kernel.bf16 && PackedVision::usable(*visual)) {
+  // The packed kernels implement the ViT tower only; the ResNet tower runs on LibTorch's
+  // convolutions (oneDNN on CPU).
+  if (visual && kernel.packed_vision && !kernel.bf16 && PackedVision::usable(*visual)) {
     at::NoGradGuard no_grad;
     kernel_->vision = std::make_shared<const PackedVision>(*visual);
   }
   if (!kernel.bf16) return;
   // bf16 copies of the matrices that go through linear(), made once instead of per call. Keyed
   // by data pointer because the patch embedding is used through a view of the conv weight.
-  static const char* const kLinearWeights[] = {"in_proj_weight", "out_proj.weight", "c_fc.weight",
-                                               "c_proj.weight", "conv1.weight"};
+  // The ResNet tower's convolutions are not among them: they stay fp32.
+  static const char* const kLinearWeights[] = {
+      "in_proj_weight", "out_proj.weight", "c_fc.weight",   "c_proj.weight",
+      "q_proj.weight",  "k_proj.weight",   "v_proj.weight", "visual.conv1.weight"};
   for (const auto& item : named_parameters()) {
     for (const char* suffix : kLinearWeights) {
       const std::string& name = item.key();
+      if (!visual && name == "visual.conv1.weight") continue;  // the ResNet stem's convolution
       const std::size_t len = std::char_traits<char>::length(suffix);
       if (name.size() >= len && name.compare(name.size() - len, len, suffix) == 0) {
         const at::Tensor& p = item.value();

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// OpenAI CLIP (ViT image tower + text transformer) as LibTorch modules. Parameter names follow
-// OpenAI's checkpoints, with the text tower's tensors under "text." (OpenAI keeps them at the top
-// level); clip_checkpoint.cpp is the one place that maps checkpoint names onto these modules.
+// OpenAI CLIP (ViT or ResNet image tower + text transformer) as LibTorch modules. Parameter names
+// follow OpenAI's checkpoints, with the text tower's tensors under "text." (OpenAI keeps them at
+// the top level); clip_checkpoint.cpp is the one place that maps checkpoint names onto these
+// modules.
 //
 // Activations are batch-first ([N, L, W]); OpenAI's code is sequence-first, which changes nothing
 // for the weights. The linear layers can run through oneDNN (see LinearKernel), which on CPU is
@@ -16,22 +17,35 @@
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
+#include <array>
 #include <memory>
 #include <string>
 #include <unordered_map>
+
+#include "clip/clip_resnet.h"
 
 namespace hesp::clip {
 
 class PackedVision;
 
+// Which image tower a checkpoint has: a vision transformer (ViT-B/32 ...) or OpenAI's modified
+// ResNet (RN50 ...; clip_resnet.h).
+enum class VisionTower { kViT, kResNet };
+
 struct VisionGeometry {
+  VisionTower tower = VisionTower::kViT;
   int64_t image_size = 224;
-  int64_t patch_size = 32;
+  int64_t patch_size = 32;  // ViT only; 0 for the ResNet tower
+  // ViT: the transformer's width. ResNet: the first stage's bottleneck width (64 for RN50); the
+  // last stage puts out 32 x width channels, the attention pool's width.
   int64_t width = 768;
-  int64_t layers = 12;
-  int64_t heads = 12;
+  int64_t layers = 12;  // ViT: residual blocks. ResNet: bottlenecks of all four stages
+  int64_t heads = 12;   // ViT: per block. ResNet: the attention pool's
   int64_t embed_dim = 512;
-  int64_t grid() const { return image_size / patch_size; }
+  std::array<int64_t, 4> stage_blocks{};  // ResNet only: bottlenecks per stage (3, 4, 6, 3 in RN50)
+  bool resnet() const { return tower == VisionTower::kResNet; }
+  // Side of the token grid: ViT patches, or the ResNet's last feature map (input / 32).
+  int64_t grid() const { return resnet() ? image_size / 32 : image_size / patch_size; }
 };
 
 struct TextGeometry {
@@ -63,6 +77,9 @@ struct LinearKernel {
   bool packed_vision = false;
   // bf16 copies of the weights, keyed by the fp32 weight's data pointer (filled by set_kernel).
   std::unordered_map<const void*, at::Tensor> packed;
+  // ResNet tower: convolutions on channels-last (NHWC) activations, oneDNN's fast layout on CPU.
+  // Set by set_kernel together with onednn.
+  bool channels_last = false;
   // The packed image tower (filled by set_kernel when packed_vision is asked for and usable).
   std::shared_ptr<const PackedVision> vision;
 };
@@ -187,7 +204,16 @@ class ClipModelImpl : public torch::nn::Module {
   void set_kernel(const LinearKernel& kernel);
   const LinearKernel& kernel() const { return *kernel_; }
 
+  // Normalised images [N, 3, S, S] -> projected image embeddings [N, E], through whichever image
+  // tower the model has.
+  at::Tensor encode_image(const at::Tensor& images);
+  // The image tower as a module (its parameters, train/eval mode), whichever it is.
+  torch::nn::Module& image_tower();
+
+  // Exactly one of the two image towers is set (geometry().vision.tower says which); both are
+  // registered as "visual", so parameter names are OpenAI's either way.
   VisionTransformer visual{nullptr};
+  ModifiedResNet visual_resnet{nullptr};
   TextTransformer text{nullptr};
   at::Tensor logit_scale;  // scalar, log of the softmax temperature's inverse
 

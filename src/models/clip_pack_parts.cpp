@@ -20,6 +20,18 @@ nlohmann::json clip_input_manifest(int image_size, double face_margin) {
 }
 
 nlohmann::json clip_architecture_manifest(const clip::ModelGeometry& g) {
+  if (g.vision.resnet())
+    return {{"type", "openai-clip-resnet"},
+            {"geometry", clip::geometry_text(g)},
+            {"image_size", g.vision.image_size},
+            {"vision_width", g.vision.width},
+            {"vision_layers", g.vision.stage_blocks},
+            {"vision_heads", g.vision.heads},
+            {"text_width", g.text.width},
+            {"text_layers", g.text.layers},
+            {"context_length", g.text.context_length},
+            {"vocab_size", g.text.vocab_size},
+            {"embed_dim", g.vision.embed_dim}};
   return {{"type", "openai-clip-vit"},
           {"geometry", clip::geometry_text(g)},
           {"image_size", g.vision.image_size},

@@ -21,8 +21,9 @@ namespace hesp::models {
 // in 0-255 units, and the face margin the crops should have.
 nlohmann::json clip_input_manifest(int image_size, double face_margin);
 
-// The CLIP model's geometry as manifests describe it ("type" "openai-clip-vit", the geometry
-// string clip::parse_geometry reads, and each size on its own).
+// The CLIP model's geometry as manifests describe it: "type" "openai-clip-vit" (with the geometry
+// string clip::parse_geometry reads) or "openai-clip-resnet" (with "vision_layers" the bottlenecks
+// per stage and the attention pool's "vision_heads"), and each size on its own.
 nlohmann::json clip_architecture_manifest(const clip::ModelGeometry& geometry);
 
 // The pack dtype a floating-point CLIP weight keeps (F32, F16, BF16, F64). Throws

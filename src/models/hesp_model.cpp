@@ -77,7 +77,7 @@ void write_hesp_pack(const HespPackContents& c) {
   const clip::ModelGeometry g = clip::infer_geometry(c.clip_tensors, c.path);
   // The CLIP geometry plus HESP's learned text context.
   nlohmann::json hesp_architecture = models::clip_architecture_manifest(g);
-  hesp_architecture["type"] = "openai-clip-vit + hesp prompts";
+  hesp_architecture["type"] = hesp_architecture["type"].get<std::string>() + " + hesp prompts";
   hesp_architecture["context_tokens"] = c.text_context.size(1);
   const nlohmann::json manifest = {
       {"format_version", kModelPackFormatVersion},

@@ -186,6 +186,10 @@ HespNetworkImpl::HespNetworkImpl(clip::ClipModel clip, const Tokenizer& tokenize
                                  const HespNetworkOptions& options)
     : clip_(std::move(clip)), options_(options) {
   if (prompt_names.empty()) throw SettingsError("HESP needs at least one known class");
+  if (clip_->geometry().vision.resnet())
+    throw SettingsError(
+        "HESP needs a ViT CLIP (its visual prompt and patch tokens are a ViT's); this CLIP has a "
+        "ResNet image tower");
   if (options.context_tokens < 1)
     throw SettingsError("the text context needs at least one vector per class");
   for (auto& p : clip_->parameters()) p.set_requires_grad(false);

@@ -232,11 +232,13 @@ Run build_run(const EmoClipTrainOptions& o) {
   // CLIP's starting temperature, 0.07.
   run.log_scale = at::full({}, std::log(1.0 / 0.07), at::kFloat);
 
-  for (auto& p : run.clip->visual->parameters()) p.set_requires_grad(!run.image_frozen);
+  for (auto& p : run.clip->image_tower().parameters()) p.set_requires_grad(!run.image_frozen);
   for (auto& p : run.clip->text->parameters()) p.set_requires_grad(o.train_text_tower);
   // CLIP's own scale is not used (the video-text pairs get their own), so it stays as loaded.
   run.clip->logit_scale.set_requires_grad(false);
   run.clip->train();
+  // A frozen tower stays in eval mode: a ResNet tower's BatchNorm keeps its statistics.
+  if (run.image_frozen) run.clip->image_tower().eval();
   run.temporal->train();
 
   run.clip->to(run.device);
@@ -357,7 +359,7 @@ at::Tensor encode_videos(Run& run, const at::Tensor& frames) {
     // A frozen tower needs no graph: skipping it saves the activations' memory.
     std::optional<at::NoGradGuard> no_grad;
     if (run.image_frozen) no_grad.emplace();
-    per_frame = run.clip->visual->forward(x);
+    per_frame = run.clip->encode_image(x);
   }
   return run.temporal->forward(per_frame.view({b, t, -1}));
 }

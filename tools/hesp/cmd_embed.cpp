@@ -148,7 +148,9 @@ void add_embed_command(CLI::App& app) {
       "embed",
       "Print CLIP embeddings (projected, one JSON array per input and line) of texts, image "
       "files or raw normalised input tensors");
-  cmd->add_option("checkpoint", opt->checkpoint, "OpenAI CLIP ViT checkpoint (.pt)")->required();
+  cmd->add_option("checkpoint", opt->checkpoint,
+                  "OpenAI CLIP checkpoint (.pt, ViT or ResNet image tower)")
+      ->required();
   cmd->add_option("--vocab", opt->vocab,
                   std::string("CLIP's BPE vocabulary for --text (default: ") + kVocabName +
                       " next to the checkpoint)");

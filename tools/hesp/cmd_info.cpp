@@ -27,6 +27,40 @@ std::string shape_text(const std::vector<std::int64_t>& shape) {
   return s + "]";
 }
 
+// The CLIP model a manifest's architecture describes: the object itself (clip-zeroshot, hesp), or
+// its "clip" member (emoclip). Null when the pack is not built on CLIP.
+const nlohmann::json* clip_architecture(const nlohmann::json& manifest) {
+  const auto& a = manifest["architecture"];
+  const nlohmann::json* c = a.contains("clip") ? &a["clip"] : &a;
+  if (!c->is_object() || !c->contains("type") || !(*c)["type"].is_string() ||
+      (*c)["type"].get<std::string>().rfind("openai-clip-", 0) != 0)
+    return nullptr;
+  return c;
+}
+
+// One line on the CLIP model, e.g. "ResNet image tower (bottlenecks 3-4-6-3, width 64, attention
+// pool 32 heads), text 12 x 512, embed 1024".
+std::string clip_model_text(const nlohmann::json& c) {
+  auto num = [&](const char* key) {
+    return c.contains(key) && c[key].is_number_integer() ? std::to_string(c[key].get<long long>())
+                                                         : std::string("?");
+  };
+  std::string s;
+  if (c["type"].get<std::string>().rfind("openai-clip-resnet", 0) == 0) {
+    std::string blocks;
+    if (c.contains("vision_layers") && c["vision_layers"].is_array())
+      for (const auto& b : c["vision_layers"])
+        blocks += (blocks.empty() ? "" : "-") + std::to_string(b.get<long long>());
+    s = "CLIP, ResNet image tower (bottlenecks " + blocks + ", width " + num("vision_width") +
+        ", attention pool " + num("vision_heads") + " heads)";
+  } else {
+    s = "CLIP, ViT image tower (patch " + num("patch_size") + ", width " + num("vision_width") +
+        ", " + num("vision_layers") + " layers)";
+  }
+  return s + ", text " + num("text_layers") + " x " + num("text_width") + ", embed " +
+         num("embed_dim");
+}
+
 nlohmann::json tensor_json(const TensorInfo& t) {
   return {{"name", t.name}, {"dtype", dtype_name(t.dtype)}, {"shape", t.shape}};
 }
@@ -61,6 +95,8 @@ void run_info(const InfoOptions& opt) {
   std::printf("  classes   %zu: %s\n", m["classes"].size(), classes.c_str());
   std::printf("  input     %d px, %d frames per clip\n", m["input"]["size"].get<int>(),
               m["frames_per_clip"].get<int>());
+  if (const nlohmann::json* c = clip_architecture(m))
+    std::printf("  model     %s\n", clip_model_text(*c).c_str());
   std::printf("  open set  %s, unknown below %.6g\n",
               m["open_set"]["score"].get<std::string>().c_str(),
               m["open_set"]["unknown_threshold"].get<double>());

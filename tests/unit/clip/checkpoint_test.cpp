@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -171,12 +172,12 @@ const TensorEdit kTensorEdits[] = {
      "extra.pt",
      load_error<hesp::CorruptFileError>,
      {"visual.adapter.weight"}},
-    {"ResNetClipIsUnsupported",
+    {"MixedImageTowersAreRejected",
      "visual.layer1.0.conv1.weight",
      {64, 64, 1, 1},
-     "rn50.pt",
-     load_error<hesp::SettingsError>,
-     {"ResNet"}},
+     "mixed.pt",
+     load_error<hesp::CorruptFileError>,
+     {"both a ResNet image tower", "visual.transformer"}},
 };
 
 TEST_F(CheckpointTest, EditedStateDictsFailWithTheirErrors) {
@@ -192,6 +193,138 @@ TEST_F(CheckpointTest, EditedStateDictsFailWithTheirErrors) {
     const std::string msg = edit.error(path);
     for (const std::string& part : edit.message_parts) EXPECT_TRUE(contains(msg, part)) << msg;
   }
+}
+
+// The same for the ResNet tower, edited from the tiny RN checkpoint.
+std::string tiny_rn_checkpoint() {
+  return hesp::test::shared_path("clip/tiny-openai-rn/clip_openai_format.pt");
+}
+
+const TensorEdit kResNetEdits[] = {
+    {"MissingBatchNormStatisticIsNamed",
+     "visual.layer1.0.bn2.running_var",
+     {},
+     "rn_missing_var.pt",
+     load_error<hesp::CorruptFileError>,
+     {"no tensor 'visual.layer1.0.bn2.running_var'", "[16]"}},
+    {"PoolPositionsOfTheWrongWidthAreNamed",
+     "visual.attnpool.positional_embedding",
+     {5, 256},
+     "rn_pool_width.pt",
+     load_error<hesp::CorruptFileError>,
+     {"visual.attnpool.positional_embedding", "[5, 256]", "expected [grid * grid + 1, 512]"}},
+    {"PoolPositionsOffTheGridAreNamed",
+     "visual.attnpool.positional_embedding",
+     {6, 512},
+     "rn_pool_grid.pt",
+     load_error<hesp::CorruptFileError>,
+     {"visual.attnpool.positional_embedding", "[6, 512]"}},
+    {"OddWidthIsNamed",
+     "visual.layer1.0.conv1.weight",
+     {15, 16, 1, 1},
+     "rn_odd_width.pt",
+     load_error<hesp::CorruptFileError>,
+     {"visual.layer1.0.conv1.weight", "even width"}},
+    {"WrongShortcutShapeIsNamed",
+     "visual.layer3.0.downsample.0.weight",
+     {128, 64, 3, 3},
+     "rn_shortcut.pt",
+     load_error<hesp::CorruptFileError>,
+     {"visual.layer3.0.downsample.0.weight", "[128, 64, 3, 3]", "expected [256, 128, 1, 1]"}},
+    {"GapInTheBlocksIsNamed",
+     "visual.layer2.2.conv1.weight",
+     {128, 128, 1, 1},
+     "rn_gap.pt",
+     load_error<hesp::CorruptFileError>,
+     {"no tensor 'visual.layer2.1.conv1.weight'"}},
+    {"PoolOutputMustMatchTheTextEmbedding",
+     "visual.attnpool.c_proj.weight",
+     {32, 512},
+     "rn_embed.pt",
+     load_error<hesp::CorruptFileError>,
+     {"image and text embeddings differ in size (32 vs 64)"}},
+    {"StemOfTheWrongWidthIsNamed",
+     "visual.conv1.weight",
+     {16, 3, 3, 3},
+     "rn_stem.pt",
+     load_error<hesp::CorruptFileError>,
+     {"visual.conv1.weight", "[16, 3, 3, 3]", "expected [8, 3, 3, 3]"}},
+};
+
+class ResNetCheckpointTest : public ::testing::Test {
+ protected:
+  void SetUp() override { HESP_REQUIRE_FILE(tiny_rn_checkpoint()); }
+  hesp::clip::TensorMap tiny_rn() {
+    return hesp::clip::read_checkpoint_tensors(tiny_rn_checkpoint());
+  }
+  TempDir dir_;
+};
+
+TEST_F(ResNetCheckpointTest, ReadsBatchNormStatisticsWithTheirStoredTypes) {
+  const auto tensors = tiny_rn();
+  EXPECT_EQ(hesp::clip::vision_tower(tensors), hesp::clip::VisionTower::kResNet);
+  EXPECT_EQ(tensors.at("visual.layer1.0.conv1.weight").scalar_type(), at::kHalf);
+  EXPECT_EQ(tensors.at("visual.bn1.running_mean").scalar_type(), at::kFloat);
+  EXPECT_EQ(tensors.at("visual.bn1.num_batches_tracked").scalar_type(), at::kLong);
+  auto model = hesp::clip::build_model(tensors, "tiny-rn");
+  ASSERT_TRUE(model->visual_resnet);
+  EXPECT_FALSE(model->visual);
+  EXPECT_FALSE(model->image_tower().is_training());
+  const auto& bn = model->visual_resnet->layer4[0]->as<hesp::clip::BottleneckImpl>()->bn3;
+  EXPECT_TRUE(at::equal(bn->running_var, tensors.at("visual.layer4.0.bn3.running_var")));
+  EXPECT_TRUE(at::equal(bn->weight, tensors.at("visual.layer4.0.bn3.weight")));
+  // Every tensor of the file found its place (build_model rejects leftovers), buffers included.
+  std::size_t placed = 0;
+  for (const auto& p : model->named_parameters())
+    placed += tensors.count(hesp::clip::openai_name_for(p.key()));
+  for (const auto& b : model->named_buffers())
+    placed += tensors.count(hesp::clip::openai_name_for(b.key()));
+  std::size_t metadata = 0;
+  for (const char* name : {"input_resolution", "context_length", "vocab_size"})
+    metadata += tensors.count(name);
+  EXPECT_EQ(placed + metadata, tensors.size());
+}
+
+TEST_F(ResNetCheckpointTest, StateDictWithoutBatchCountersGivesTheSameModel) {
+  // Packs keep only floating-point tensors, so BatchNorm's counters are optional.
+  auto tensors = tiny_rn();
+  for (auto it = tensors.begin(); it != tensors.end();)
+    it = it->second.is_floating_point() ? std::next(it) : tensors.erase(it);
+  const std::string path = dir_.file("rn_state_dict.pt");
+  save_state_dict(tensors, path);
+  const auto a = ClipEncoder::load(tiny_rn_checkpoint());
+  const auto b = ClipEncoder::load(path);
+  std::vector<float> images(2 * 3 * 64 * 64);
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal;
+  for (float& v : images) v = normal(rng);
+  EXPECT_EQ(a->encode_images(images.data(), 2).values, b->encode_images(images.data(), 2).values);
+}
+
+TEST_F(ResNetCheckpointTest, EditedStateDictsFailWithTheirErrors) {
+  for (const TensorEdit& edit : kResNetEdits) {
+    SCOPED_TRACE(edit.test);
+    auto tensors = tiny_rn();
+    if (edit.shape.empty())
+      tensors.erase(edit.name);
+    else
+      tensors[edit.name] = torch::zeros(edit.shape, torch::kHalf);
+    const std::string path = dir_.file(edit.file);
+    save_state_dict(tensors, path);
+    const std::string msg = edit.error(path);
+    for (const std::string& part : edit.message_parts) EXPECT_TRUE(contains(msg, part)) << msg;
+  }
+}
+
+TEST_F(ResNetCheckpointTest, MissingStageIsNamed) {
+  auto tensors = tiny_rn();
+  for (auto it = tensors.begin(); it != tensors.end();)
+    it = it->first.rfind("visual.layer4.", 0) == 0 ? tensors.erase(it) : std::next(it);
+  const std::string path = dir_.file("rn_three_stages.pt");
+  save_state_dict(tensors, path);
+  const std::string msg = load_error<hesp::CorruptFileError>(path);
+  EXPECT_TRUE(contains(msg, "no tensor 'visual.layer4.0.conv1.weight'")) << msg;
+  EXPECT_TRUE(contains(msg, "rn_three_stages.pt")) << msg;
 }
 
 }  // namespace
