@@ -19,8 +19,8 @@
 //   - OpenBLAS (LibTorch's matrix products in the face detector's and expression net's
 //     convolutions) keeps threads of its own that call sched_yield in a loop while they wait:
 //     OPENBLAS_NUM_THREADS=1 leaves the parallel work to LibTorch's OpenMP threads. On the demo
-//     video `hesp faces` took 7.3 s instead of 11.0 s and 0.4 instead of 4.0 s of system time
-//     (docs/benchmarks.md).
+//     video `hesp run` took 0.85x the wall time and `hesp faces` 0.74x the CPU time of two
+//     OpenBLAS threads (docs/benchmarks.md).
 // So the tool restarts itself once with both set, unless the user chose them.
 static void prefer_quiet_thread_pools(char** argv) {
   bool changed = false;
