@@ -188,9 +188,12 @@ std::vector<CalibrationClip> calibration_clips(const fs::path& photos_dir, const
 CalibrationReport calibrate_open_set(ExpressionModel& model, const std::string& photos_dir,
                                      const std::string& chosen_rule, double target_tpr,
                                      FaceAlignment alignment) {
+  // The landmark net is the one the element chain runs by default, so the threshold is fitted on
+  // the crops users get unless they pick the other net.
+  const LandmarkNet chain_default_net = ClipConfig{}.landmark_net;
   std::unique_ptr<FaceAligner> aligner;
   if (alignment != FaceAlignment::kNone)
-    aligner = std::make_unique<FaceAligner>(alignment, "", ClipConfig{}.landmark_net);
+    aligner = std::make_unique<FaceAligner>(alignment, "", chain_default_net);
   const CropSpec spec{model.input_size(), model.face_margin(), aligner.get()};
   const auto clips = calibration_clips(photos_dir, spec);
   std::vector<ClipView> views;

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "clip_reference.h"
 #include "hesp/clip_encoder.h"
 #include "hesp/clip_preprocess.h"
 #include "hesp/error.h"
@@ -25,62 +26,25 @@ using hesp::ClipEncoder;
 using hesp::ClipOptions;
 using hesp::Embeddings;
 
-std::string tiny_dir() { return hesp::test::shared_path("clip/tiny-openai-format"); }
-std::string tiny_checkpoint() { return tiny_dir() + "/clip_openai_format.pt"; }
-std::string vocab_path() { return hesp::test::shared_path("clip/bpe_simple_vocab_16e6.txt.gz"); }
-
-const nlohmann::json& reference() {
-  static const nlohmann::json j = [] {
-    std::ifstream in(tiny_dir() + "/reference.json");
-    return nlohmann::json::parse(in);
-  }();
-  return j;
+const hesp::test::ClipReference& ref() {
+  static const hesp::test::ClipReference r("tiny-openai-format");
+  return r;
 }
 
-std::vector<float> raw_inputs() {
-  std::ifstream in(tiny_dir() + "/raw_inputs.f32", std::ios::binary);
-  std::vector<float> v(4 * 3 * 64 * 64);
-  in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * 4));
-  EXPECT_TRUE(in.good()) << "raw_inputs.f32 is shorter than 4x3x64x64 floats";
-  return v;
-}
-
-// Largest absolute difference between one row and a reference vector.
-float max_abs_diff(const Embeddings& e, int row, const std::vector<float>& expected) {
-  EXPECT_EQ(e.dim, static_cast<int>(expected.size()));
-  float worst = 0.f;
-  for (int k = 0; k < e.dim; ++k) worst = std::max(worst, std::fabs(e.row(row)[k] - expected[k]));
-  return worst;
-}
-
-float max_abs_diff(const Embeddings& a, const Embeddings& b) {
-  EXPECT_EQ(a.count, b.count);
-  EXPECT_EQ(a.dim, b.dim);
-  float worst = 0.f;
-  for (std::size_t i = 0; i < a.values.size() && i < b.values.size(); ++i)
-    worst = std::max(worst, std::fabs(a.values[i] - b.values[i]));
-  return worst;
-}
-
-std::vector<std::vector<int>> reference_tokens() {
-  std::vector<std::vector<int>> rows;
-  for (const auto& t : reference().at("tokens"))
-    rows.push_back(t.at("ids").get<std::vector<int>>());
-  return rows;
-}
+using hesp::test::max_abs_diff;
 
 class ClipEncoderTest : public hesp::test::SharedPerSuite<ClipEncoderTest, ClipEncoder> {
  public:
-  static std::string required_file() { return tiny_checkpoint(); }
+  static std::string required_file() { return ref().checkpoint(); }
   static std::unique_ptr<ClipEncoder> make() {
     ClipOptions options;
     options.threads = 2;
-    return ClipEncoder::load(tiny_checkpoint(), options);
+    return ClipEncoder::load(ref().checkpoint(), options);
   }
 };
 
 TEST_F(ClipEncoderTest, GeometryComesFromTheCheckpoint) {
-  const auto& config = reference().at("config");
+  const auto& config = ref().json().at("config");
   const hesp::ClipGeometry& g = shared_->geometry();
   EXPECT_EQ(g.image_size, config.at("image_resolution").get<int>());
   EXPECT_EQ(g.patch_size, config.at("vision_patch_size").get<int>());
@@ -94,12 +58,12 @@ TEST_F(ClipEncoderTest, GeometryComesFromTheCheckpoint) {
   EXPECT_EQ(g.vocab_size, config.at("vocab_size").get<int>());
   EXPECT_EQ(g.embed_dim, config.at("embed_dim").get<int>());
   EXPECT_EQ(shared_->input_size(), 64);
-  EXPECT_NEAR(shared_->logit_scale(), reference().at("logit_scale").get<float>(), 1e-3);
+  EXPECT_NEAR(shared_->logit_scale(), ref().json().at("logit_scale").get<float>(), 1e-3);
 }
 
 TEST_F(ClipEncoderTest, TextEmbeddingsMatchReference) {
-  const auto tokens = reference_tokens();
-  const auto& expected = reference().at("text_embeddings");
+  const auto tokens = ref().tokens();
+  const auto& expected = ref().json().at("text_embeddings");
   ASSERT_EQ(tokens.size(), expected.size());
   const Embeddings e = shared_->encode_text(tokens);
   ASSERT_EQ(e.count, static_cast<int>(tokens.size()));
@@ -110,23 +74,23 @@ TEST_F(ClipEncoderTest, TextEmbeddingsMatchReference) {
 
 TEST_F(ClipEncoderTest, PaddedTokensGiveTheSameEmbeddings) {
   // Rows are cut after their end token internally; padding to 77 must not change anything.
-  auto tokens = reference_tokens();
+  auto tokens = ref().tokens();
   const Embeddings plain = shared_->encode_text(tokens);
   for (auto& row : tokens) row.resize(77, 0);
   EXPECT_LT(max_abs_diff(shared_->encode_text(tokens), plain), 1e-5);
 }
 
 TEST_F(ClipEncoderTest, TokenizerFeedsTheTextEncoder) {
-  HESP_REQUIRE_FILE(vocab_path());
-  const hesp::Tokenizer tokenizer(vocab_path());
-  for (const auto& t : reference().at("tokens"))
+  HESP_REQUIRE_FILE(hesp::test::clip_vocab_path());
+  const hesp::Tokenizer tokenizer(hesp::test::clip_vocab_path());
+  for (const auto& t : ref().json().at("tokens"))
     EXPECT_EQ(tokenizer.tokenize(t.at("text").get<std::string>(), 77, false),
               t.at("ids").get<std::vector<int>>());
 }
 
 TEST_F(ClipEncoderTest, RawImageEmbeddingsMatchReference) {
-  const std::vector<float> input = raw_inputs();
-  const auto& expected = reference().at("image_embeddings_raw");
+  const std::vector<float> input = ref().raw_inputs();
+  const auto& expected = ref().json().at("image_embeddings_raw");
   const Embeddings e = shared_->encode_images(input.data(), 4);
   ASSERT_EQ(e.count, 4);
   ASSERT_EQ(expected.size(), 4u);
@@ -135,7 +99,7 @@ TEST_F(ClipEncoderTest, RawImageEmbeddingsMatchReference) {
 }
 
 TEST_F(ClipEncoderTest, PreprocessedPhotosMatchReference) {
-  const auto& expected = reference().at("image_embeddings_preprocessed");
+  const auto& expected = ref().json().at("image_embeddings_preprocessed");
   for (const auto& item : expected) {
     const std::string name = item.at("image").get<std::string>();  // sampleN.jpg
     const int n = std::stoi(name.substr(6));
@@ -154,20 +118,20 @@ TEST_F(ClipEncoderTest, PreprocessedPhotosMatchReference) {
 }
 
 TEST_F(ClipEncoderTest, BatchSizeAndKernelsDoNotChangeResults) {
-  const std::vector<float> input = raw_inputs();
+  const std::vector<float> input = ref().raw_inputs();
   const Embeddings reference_run = shared_->encode_images(input.data(), 4);
-  const auto tokens = reference_tokens();
+  const auto tokens = ref().tokens();
   const Embeddings reference_text = shared_->encode_text(tokens);
 
   ClipOptions one_at_a_time;
   one_at_a_time.max_batch = 1;
-  const auto small = ClipEncoder::load(tiny_checkpoint(), one_at_a_time);
+  const auto small = ClipEncoder::load(ref().checkpoint(), one_at_a_time);
   EXPECT_LT(max_abs_diff(small->encode_images(input.data(), 4), reference_run), 1e-5);
   EXPECT_LT(max_abs_diff(small->encode_text(tokens), reference_text), 1e-5);
 
   ClipOptions plain_aten;
   plain_aten.use_onednn = false;
-  const auto aten = ClipEncoder::load(tiny_checkpoint(), plain_aten);
+  const auto aten = ClipEncoder::load(ref().checkpoint(), plain_aten);
   EXPECT_LT(max_abs_diff(aten->encode_images(input.data(), 4), reference_run), 1e-4);
   EXPECT_LT(max_abs_diff(aten->encode_text(tokens), reference_text), 1e-4);
 }
@@ -177,15 +141,15 @@ TEST_F(ClipEncoderTest, BFloat16StaysCloseToFloat32) {
   options.precision = hesp::ClipPrecision::kBFloat16;
   std::unique_ptr<ClipEncoder> bf16;
   try {
-    bf16 = ClipEncoder::load(tiny_checkpoint(), options);
+    bf16 = ClipEncoder::load(ref().checkpoint(), options);
   } catch (const hesp::SettingsError& e) {
     GTEST_SKIP() << "no bf16 on this machine: " << e.what();
   }
-  const std::vector<float> input = raw_inputs();
+  const std::vector<float> input = ref().raw_inputs();
   const Embeddings a = shared_->encode_images(input.data(), 4);
   const Embeddings b = bf16->encode_images(input.data(), 4);
   for (int i = 0; i < 4; ++i) EXPECT_GE(hesp::cosine_similarity(a.row(i), b.row(i), a.dim), 0.999f);
-  const auto tokens = reference_tokens();
+  const auto tokens = ref().tokens();
   const Embeddings ta = shared_->encode_text(tokens);
   const Embeddings tb = bf16->encode_text(tokens);
   for (int i = 0; i < ta.count; ++i)
@@ -243,8 +207,8 @@ TEST_F(ClipEncoderTest, ClipsAreBatchedAcrossTracksInOrder) {
 }
 
 TEST_F(ClipEncoderTest, CanBeCalledFromSeveralThreads) {
-  const std::vector<float> input = raw_inputs();
-  const auto tokens = reference_tokens();
+  const std::vector<float> input = ref().raw_inputs();
+  const auto tokens = ref().tokens();
   const Embeddings images = shared_->encode_images(input.data(), 4);
   const Embeddings texts = shared_->encode_text(tokens);
   std::vector<float> worst(4, 0.f);
@@ -273,10 +237,10 @@ TEST_F(ClipEncoderTest, RejectsTokensThatDoNotFit) {
 TEST_F(ClipEncoderTest, RejectsBadOptions) {
   ClipOptions bad_device;
   bad_device.device = "tpu";
-  EXPECT_THROW(ClipEncoder::load(tiny_checkpoint(), bad_device), hesp::SettingsError);
+  EXPECT_THROW(ClipEncoder::load(ref().checkpoint(), bad_device), hesp::SettingsError);
   ClipOptions bad_batch;
   bad_batch.max_batch = 0;
-  EXPECT_THROW(ClipEncoder::load(tiny_checkpoint(), bad_batch), hesp::SettingsError);
+  EXPECT_THROW(ClipEncoder::load(ref().checkpoint(), bad_batch), hesp::SettingsError);
 }
 
 TEST(EmbeddingsTest, NormalizeMakesUnitRows) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "clip_reference.h"
 #include "hesp/clip_encoder.h"
 #include "hesp/clip_preprocess.h"
 #include "hesp/error.h"
@@ -27,62 +28,25 @@ using hesp::ClipEncoder;
 using hesp::ClipOptions;
 using hesp::Embeddings;
 
-std::string rn_dir() { return hesp::test::shared_path("clip/tiny-openai-rn"); }
-std::string rn_checkpoint() { return rn_dir() + "/clip_openai_format.pt"; }
-std::string vocab_path() { return hesp::test::shared_path("clip/bpe_simple_vocab_16e6.txt.gz"); }
-
-const nlohmann::json& reference() {
-  static const nlohmann::json j = [] {
-    std::ifstream in(rn_dir() + "/reference.json");
-    return nlohmann::json::parse(in);
-  }();
-  return j;
+const hesp::test::ClipReference& ref() {
+  static const hesp::test::ClipReference r("tiny-openai-rn");
+  return r;
 }
 
-std::vector<float> raw_inputs() {
-  std::ifstream in(rn_dir() + "/raw_inputs.f32", std::ios::binary);
-  std::vector<float> v(4 * 3 * 64 * 64);
-  in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * 4));
-  EXPECT_TRUE(in.good()) << "raw_inputs.f32 is shorter than 4x3x64x64 floats";
-  return v;
-}
-
-std::vector<std::vector<int>> reference_tokens() {
-  std::vector<std::vector<int>> rows;
-  for (const auto& t : reference().at("tokens"))
-    rows.push_back(t.at("ids").get<std::vector<int>>());
-  return rows;
-}
-
-float max_abs_diff(const Embeddings& e, int row, const std::vector<float>& expected) {
-  EXPECT_EQ(e.dim, static_cast<int>(expected.size()));
-  float worst = 0.f;
-  for (int k = 0; k < e.dim && k < static_cast<int>(expected.size()); ++k)
-    worst = std::max(worst, std::fabs(e.row(row)[k] - expected[k]));
-  return worst;
-}
-
-float max_abs_diff(const Embeddings& a, const Embeddings& b) {
-  EXPECT_EQ(a.count, b.count);
-  EXPECT_EQ(a.dim, b.dim);
-  float worst = 0.f;
-  for (std::size_t i = 0; i < a.values.size() && i < b.values.size(); ++i)
-    worst = std::max(worst, std::fabs(a.values[i] - b.values[i]));
-  return worst;
-}
+using hesp::test::max_abs_diff;
 
 class ResNetEncoderTest : public hesp::test::SharedPerSuite<ResNetEncoderTest, ClipEncoder> {
  public:
-  static std::string required_file() { return rn_checkpoint(); }
+  static std::string required_file() { return ref().checkpoint(); }
   static std::unique_ptr<ClipEncoder> make() {
     ClipOptions options;
     options.threads = 2;
-    return ClipEncoder::load(rn_checkpoint(), options);
+    return ClipEncoder::load(ref().checkpoint(), options);
   }
 };
 
 TEST_F(ResNetEncoderTest, GeometryComesFromTheCheckpoint) {
-  const auto& config = reference().at("config");
+  const auto& config = ref().json().at("config");
   const hesp::ClipGeometry& g = shared_->geometry();
   EXPECT_EQ(g.image_tower, hesp::ClipImageTower::kResNet);
   EXPECT_EQ(g.image_size, config.at("image_resolution").get<int>());
@@ -97,12 +61,12 @@ TEST_F(ResNetEncoderTest, GeometryComesFromTheCheckpoint) {
   EXPECT_EQ(g.context_length, config.at("context_length").get<int>());
   EXPECT_EQ(g.vocab_size, config.at("vocab_size").get<int>());
   EXPECT_EQ(g.embed_dim, config.at("embed_dim").get<int>());
-  EXPECT_NEAR(shared_->logit_scale(), reference().at("logit_scale").get<float>(), 1e-3);
+  EXPECT_NEAR(shared_->logit_scale(), ref().json().at("logit_scale").get<float>(), 1e-3);
 }
 
 TEST_F(ResNetEncoderTest, RawImageEmbeddingsMatchReference) {
-  const std::vector<float> input = raw_inputs();
-  const auto& expected = reference().at("image_embeddings_raw");
+  const std::vector<float> input = ref().raw_inputs();
+  const auto& expected = ref().json().at("image_embeddings_raw");
   ASSERT_EQ(expected.size(), 4u);
   const Embeddings e = shared_->encode_images(input.data(), 4);
   ASSERT_EQ(e.count, 4);
@@ -114,8 +78,8 @@ TEST_F(ResNetEncoderTest, RawImageEmbeddingsMatchReference) {
 }
 
 TEST_F(ResNetEncoderTest, TextEmbeddingsMatchReference) {
-  const auto tokens = reference_tokens();
-  const auto& expected = reference().at("text_embeddings");
+  const auto tokens = ref().tokens();
+  const auto& expected = ref().json().at("text_embeddings");
   ASSERT_EQ(tokens.size(), expected.size());
   const Embeddings e = shared_->encode_text(tokens);
   ASSERT_EQ(e.count, static_cast<int>(tokens.size()));
@@ -125,8 +89,8 @@ TEST_F(ResNetEncoderTest, TextEmbeddingsMatchReference) {
 }
 
 TEST_F(ResNetEncoderTest, PreprocessedPhotosMatchReference) {
-  const auto& names = reference().at("images");
-  const auto& expected = reference().at("image_embeddings_preprocessed");
+  const auto& names = ref().json().at("images");
+  const auto& expected = ref().json().at("image_embeddings_preprocessed");
   ASSERT_EQ(names.size(), expected.size());
   for (std::size_t i = 0; i < names.size(); ++i) {
     const std::string name = names[i].get<std::string>();  // sampleN.jpg
@@ -145,22 +109,23 @@ TEST_F(ResNetEncoderTest, PreprocessedPhotosMatchReference) {
 }
 
 TEST_F(ResNetEncoderTest, BatchSizeAndLayoutDoNotChangeResults) {
-  const std::vector<float> input = raw_inputs();
+  const std::vector<float> input = ref().raw_inputs();
   const Embeddings reference_run = shared_->encode_images(input.data(), 4);
 
   ClipOptions one_at_a_time;
   one_at_a_time.max_batch = 1;
-  EXPECT_LT(max_abs_diff(
-                ClipEncoder::load(rn_checkpoint(), one_at_a_time)->encode_images(input.data(), 4),
-                reference_run),
-            1e-5);
+  EXPECT_LT(
+      max_abs_diff(
+          ClipEncoder::load(ref().checkpoint(), one_at_a_time)->encode_images(input.data(), 4),
+          reference_run),
+      1e-5);
   // Without oneDNN the tower runs on contiguous NCHW activations and at::linear.
   ClipOptions plain_aten;
   plain_aten.use_onednn = false;
-  EXPECT_LT(
-      max_abs_diff(ClipEncoder::load(rn_checkpoint(), plain_aten)->encode_images(input.data(), 4),
-                   reference_run),
-      1e-4);
+  EXPECT_LT(max_abs_diff(
+                ClipEncoder::load(ref().checkpoint(), plain_aten)->encode_images(input.data(), 4),
+                reference_run),
+            1e-4);
 }
 
 TEST_F(ResNetEncoderTest, BFloat16StaysCloseToFloat32) {
@@ -168,22 +133,22 @@ TEST_F(ResNetEncoderTest, BFloat16StaysCloseToFloat32) {
   options.precision = hesp::ClipPrecision::kBFloat16;
   std::unique_ptr<ClipEncoder> bf16;
   try {
-    bf16 = ClipEncoder::load(rn_checkpoint(), options);
+    bf16 = ClipEncoder::load(ref().checkpoint(), options);
   } catch (const hesp::SettingsError& e) {
     GTEST_SKIP() << "no bf16 on this machine: " << e.what();
   }
-  const std::vector<float> input = raw_inputs();
+  const std::vector<float> input = ref().raw_inputs();
   const Embeddings a = shared_->encode_images(input.data(), 4);
   const Embeddings b = bf16->encode_images(input.data(), 4);
   for (int i = 0; i < 4; ++i) EXPECT_GE(hesp::cosine_similarity(a.row(i), b.row(i), a.dim), 0.999f);
 }
 
 TEST_F(ResNetEncoderTest, ZeroShotPackRoundTrip) {
-  HESP_REQUIRE_FILE(vocab_path());
+  HESP_REQUIRE_FILE(hesp::test::clip_vocab_path());
   hesp::test::TempDir dir;
   hesp::ClipZeroShotConvertOptions o;
-  o.checkpoint = rn_checkpoint();
-  o.vocab_path = vocab_path();
+  o.checkpoint = ref().checkpoint();
+  o.vocab_path = hesp::test::clip_vocab_path();
   o.classes = {"happy", "sad"};
   o.output_path = dir.file("rn.safetensors");
   const hesp::ClipZeroShotConvertReport report = hesp::convert_openai_clip(o);
@@ -205,10 +170,10 @@ TEST_F(ResNetEncoderTest, ZeroShotPackRoundTrip) {
   // The pack loads back as a CLIP checkpoint and gives the same embeddings.
   const auto from_pack = ClipEncoder::load(o.output_path);
   EXPECT_EQ(from_pack->geometry().image_tower, hesp::ClipImageTower::kResNet);
-  const std::vector<float> input = raw_inputs();
+  const std::vector<float> input = ref().raw_inputs();
   EXPECT_EQ(from_pack->encode_images(input.data(), 4).values,
             shared_->encode_images(input.data(), 4).values);
-  const auto tokens = reference_tokens();
+  const auto tokens = ref().tokens();
   EXPECT_EQ(from_pack->encode_text(tokens).values, shared_->encode_text(tokens).values);
 
   // `hesp info` describes the ResNet tower.
@@ -224,13 +189,13 @@ TEST_F(ResNetEncoderTest, ZeroShotPackRoundTrip) {
 TEST_F(ResNetEncoderTest, EmbedCommandMatchesReference) {
   HESP_REQUIRE_FILE(hesp::test::hesp_exe());
   const hesp::test::HespRun r =
-      hesp::test::run_hesp({"embed", rn_checkpoint(), "--raw-input", rn_dir() + "/raw_inputs.f32",
-                            "--shape", "4,3,64,64"});
+      hesp::test::run_hesp({"embed", ref().checkpoint(), "--raw-input",
+                            ref().dir() + "/raw_inputs.f32", "--shape", "4,3,64,64"});
   ASSERT_EQ(r.status, 0) << r.out;
   std::istringstream lines(r.out);
   std::string line;
   int row = 0;
-  const auto& expected = reference().at("image_embeddings_raw");
+  const auto& expected = ref().json().at("image_embeddings_raw");
   while (std::getline(lines, line)) {
     if (line.empty()) continue;
     ASSERT_LT(row, 4) << r.out;
