@@ -19,6 +19,24 @@ require_files "the face-api photos or weights are missing (run scripts/setup.sh)
   "${HESP_CACHE_DIR:-}/npm/face-api-1.7.15/model/tiny_face_detector_model-weights_manifest.json" \
   "${HESP_CACHE_DIR:-}/npm/face-api-1.7.15/model/face_recognition_model-weights_manifest.json"
 
+# Runs the Python checks on standard input against the JSON report FILE, with `r` the report and
+# check(ok, what) counting failures; names WHAT when any check fails.
+check_report() {  # FILE WHAT
+  { cat <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+bad = 0
+def check(ok, what):
+    global bad
+    if not ok:
+        print("bad:", what); bad += 1
+PY
+    cat
+    echo 'sys.exit(1 if bad else 0)'
+  } >"$tmp/check.py"
+  "$python" "$tmp/check.py" "$1" || fail "$2"
+}
+
 short=(--shots 2 --seconds-per-photo 1.6)
 if ! timeout 240 "$hesp" bench tracking "${short[@]}" --detector faceapi,yunet \
   --detection-interval 1 --set max-faces=0,1 --json "$tmp/t.json" >"$tmp/out" 2>"$tmp/err"; then
@@ -28,14 +46,7 @@ cat "$tmp/out"
 grep -q "^setting .*MOTA .*IDF1" "$tmp/out" || fail "the table has no header"
 grep -q "^faceapi interval=1 max-faces=0 " "$tmp/out" || fail "the table has no faceapi row"
 
-if ! "$python" - "$tmp/t.json" <<'PY'; then
-import json, sys
-r = json.load(open(sys.argv[1]))
-bad = 0
-def check(ok, what):
-    global bad
-    if not ok:
-        print("bad:", what); bad += 1
+check_report "$tmp/t.json" "the JSON report" <<'PY'
 check(r["frames"] == 80 and r["shots"] == 2, f"frames {r['frames']} shots {r['shots']}")
 check(r["cut_frames"] == [40], f"cut_frames {r['cut_frames']}")
 check(r["video"] is None, "the filmed video is reported as kept")
@@ -66,23 +77,13 @@ check(0 <= m["centre_error_mean"] <= m["centre_error_p95"] < 0.5,
       f"centre error {m['centre_error_mean']} / {m['centre_error_p95']}")
 one = s["faceapi interval=1 max-faces=1"]["metrics"]
 check(one["recall"] < 0.4 < m["recall"], f"max-faces=1 recall {one['recall']}")
-sys.exit(1 if bad else 0)
 PY
-  fail "the JSON report"
-fi
 
 "$hesp" bench tracking "${short[@]}" --detector faceapi --detection-interval 1 --occlude 20 \
   --set reid=none,descriptor --json "$tmp/o.json" >"$tmp/out" 2>"$tmp/err" || {
   fail "bench tracking --occlude:"; cat "$tmp/err"; }
 cat "$tmp/out"
-if ! "$python" - "$tmp/o.json" <<'PY'; then
-import json, sys
-r = json.load(open(sys.argv[1]))
-bad = 0
-def check(ok, what):
-    global bad
-    if not ok:
-        print("bad:", what); bad += 1
+check_report "$tmp/o.json" "the --occlude report" <<'PY'
 check(r["occlude_frames"] == 20 and r["occluded_faces"] == 2, f"occluded {r['occluded_faces']}")
 s = {x["setting"]: x["metrics"] for x in r["settings"]}
 none, reid = s["faceapi interval=1 reid=none"], s["faceapi interval=1 reid=descriptor"]
@@ -90,10 +91,7 @@ check(none["id_switches"] >= 1, f"without reid the hidden faces keep their ids? 
 check(reid["id_switches"] < none["id_switches"],
       f"id switches with reid {reid['id_switches']}, without {none['id_switches']}")
 check(reid["idf1"] > none["idf1"], f"IDF1 with reid {reid['idf1']}, without {none['idf1']}")
-sys.exit(1 if bad else 0)
 PY
-  fail "the --occlude report"
-fi
 
 expect_failure "occlusion longer than a shot" "leaves no frame before or after" \
   "$hesp" bench tracking "${short[@]}" --occlude 39
