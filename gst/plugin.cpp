@@ -6,6 +6,7 @@
 #include "facecrop/gsthespfacecrop.h"
 #include "infer/gsthespinfer.h"
 #include "metaconvert/gsthespmetaconvert.h"
+#include "metapublish/gsthespmetapublish.h"
 #include "overlay/gsthespoverlay.h"
 
 static gboolean plugin_init(GstPlugin* plugin) {
@@ -15,9 +16,10 @@ static gboolean plugin_init(GstPlugin* plugin) {
   ok |= GST_ELEMENT_REGISTER(hespinfer, plugin);
   ok |= GST_ELEMENT_REGISTER(hespoverlay, plugin);
   ok |= GST_ELEMENT_REGISTER(hespmetaconvert, plugin);
+  ok |= GST_ELEMENT_REGISTER(hespmetapublish, plugin);
   return ok;
 }
 
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, hesp,
-                  "Open-set video facial expression recognition (HESP)", plugin_init,
-                  HESP_VERSION, "LGPL", "hesp", "https://github.com/hesp-project/hesp")
+                  "Open-set video facial expression recognition (HESP)", plugin_init, HESP_VERSION,
+                  "LGPL", "hesp", "https://github.com/hesp-project/hesp")
