@@ -2,6 +2,10 @@
 #include "metapublish/mqtt_transport.h"
 
 #include <mosquitto.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -14,6 +18,42 @@ namespace {
 
 constexpr int kKeepAliveSeconds = 30;
 constexpr int kLoopTimeoutMs = 50;
+
+// Whether a TCP connection to host:port opens within timeout_ms; throws UnreachableError with
+// the reason when not. mosquitto_connect() blocks in connect(2) without a time limit (minutes for
+// a host that drops packets), which would hold up stop(); this bounded probe runs first.
+void probe_tcp(const std::string& host, int port, int timeout_ms, const std::string& broker) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || !found)
+    throw UnreachableError("cannot resolve the host of " + broker);
+  std::string reason = "no address";
+  bool ok = false;
+  for (addrinfo* a = found; a && !ok; a = a->ai_next) {
+    const int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK, a->ai_protocol);
+    if (fd < 0) continue;
+    if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+      ok = true;
+    } else if (errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      const int ready = ::poll(&p, 1, timeout_ms);
+      int error = 0;
+      socklen_t len = sizeof error;
+      if (ready == 0) {
+        reason = "no answer within " + std::to_string(timeout_ms) + " ms";
+      } else if (ready > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == 0) {
+        ok = error == 0;
+        if (!ok) reason = std::strerror(error);
+      }
+    } else {
+      reason = std::strerror(errno);
+    }
+    ::close(fd);
+  }
+  freeaddrinfo(found);
+  if (!ok) throw UnreachableError("cannot connect to " + broker + ": " + reason);
+}
 
 void init_library() {
   static std::once_flag once;
@@ -75,6 +115,7 @@ void MqttTransport::connect() {
                        "', cert-file '" + options_.cert_file + "', key-file '" + options_.key_file +
                        "'): " + mosquitto_strerror(rc));
   }
+  probe_tcp(host_port_.host, host_port_.port, options_.connect_timeout_ms, broker());
   connack_ = -1;
   disconnected_ = false;
   errno = 0;
