@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "metapublish/kafka_transport.h"
 
+#include <algorithm>
 #include <sstream>
 
 namespace hesp::publish {
@@ -58,7 +59,9 @@ void KafkaTransport::create_producer() {
   // 0 = no time limit: a message waits for a broker that is down rather than being dropped.
   set("message.timeout.ms", "0");
   set("linger.ms", "0");
-  set("socket.connection.setup.timeout.ms", std::to_string(options_.connect_timeout_ms));
+  // librdkafka accepts no less than a second here; connect() bounds its own wait by the property.
+  set("socket.connection.setup.timeout.ms",
+      std::to_string(std::max(options_.connect_timeout_ms, 1000)));
   if (!options_.ca_file.empty() || !options_.cert_file.empty()) {
     set("security.protocol", "ssl");
     if (!options_.ca_file.empty()) set("ssl.ca.location", options_.ca_file);
