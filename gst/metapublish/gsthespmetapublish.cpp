@@ -9,7 +9,8 @@
  * The video passes through untouched.
  *
  * Messages wait in a queue of at most `max-queue` and are sent one at a time, in frame order;
- * each leaves the queue only when the destination has acknowledged it (MQTT QoS 1/2, Kafka acks).
+ * each leaves the queue only when the destination has acknowledged it (`mqtt-qos` 1/2,
+ * `kafka-acks`).
  * While the broker is unreachable they wait and are sent, still in order, once it is back; the
  * ones that do not fit are dropped, counted in `stats` and announced with a warning. At end of
  * stream the element waits up to `flush-timeout` milliseconds for the queue to drain before
@@ -24,7 +25,7 @@
  * |[
  * gst-launch-1.0 filesrc location=movie.avi ! decodebin ! videoconvert ! hespfacecrop ! \
  *     hespclipbatch ! hespinfer ! hespmetapublish method=mqtt address=127.0.0.1:1883 \
- *     topic=hesp/hall qos=1 ! fakesink
+ *     topic=hesp/hall mqtt-qos=1 ! fakesink
  * ]| Faces with their expressions to an MQTT topic.
  * |[
  * gst-launch-1.0 filesrc location=movie.avi ! decodebin ! videoconvert ! hespfacecrop ! \
@@ -425,11 +426,11 @@ static void gst_hesp_meta_publish_class_init(GstHespMetaPublishClass* klass) {
           string_property("client-id", "Client id",
                           "MQTT client id or Kafka client.id; empty = one the library makes up",
                           &Settings::client_id),
-          uint_property("qos", "MQTT QoS",
+          uint_property("mqtt-qos", "MQTT QoS",
                         "MQTT quality of service: 0 at most once, 1 at least once, 2 exactly "
                         "once per connection",
                         0, 2, &Settings::qos),
-          int_property("acks", "Kafka acks",
+          int_property("kafka-acks", "Kafka acks",
                        "Kafka acknowledgements awaited per message: 0 none, 1 the leader, -1 all "
                        "in-sync replicas",
                        -1, 1, &Settings::acks),

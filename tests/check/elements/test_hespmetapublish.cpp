@@ -169,17 +169,18 @@ TEST(HespMetaPublish, PropertiesRoundTrip) {
   GstElement* e = gst_element_factory_make("hespmetapublish", nullptr);
   ASSERT_NE(e, nullptr);
   g_object_set(e, "address", "broker.example:8883", "topic", "cams/hall", "client-id", "hall-1",
-               "qos", 2u, "acks", 1, "ca-file", "ca.pem", "cert-file", "c.pem", "key-file", "k.pem",
-               "max-queue", 7u, "flush-timeout", 1234u, "connect-timeout", 250u, nullptr);
+               "mqtt-qos", 2u, "kafka-acks", 1, "ca-file", "ca.pem", "cert-file", "c.pem",
+               "key-file", "k.pem", "max-queue", 7u, "flush-timeout", 1234u, "connect-timeout",
+               250u, nullptr);
   gst_util_set_object_arg(G_OBJECT(e), "method", "kafka");
   gst_util_set_object_arg(G_OBJECT(e), "connect-policy", "fail");
   gchar *address, *topic, *client, *ca, *cert, *key;
   guint qos, max_queue, flush, connect;
   gint acks, method, policy;
-  g_object_get(e, "address", &address, "topic", &topic, "client-id", &client, "qos", &qos, "acks",
-               &acks, "ca-file", &ca, "cert-file", &cert, "key-file", &key, "max-queue", &max_queue,
-               "flush-timeout", &flush, "connect-timeout", &connect, "method", &method,
-               "connect-policy", &policy, nullptr);
+  g_object_get(e, "address", &address, "topic", &topic, "client-id", &client, "mqtt-qos", &qos,
+               "kafka-acks", &acks, "ca-file", &ca, "cert-file", &cert, "key-file", &key,
+               "max-queue", &max_queue, "flush-timeout", &flush, "connect-timeout", &connect,
+               "method", &method, "connect-policy", &policy, nullptr);
   EXPECT_STREQ(address, "broker.example:8883");
   EXPECT_STREQ(topic, "cams/hall");
   EXPECT_STREQ(client, "hall-1");
@@ -214,9 +215,9 @@ TEST(HespMetaPublish, GstInspectDocumentsPropertiesAndMethods) {
   g_free(out);
   EXPECT_TRUE(g_spawn_check_wait_status(status, nullptr)) << text;
   for (const char* part :
-       {"method", "(0): file", "(1): mqtt", "(2): kafka", "address", "topic", "client-id", "qos",
-        "acks", "ca-file", "cert-file", "key-file", "max-queue", "connect-policy", "(0): fail",
-        "(1): retry", "flush-timeout", "stats", "hesp-publish-stats"})
+       {"method", "(0): file", "(1): mqtt", "(2): kafka", "address", "topic", "client-id",
+        "mqtt-qos", "kafka-acks", "ca-file", "cert-file", "key-file", "max-queue", "connect-policy",
+        "(0): fail", "(1): retry", "flush-timeout", "stats", "hesp-publish-stats"})
     EXPECT_NE(text.find(part), std::string::npos) << "gst-inspect-1.0 does not show " << part;
 }
 
@@ -356,7 +357,7 @@ TEST(HespMetaPublish, MqttDeliversEveryFrameInOrder) {
   MqttSubscriber sub(broker.port(), "hesp/test", "hesp-test-sub-small");
   RunResult r;
   run_pipeline(test_source(60) +
-                   "hespmetapublish name=pub method=mqtt qos=1 topic=hesp/test "
+                   "hespmetapublish name=pub method=mqtt mqtt-qos=1 topic=hesp/test "
                    "client-id=hesp-test-pub add-empty-results=true address=" +
                    broker.address() + " ! fakesink",
                &r);
@@ -376,7 +377,7 @@ TEST(HespMetaPublish, MqttSurvivesABrokerRestart) {
   RunResult r;
   bool restarted = false;
   run_pipeline(test_source(90, /*live=*/true) +
-                   "hespmetapublish name=pub method=mqtt qos=1 topic=hesp/restart "
+                   "hespmetapublish name=pub method=mqtt mqtt-qos=1 topic=hesp/restart "
                    "add-empty-results=true flush-timeout=20000 address=" +
                    broker.address() + " ! fakesink",
                &r, seconds(60), [&] {
@@ -420,7 +421,7 @@ TEST(HespMetaPublishDemo, MqttFullChainSurvivesABrokerRestart) {
                    "hespclipbatch ! hespinfer frame-subsample=4 model=\"" +
                    pack +
                    "\" ! "
-                   "hespmetapublish name=pub method=mqtt qos=1 topic=hesp/demo "
+                   "hespmetapublish name=pub method=mqtt mqtt-qos=1 topic=hesp/demo "
                    "add-empty-results=true flush-timeout=30000 address=" +
                    broker.address() + " ! fakesink",
                &r, seconds(240), [&] {
@@ -502,7 +503,7 @@ TEST(HespMetaPublish, KafkaDeliversEveryFrameInOrderAcrossABrokerOutage) {
   bool went_down = false, came_back = false;
   auto down_at = std::chrono::steady_clock::now();
   run_pipeline(test_source(90, /*live=*/true) +
-                   "hespmetapublish name=pub method=kafka topic=hesp-frames acks=-1 "
+                   "hespmetapublish name=pub method=kafka topic=hesp-frames kafka-acks=-1 "
                    "add-empty-results=true flush-timeout=20000 address=" +
                    kafka.bootstraps() + " ! fakesink",
                &r, seconds(60), [&] {
