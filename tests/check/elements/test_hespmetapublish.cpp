@@ -281,7 +281,7 @@ TEST(HespMetaPublish, BadAddressIsASettingsErrorNamingIt) {
 
 TEST(HespMetaPublish, MethodNotBuiltInIsAClearError) {
 #if defined(HESP_TEST_HAVE_MQTT) && defined(HESP_TEST_HAVE_KAFKA)
-  GTEST_SKIP() << "this plugin has both MQTT and Kafka; test_publish_registry checks the error";
+  GTEST_SKIP() << "this plugin has both MQTT and Kafka; test_publish_core checks the error";
 #else
 #ifndef HESP_TEST_HAVE_MQTT
   const char* method = "mqtt";
