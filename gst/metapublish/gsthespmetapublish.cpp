@@ -37,6 +37,7 @@
 #include <gst/video/video.h>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -48,6 +49,7 @@
 #include "common/guard.h"
 #include "common/property_table.h"
 #include "metapublish/publisher.h"
+#include "metapublish/spool.h"
 #include "metapublish/transport.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_hesp_meta_publish_debug);
@@ -74,6 +76,8 @@ struct Settings {
   std::string cert_file;
   std::string key_file;
   guint max_queue = 1000;
+  std::string spool_dir;
+  guint max_spool_mb = 100;
   ConnectPolicy connect_policy = ConnectPolicy::kRetry;
   guint connect_timeout_ms = 5000;
   guint flush_timeout_ms = 10000;
@@ -115,8 +119,9 @@ std::string upstream_uri(GstBaseTransform* trans) {
 GstStructure* stats_structure(const hesp::publish::PublishStats& s) {
   return gst_structure_new(kStatsName, "published", G_TYPE_UINT64, s.published, "dropped",
                            G_TYPE_UINT64, s.dropped, "undelivered", G_TYPE_UINT64, s.undelivered,
-                           "queued", G_TYPE_UINT64, s.queued, "reconnects", G_TYPE_UINT64,
-                           s.reconnects, "connected", G_TYPE_BOOLEAN, s.connected, nullptr);
+                           "queued", G_TYPE_UINT64, s.queued, "spooled", G_TYPE_UINT64, s.spooled,
+                           "reconnects", G_TYPE_UINT64, s.reconnects, "connected", G_TYPE_BOOLEAN,
+                           s.connected, nullptr);
 }
 
 }  // namespace
@@ -205,8 +210,12 @@ static std::shared_ptr<hesp::publish::Publisher> make_publisher(GstHespMetaPubli
                         (nullptr));
   };
   events.failed = [self](const std::exception_ptr& error) { post_publish_error(self, error); };
+  std::unique_ptr<hesp::publish::Spool> spool;
+  if (!s.spool_dir.empty())
+    spool = std::make_unique<hesp::publish::Spool>(
+        s.spool_dir, static_cast<std::uint64_t>(s.max_spool_mb) * 1024 * 1024);
   return std::make_shared<hesp::publish::Publisher>(std::move(transport), s.max_queue,
-                                                    std::move(events));
+                                                    std::move(events), std::move(spool));
 }
 
 static gboolean gst_hesp_meta_publish_start(GstBaseTransform* trans) {
@@ -443,9 +452,17 @@ static void gst_hesp_meta_publish_class_init(GstHespMetaPublishClass* klass) {
           string_property("key-file", "Key file", "PEM private key of cert-file",
                           &Settings::key_file),
           uint_property("max-queue", "Maximum queue",
-                        "Messages waiting for the broker at most; more are dropped and counted "
-                        "in stats",
+                        "Messages waiting for the broker in memory at most; more go to the spool "
+                        "when there is one, else are dropped and counted in stats",
                         1, 10000000, &Settings::max_queue),
+          string_property("spool-dir", "Spool folder",
+                          "Folder for a scratch file that takes the messages beyond max-queue "
+                          "while the broker is away (read back in order, removed at stop); "
+                          "empty = memory only",
+                          &Settings::spool_dir),
+          uint_property("max-spool-mb", "Maximum spool size",
+                        "MiB the spool file may hold; more messages are dropped and counted", 1,
+                        1048576, &Settings::max_spool_mb),
           enum_property("connect-policy", "Connect policy",
                         "A broker that cannot be reached at start: fail (error) or retry (warn "
                         "and keep trying)",
@@ -481,7 +498,8 @@ static void gst_hesp_meta_publish_class_init(GstHespMetaPublishClass* klass) {
       object_class, stats_property_id,
       g_param_spec_boxed("stats", "Statistics",
                          "Counters (GstStructure hesp-publish-stats): published, dropped (queue "
-                         "full), undelivered (left at stop), queued, reconnects, connected",
+                         "full), undelivered (left at stop), queued, spooled, reconnects, "
+                         "connected",
                          GST_TYPE_STRUCTURE,
                          static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
   object_class->finalize = gst_hesp_meta_publish_finalize;

@@ -16,8 +16,13 @@ constexpr std::chrono::milliseconds kPollInterval{200};
 }  // namespace
 
 Publisher::Publisher(std::unique_ptr<Transport> transport, std::size_t max_queue,
-                     PublisherEvents events)
-    : transport_(std::move(transport)), max_queue_(max_queue), events_(std::move(events)) {}
+                     PublisherEvents events, std::unique_ptr<Spool> spool)
+    : transport_(std::move(transport)),
+      max_queue_(max_queue),
+      events_(std::move(events)),
+      spool_(std::move(spool)) {}
+
+std::uint64_t Publisher::pending() const { return queue_.size() + (spool_ ? spool_->count() : 0); }
 
 Publisher::~Publisher() { stop(); }
 
@@ -85,7 +90,11 @@ void Publisher::start(bool fail_if_unreachable) {
             std::lock_guard<std::mutex> lock(mutex_);
             queue_.pop_front();
             ++stats_.published;
-            if (queue_.size() < max_queue_) overflowing_ = false;
+            // The spool is read back in the order it was written, behind what is in memory.
+            std::string next;
+            while (spool_ && queue_.size() < max_queue_ && spool_->take(&next))
+              queue_.push_back(std::move(next));
+            if (pending() < max_queue_) overflowing_ = false;
             drained_.notify_all();
           }
         }
@@ -123,15 +132,24 @@ bool Publisher::push(std::string message) {
   bool first_drop = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (queue_.size() >= max_queue_) {
-      ++stats_.dropped;
-      first_drop = !overflowing_;
-      overflowing_ = true;
-    } else {
+    bool kept = false;
+    if (spool_ && (!spool_->empty() || queue_.size() >= max_queue_)) {
+      try {
+        kept = spool_->append(message);
+      } catch (const FatalError&) {
+        kept = false;  // a spool that cannot be written is a full one: the drop is counted
+      }
+    } else if (queue_.size() < max_queue_) {
       queue_.push_back(std::move(message));
+      kept = true;
+    }
+    if (kept) {
       wake_.notify_one();
       return true;
     }
+    ++stats_.dropped;
+    first_drop = !overflowing_;
+    overflowing_ = true;
   }
   if (first_drop && events_.overflow) events_.overflow(max_queue_);
   return false;
@@ -139,8 +157,9 @@ bool Publisher::push(std::string message) {
 
 std::size_t Publisher::flush(std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(mutex_);
+  // The memory queue is refilled from the spool as it drains, so empty memory means empty spool.
   drained_.wait_for(lock, timeout, [&] { return queue_.empty() || worker_done_; });
-  return queue_.size();
+  return pending();
 }
 
 void Publisher::stop() {
@@ -152,8 +171,15 @@ void Publisher::stop() {
   wake_.notify_all();
   if (worker_.joinable()) worker_.join();
   std::lock_guard<std::mutex> lock(mutex_);
-  stats_.undelivered += queue_.size();
+  stats_.undelivered += pending();
   queue_.clear();
+  if (spool_) {
+    try {
+      spool_->clear();
+    } catch (const FatalError&) {
+      // The file goes with the spool anyway.
+    }
+  }
   stats_.connected = false;
 }
 
@@ -165,7 +191,8 @@ bool Publisher::failed() const {
 PublishStats Publisher::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
   PublishStats s = stats_;
-  s.queued = queue_.size();
+  s.queued = pending();
+  s.spooled = spool_ ? spool_->count() : 0;
   return s;
 }
 

@@ -22,6 +22,7 @@
 #include <string>
 #include <thread>
 
+#include "metapublish/spool.h"
 #include "metapublish/transport.h"
 
 namespace hesp::publish {
@@ -31,7 +32,8 @@ struct PublishStats {
   std::uint64_t dropped = 0;      // refused because the queue was full
   std::uint64_t undelivered = 0;  // still queued when the publisher stopped
   std::uint64_t reconnects = 0;   // connections re-established after a loss
-  std::uint64_t queued = 0;       // waiting now, the one being sent included
+  std::uint64_t queued = 0;       // waiting now (memory and spool), the one being sent included
+  std::uint64_t spooled = 0;      // of which waiting in the spool file
   bool connected = false;
 };
 
@@ -46,7 +48,11 @@ struct PublisherEvents {
 
 class Publisher {
  public:
-  Publisher(std::unique_ptr<Transport> transport, std::size_t max_queue, PublisherEvents events);
+  // `spool` (optional) takes the messages that do not fit in the `max_queue` in memory; from the
+  // first spooled message on, newer ones go to the spool too until it has drained, which keeps
+  // the order.
+  Publisher(std::unique_ptr<Transport> transport, std::size_t max_queue, PublisherEvents events,
+            std::unique_ptr<Spool> spool = nullptr);
   ~Publisher();
   Publisher(const Publisher&) = delete;
   Publisher& operator=(const Publisher&) = delete;
@@ -59,7 +65,8 @@ class Publisher {
   // AuthError and FatalError are always thrown.
   void start(bool fail_if_unreachable);
 
-  // Queues a message; false when the queue was full and the message was dropped (counted).
+  // Queues a message; false when the queue (and spool) was full and the message was dropped
+  // (counted).
   bool push(std::string message);
 
   // Waits until every queued message is delivered, the publisher has failed, or `timeout`
@@ -77,6 +84,7 @@ class Publisher {
  private:
   void run();
   void wait_for(std::chrono::milliseconds delay);
+  std::uint64_t pending() const;  // under mutex_
 
   std::unique_ptr<Transport> transport_;
   const std::size_t max_queue_;
@@ -86,6 +94,7 @@ class Publisher {
   std::condition_variable wake_;     // a message came, or stop
   std::condition_variable drained_;  // a message was delivered, or the worker ended
   std::deque<std::string> queue_;
+  std::unique_ptr<Spool> spool_;
   PublishStats stats_;
   bool overflowing_ = false;
   bool stopping_ = false;

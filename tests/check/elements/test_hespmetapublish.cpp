@@ -195,6 +195,13 @@ TEST(HespMetaPublish, PropertiesRoundTrip) {
   EXPECT_EQ(method, 2);  // kafka
   EXPECT_EQ(policy, 0);  // fail
   for (gchar* s : {address, topic, client, ca, cert, key}) g_free(s);
+  g_object_set(e, "spool-dir", "spool", "max-spool-mb", 7u, nullptr);
+  gchar* spool = nullptr;
+  guint spool_mb = 0;
+  g_object_get(e, "spool-dir", &spool, "max-spool-mb", &spool_mb, nullptr);
+  EXPECT_STREQ(spool, "spool");
+  EXPECT_EQ(spool_mb, 7u);
+  g_free(spool);
   GstStructure* stats = nullptr;
   g_object_get(e, "stats", &stats, nullptr);
   ASSERT_NE(stats, nullptr);
@@ -215,9 +222,11 @@ TEST(HespMetaPublish, GstInspectDocumentsPropertiesAndMethods) {
   g_free(out);
   EXPECT_TRUE(g_spawn_check_wait_status(status, nullptr)) << text;
   for (const char* part :
-       {"method", "(0): file", "(1): mqtt", "(2): kafka", "address", "topic", "client-id",
-        "mqtt-qos", "kafka-acks", "ca-file", "cert-file", "key-file", "max-queue", "connect-policy",
-        "(0): fail", "(1): retry", "flush-timeout", "stats", "hesp-publish-stats"})
+       {"spool-dir",         "max-spool-mb", "method",     "(0): file",     "(1): mqtt",
+        "(2): kafka",        "address",      "topic",      "client-id",     "mqtt-qos",
+        "kafka-acks",        "ca-file",      "cert-file",  "key-file",      "max-queue",
+        "connect-policy",    "(0): fail",    "(1): retry", "flush-timeout", "stats",
+        "hesp-publish-stats"})
     EXPECT_NE(text.find(part), std::string::npos) << "gst-inspect-1.0 does not show " << part;
 }
 
@@ -368,7 +377,8 @@ TEST(HespMetaPublish, MqttDeliversEveryFrameInOrder) {
 }
 
 // The broker goes away (SIGTERM, persistence on) while a live source runs and comes back a second
-// later: what was queued meanwhile arrives, in order, and the publisher counted the reconnection.
+// later: what was queued meanwhile (3 messages in memory, the rest in the spool file) arrives, in
+// order, nothing is dropped, and the publisher counted the reconnection.
 TEST(HespMetaPublish, MqttSurvivesABrokerRestart) {
   ScratchDir dir;
   MosquittoBroker broker(dir.path());
@@ -378,8 +388,8 @@ TEST(HespMetaPublish, MqttSurvivesABrokerRestart) {
   bool restarted = false;
   run_pipeline(test_source(90, /*live=*/true) +
                    "hespmetapublish name=pub method=mqtt mqtt-qos=1 topic=hesp/restart "
-                   "add-empty-results=true flush-timeout=20000 address=" +
-                   broker.address() + " ! fakesink",
+                   "add-empty-results=true flush-timeout=20000 max-queue=3 spool-dir=\"" +
+                   dir.path() + "\" address=" + broker.address() + " ! fakesink",
                &r, seconds(60), [&] {
                  if (!restarted && sub.count() >= 20) {
                    restarted = true;

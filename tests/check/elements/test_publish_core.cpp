@@ -122,6 +122,43 @@ TEST(Publisher, QueuesWhileDownDropsTheOverflowAndCatchesUpInOrder) {
   EXPECT_EQ(p.stats().reconnects, 1u);
 }
 
+std::string temp_dir() {
+  std::string dir = (std::filesystem::temp_directory_path() / "hesp-spool-XXXXXX").string();
+  if (!mkdtemp(dir.data())) throw std::runtime_error("mkdtemp failed");
+  return dir;
+}
+
+TEST(Publisher, SpoolTakesTheOverflowAndIsReadBackInOrder) {
+  const std::string dir = temp_dir();
+  auto script = std::make_shared<Script>();
+  script->down = true;
+  {
+    // Room for 2 in memory and 60 bytes on disk: "1".."9" take 2 bytes a line, "10".."12" 3.
+    Publisher p(std::make_unique<ScriptedTransport>(script), 2, PublisherEvents{},
+                std::make_unique<Spool>(dir, 30));
+    p.start(false);
+    for (const auto& m : numbers(1, 20)) p.push(m);
+    PublishStats s = p.stats();
+    // Memory: 1, 2. Spool: 3..9 (14 bytes) and 10..14 (15 bytes) = 29 bytes; 15 does not fit.
+    EXPECT_EQ(s.queued, 14u);
+    EXPECT_EQ(s.spooled, 12u);
+    EXPECT_EQ(s.dropped, 6u);
+    script->down = false;
+    EXPECT_EQ(p.flush(milliseconds(5000)), 0u);
+    // Drained: the spool starts over, and takes messages again once memory is full.
+    script->down = true;
+    for (const auto& m : numbers(21, 25)) p.push(m);
+    EXPECT_EQ(p.stats().spooled, 3u);
+    p.stop();
+    EXPECT_EQ(p.stats().undelivered, 5u);
+    EXPECT_EQ(script->received, numbers(1, 14));
+  }
+  // The spool file went with the publisher.
+  EXPECT_TRUE(std::filesystem::is_empty(dir));
+  std::filesystem::remove(dir);
+  EXPECT_THROW(Spool("/nonexistent-dir", 100), FatalError);
+}
+
 TEST(Publisher, StopCountsWhatIsLeftAsUndelivered) {
   auto script = std::make_shared<Script>();
   Publisher p(std::make_unique<ScriptedTransport>(script), 100, PublisherEvents{});
