@@ -11,8 +11,9 @@
  * Messages wait in a queue of at most `max-queue` and are sent one at a time, in frame order;
  * each leaves the queue only when the destination has acknowledged it (`mqtt-qos` 1/2,
  * `kafka-acks`).
- * While the broker is unreachable they wait and are sent, still in order, once it is back; the
- * ones that do not fit are dropped, counted in `stats` and announced with a warning. At end of
+ * While the broker is unreachable they wait and are sent, still in order, once it is back; with
+ * `spool-dir` the ones beyond `max-queue` wait in a file there (up to `max-spool-mb`). The ones
+ * that do not fit are dropped, counted in `stats` and announced with a warning. At end of
  * stream the element waits up to `flush-timeout` milliseconds for the queue to drain before
  * passing EOS on, and warns about what was left.
  *
