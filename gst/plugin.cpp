@@ -6,6 +6,7 @@
 #include "facecrop/gsthespfacecrop.h"
 #include "infer/gsthespinfer.h"
 #include "metaconvert/gsthespmetaconvert.h"
+#include "metapublish/gsthespmetapublish.h"
 #include "overlay/gsthespoverlay.h"
 
 static gboolean plugin_init(GstPlugin* plugin) {
@@ -15,6 +16,7 @@ static gboolean plugin_init(GstPlugin* plugin) {
   ok |= GST_ELEMENT_REGISTER(hespinfer, plugin);
   ok |= GST_ELEMENT_REGISTER(hespoverlay, plugin);
   ok |= GST_ELEMENT_REGISTER(hespmetaconvert, plugin);
+  ok |= GST_ELEMENT_REGISTER(hespmetapublish, plugin);
   return ok;
 }
 

@@ -35,6 +35,7 @@ packages=(
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-opencv
   libopencv-dev opencv-data libtorch-dev libopenblas0-pthread zlib1g-dev
   nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev valgrind python3-numpy
+  mosquitto mosquitto-clients libmosquitto-dev librdkafka-dev  # hespmetapublish and its tests
   clang libclang-rt-14-dev  # the libFuzzer harnesses (docs/fuzzing.md)
 )
 

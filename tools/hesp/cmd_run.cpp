@@ -30,9 +30,54 @@ struct RunOptions {
   std::string json = "results.jsonl";
   FaceStageOptions face;
   InferenceChainOptions chain;
+  std::string publish;  // --publish URI, empty = none
   bool no_video = false;
   bool quiet = false;
 };
+
+bool is_host_port(const std::string& s) {
+  const auto colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size() || s.size() - colon > 6)
+    return false;
+  const std::string port = s.substr(colon + 1);
+  if (port.find_first_not_of("0123456789") != std::string::npos) return false;
+  const int n = std::stoi(port);
+  return n >= 1 && n <= 65535;
+}
+
+// --publish URI -> the hespmetapublish element that sends there: mqtt://host:port/topic,
+// kafka://host:port[,host:port...]/topic (the topic may contain '/') or file:///path (JSON lines
+// appended). Checked here so that a typo is one line before the run, not an error minutes in.
+std::string publish_element(const std::string& uri) {
+  const auto bad = [&] {
+    return SettingsError("--publish '" + uri +
+                         "': expected mqtt://HOST:PORT/TOPIC, kafka://HOST:PORT[,HOST:PORT]/TOPIC "
+                         "or file:///PATH");
+  };
+  const auto sep = uri.find("://");
+  if (sep == std::string::npos) throw bad();
+  const std::string scheme = uri.substr(0, sep);
+  const std::string rest = uri.substr(sep + 3);
+  std::string launch = "hespmetapublish name=publish add-empty-results=true ";
+  if (scheme == "file") {
+    if (rest.size() < 2 || rest[0] != '/') throw bad();
+    return launch + "method=file address=" + quote(rest);
+  }
+  if (scheme != "mqtt" && scheme != "kafka") throw bad();
+  const auto slash = rest.find('/');
+  if (slash == std::string::npos || slash + 1 == rest.size()) throw bad();
+  const std::string hosts = rest.substr(0, slash);
+  const std::string topic = rest.substr(slash + 1);
+  std::size_t start = 0;
+  while (true) {
+    const auto comma = hosts.find(',', start);
+    if (!is_host_port(hosts.substr(start, comma - start))) throw bad();
+    if (comma == std::string::npos) break;
+    if (scheme == "mqtt") throw bad();  // one MQTT broker only
+    start = comma + 1;
+  }
+  return launch + "method=" + scheme + " address=" + quote(hosts) + " topic=" + quote(topic);
+}
 
 void run(RunOptions opt) {
   init_gstreamer();
@@ -43,12 +88,13 @@ void run(RunOptions opt) {
   // Outputs are checked before the run, so that a bad path is named as the output it is and not
   // reported minutes later as a failure of the pipeline.
   check_writable(opt.json, "JSON file");
+  const std::string publish = opt.publish.empty() ? "" : " ! " + publish_element(opt.publish);
   if (!opt.no_video) check_writable(opt.output, "output video");
 
   std::string launch =
       std::string("uridecodebin name=src ! videoconvert ! video/x-raw,format=I420 ! ") +
       "hespfacecrop name=faces ! " + inference_chain(opt.chain, model, in) +
-      " ! hespmetaconvert name=json add-empty-results=true file-path=" + quote(opt.json);
+      " ! hespmetaconvert name=json add-empty-results=true file-path=" + quote(opt.json) + publish;
   if (opt.no_video) {
     launch += " ! fakesink sync=false";
   } else {
@@ -68,6 +114,7 @@ void run(RunOptions opt) {
     // GStreamer's messages ("Could not determine type of stream.") do not say which file.
     if (e.posted_by("src")) throw InputError("'" + opt.input + "': " + e.what());
     if (e.posted_by("json")) throw Error("JSON file '" + opt.json + "': " + e.what());
+    if (e.posted_by("publish")) throw Error("--publish '" + opt.publish + "': " + e.what());
     if (e.posted_by("video")) throw Error("output video '" + opt.output + "': " + e.what());
     throw;  // the face stage or the model: their messages name their files
   } catch (const Error& e) {
@@ -85,6 +132,9 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("video", opt->input, "Video file or URI (default: the demo video made by setup)");
   cmd->add_option("-o,--output", opt->output, "Annotated MP4 (H.264) to write");
   cmd->add_option("--json", opt->json, "JSON lines file, one object per frame");
+  cmd->add_option("--publish", opt->publish,
+                  "Also publish each frame's JSON: mqtt://HOST:PORT/TOPIC, "
+                  "kafka://HOST:PORT[,HOST:PORT]/TOPIC or file:///PATH (hespmetapublish)");
   add_face_stage_options(cmd, &opt->face);
   add_inference_chain_options(cmd, &opt->chain);
   cmd->add_flag("--no-video", opt->no_video, "Write only the JSON lines");
