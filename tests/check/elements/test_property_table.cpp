@@ -303,8 +303,8 @@ TEST(ElementDataTest, FailureIsStickyUntilTheNextStart) {
 
 // ---- The elements' tables --------------------------------------------------------------------
 
-const char* const kElements[] = {"hespfacecrop", "hespclipbatch", "hespinfer", "hespoverlay",
-                                 "hespmetaconvert"};
+const char* const kElements[] = {"hespfacecrop", "hespclipbatch",   "hespinfer",
+                                 "hespoverlay",  "hespmetaconvert", "hespmetapublish"};
 
 // The element's own settings (not GstObject's name and parent, nor GstBaseTransform's qos), or
 // its own read-only status properties (such as hespinfer's stats).
