@@ -5,6 +5,8 @@
 #include "clipbatch/gsthespclipbatch.h"
 #include "facecrop/gsthespfacecrop.h"
 #include "infer/gsthespinfer.h"
+#include "klv/gsthespklvdecode.h"
+#include "klv/gsthespklvencode.h"
 #include "metaconvert/gsthespmetaconvert.h"
 #include "overlay/gsthespoverlay.h"
 
@@ -15,6 +17,8 @@ static gboolean plugin_init(GstPlugin* plugin) {
   ok |= GST_ELEMENT_REGISTER(hespinfer, plugin);
   ok |= GST_ELEMENT_REGISTER(hespoverlay, plugin);
   ok |= GST_ELEMENT_REGISTER(hespmetaconvert, plugin);
+  ok |= GST_ELEMENT_REGISTER(hespklvencode, plugin);
+  ok |= GST_ELEMENT_REGISTER(hespklvdecode, plugin);
   return ok;
 }
 
