@@ -117,6 +117,11 @@ static gboolean gst_hesp_klv_encode_start(GstBaseTransform* trans) {
   return TRUE;
 }
 
+static gboolean gst_hesp_klv_encode_stop(GstBaseTransform* trans) {
+  GST_HESP_KLV_ENCODE(trans)->priv->stop();
+  return TRUE;
+}
+
 static GstCaps* gst_hesp_klv_encode_transform_caps(GstBaseTransform* trans,
                                                    GstPadDirection direction, GstCaps*,
                                                    GstCaps* filter) {
@@ -262,7 +267,7 @@ static void gst_hesp_klv_encode_class_init(GstHespKlvEncodeClass* klass) {
 
   auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
   trans_class->start = GST_DEBUG_FUNCPTR(gst_hesp_klv_encode_start);
-  trans_class->stop = GST_DEBUG_FUNCPTR(hesp::gst::stop_state<GstHespKlvEncode>);
+  trans_class->stop = GST_DEBUG_FUNCPTR(gst_hesp_klv_encode_stop);
   trans_class->transform_caps = GST_DEBUG_FUNCPTR(gst_hesp_klv_encode_transform_caps);
   trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_hesp_klv_encode_set_caps);
   trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_hesp_klv_encode_sink_event);
