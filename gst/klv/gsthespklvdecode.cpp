@@ -195,6 +195,12 @@ static gboolean gst_hesp_klv_decode_sink_event(GstAggregator* agg, GstAggregator
   auto* self = GST_HESP_KLV_DECODE(agg);
   if (pad == self->video_pad && GST_EVENT_TYPE(event) == GST_EVENT_CAPS)
     gst_pad_mark_reconfigure(GST_AGGREGATOR_SRC_PAD(agg));
+  if (pad == self->klv_pad && GST_EVENT_TYPE(event) == GST_EVENT_GAP) {
+    // A demuxer's gaps on the sparse KLV stream say only that no packet is there; the aggregator
+    // would queue them as empty buffers (and clip them against a segment it may not have yet).
+    gst_event_unref(event);
+    return TRUE;
+  }
   if (pad == self->video_pad && GST_EVENT_TYPE(event) == GST_EVENT_TAG) {
     // The video's tags still describe the output.
     return gst_pad_push_event(GST_AGGREGATOR_SRC_PAD(agg), event);
