@@ -146,8 +146,11 @@ TEST(HespKlvEncode, OnePacketPerFrameWithTheFramesJsonAndTimestamps) {
 }
 
 TEST(HespKlvEncode, TagsAndSourceGoIntoEveryPacket) {
-  GstHarness* h = gst_harness_new("hespklvencode");
-  g_object_set(h->element, "tags", "{\"camera\":\"hall\"}", "source", "rtsp://cam/1", nullptr);
+  // Properties read at start: set before the harness starts the element.
+  GstElement* e = gst_element_factory_make("hespklvencode", nullptr);
+  g_object_set(e, "tags", "{\"camera\":\"hall\"}", "source", "rtsp://cam/1", nullptr);
+  GstHarness* h = gst_harness_new_with_element(e, "sink", "src");
+  gst_object_unref(e);
   gst_harness_set_src_caps_str(h, kCaps);
   ASSERT_EQ(gst_harness_push(h, blank(0)), GST_FLOW_OK);
   GstBuffer* out = gst_harness_pull(h);
@@ -261,7 +264,7 @@ TEST(HespKlvDecode, CorruptPacketIsAStreamDecodeError) {
       {key + std::string("\x82\x01", 2), "truncated"},
       {key + "\x05" + "{\"ob", "truncated"},
       {key + "\x03" + "abc", "does not hold a frame's JSON"},
-      {key + "\x0e" + "{\"objects\":3}", "objects"},
+      {key + "\x0d" + "{\"objects\":3}", "objects"},
   };
   for (const auto& c : cases) {
     Decoder d;
