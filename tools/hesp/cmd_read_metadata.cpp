@@ -106,17 +106,22 @@ void read_metadata(const std::string& path) {
                    G_CALLBACK(on_have_type), reading.get());
 
   const std::string name = "'" + path + "': ";
+  std::string pipeline_error;
   try {
     run_to_eos(pipeline.get());
   } catch (const Error& e) {
-    // The pipeline has stopped: the callbacks are done with `reading`.
-    if (!reading->failure.empty()) throw CorruptFileError(name + reading->failure);
-    if (!reading->stream_type.empty() && reading->stream_type != "video/mpegts")
-      throw InputError(name + "not an MPEG transport stream (" + reading->stream_type + ")");
-    if (!reading->klv_linked) throw InputError(name + "no KLV metadata stream in it");
-    throw InputError(name + e.what());
+    pipeline_error = e.what();
   }
+  // The pipeline has stopped: the callbacks are done with `reading`. The most telling reason
+  // comes first: a corrupt packet, then a file of another kind, then a TS without metadata.
+  if (!reading->failure.empty()) throw CorruptFileError(name + reading->failure);
+  // typefind reports a type tsdemux refuses as a bare "Internal data stream error".
+  if (reading->stream_type.empty() && !pipeline_error.empty())
+    throw InputError(name + "not an MPEG transport stream");
+  if (!reading->stream_type.empty() && reading->stream_type != "video/mpegts")
+    throw InputError(name + "not an MPEG transport stream (" + reading->stream_type + ")");
   if (!reading->klv_linked) throw InputError(name + "no KLV metadata stream in it");
+  if (!pipeline_error.empty()) throw InputError(name + pipeline_error);
   if (std::fflush(stdout) != 0) throw Error("cannot write to standard output");
 }
 
