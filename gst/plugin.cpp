@@ -23,5 +23,5 @@ static gboolean plugin_init(GstPlugin* plugin) {
 }
 
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, hesp,
-                  "Open-set video facial expression recognition (HESP)", plugin_init,
-                  HESP_VERSION, "LGPL", "hesp", "https://github.com/hesp-project/hesp")
+                  "Open-set video facial expression recognition (HESP)", plugin_init, HESP_VERSION,
+                  "LGPL", "hesp", "https://github.com/hesp-project/hesp")

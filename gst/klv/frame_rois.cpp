@@ -87,8 +87,8 @@ void attach_frame_rois(GstBuffer* buffer, const json& frame) {
     if (!o.is_object()) throw InputError(where + ": not an object");
     const std::string type = field(o, "roi_type", &json::is_string, where).get<std::string>();
     GstVideoRegionOfInterestMeta* roi = gst_buffer_add_video_region_of_interest_meta(
-        buffer, type.c_str(), pixels(o, "x", where), pixels(o, "y", where),
-        pixels(o, "w", where), pixels(o, "h", where));
+        buffer, type.c_str(), pixels(o, "x", where), pixels(o, "y", where), pixels(o, "w", where),
+        pixels(o, "h", where));
     gst_video_region_of_interest_meta_add_param(
         roi, detection_structure(field(o, "detection", &json::is_object, where), where));
     if (const auto id = o.find("id"); id != o.end() && id->is_number_integer()) {

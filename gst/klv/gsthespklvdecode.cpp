@@ -143,8 +143,9 @@ static GstFlowReturn gst_hesp_klv_decode_aggregate(GstAggregator* agg, gboolean)
     const GstClockTime klv_time = running_time(self->klv_pad, klv);
     if (GST_CLOCK_TIME_IS_VALID(video_time) && GST_CLOCK_TIME_IS_VALID(klv_time) &&
         klv_time + kMatchTolerance < video_time) {
-      GST_LOG_OBJECT(self, "dropping a packet at %" GST_TIME_FORMAT " before the frame at %" GST_TIME_FORMAT,
-                     GST_TIME_ARGS(klv_time), GST_TIME_ARGS(video_time));
+      GST_LOG_OBJECT(
+          self, "dropping a packet at %" GST_TIME_FORMAT " before the frame at %" GST_TIME_FORMAT,
+          GST_TIME_ARGS(klv_time), GST_TIME_ARGS(video_time));
       gst_buffer_unref(klv);
       gst_aggregator_pad_drop_buffer(self->klv_pad);
       continue;

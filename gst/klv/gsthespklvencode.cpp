@@ -133,8 +133,8 @@ static GstCaps* gst_hesp_klv_encode_transform_caps(GstBaseTransform* trans,
     gst_caps_unref(other);
     other = both;
   }
-  GST_DEBUG_OBJECT(trans, "%s caps: %" GST_PTR_FORMAT,
-                   direction == GST_PAD_SINK ? "src" : "sink", other);
+  GST_DEBUG_OBJECT(trans, "%s caps: %" GST_PTR_FORMAT, direction == GST_PAD_SINK ? "src" : "sink",
+                   other);
   return other;
 }
 
@@ -198,8 +198,8 @@ static gboolean gst_hesp_klv_encode_sink_event(GstBaseTransform* trans, GstEvent
 }
 
 static GstFlowReturn gst_hesp_klv_encode_prepare_output_buffer(GstBaseTransform* trans,
-                                                              GstBuffer* input,
-                                                              GstBuffer** output) {
+                                                               GstBuffer* input,
+                                                               GstBuffer** output) {
   auto* self = GST_HESP_KLV_ENCODE(trans);
   auto locked = self->priv->lock_state();
   State& st = *locked;
@@ -271,8 +271,7 @@ static void gst_hesp_klv_encode_class_init(GstHespKlvEncodeClass* klass) {
   trans_class->transform_caps = GST_DEBUG_FUNCPTR(gst_hesp_klv_encode_transform_caps);
   trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_hesp_klv_encode_set_caps);
   trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_hesp_klv_encode_sink_event);
-  trans_class->prepare_output_buffer =
-      GST_DEBUG_FUNCPTR(gst_hesp_klv_encode_prepare_output_buffer);
+  trans_class->prepare_output_buffer = GST_DEBUG_FUNCPTR(gst_hesp_klv_encode_prepare_output_buffer);
   trans_class->transform = GST_DEBUG_FUNCPTR(gst_hesp_klv_encode_transform);
   trans_class->passthrough_on_same_caps = FALSE;
 }

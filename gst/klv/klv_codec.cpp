@@ -61,14 +61,15 @@ ParseResult parse(const std::uint8_t* data, std::size_t size, const Key& expecte
     const std::size_t width = first & 0x7F;
     if (width == 0 || width > 8) {
       r.status = ParseStatus::kBadLength;
-      r.message = width == 0 ? "indefinite BER length (0x80), which KLV does not allow"
-                             : "BER length field of " + std::to_string(width) + " bytes (at most 8)";
+      r.message = width == 0
+                      ? "indefinite BER length (0x80), which KLV does not allow"
+                      : "BER length field of " + std::to_string(width) + " bytes (at most 8)";
       return r;
     }
     if (size - pos < width) {
       r.status = ParseStatus::kTruncated;
-      r.message = "truncated packet: its length field needs " + std::to_string(width) +
-                  " bytes, " + std::to_string(size - pos) + " left";
+      r.message = "truncated packet: its length field needs " + std::to_string(width) + " bytes, " +
+                  std::to_string(size - pos) + " left";
       return r;
     }
     length = 0;

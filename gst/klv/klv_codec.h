@@ -35,10 +35,10 @@ std::vector<std::uint8_t> encode(const Key& key, std::string_view value);
 // What parse() tells about the bytes it was given.
 enum class ParseStatus {
   kOk,
-  kTruncated,    // fewer bytes than the key, the length field or the value need
-  kBadLength,    // indefinite (0x80) or wider than 8 bytes: not a length KLV allows
-  kOversized,    // a value larger than the caller's limit
-  kUnknownKey,   // a well-formed packet whose key is not the expected one
+  kTruncated,   // fewer bytes than the key, the length field or the value need
+  kBadLength,   // indefinite (0x80) or wider than 8 bytes: not a length KLV allows
+  kOversized,   // a value larger than the caller's limit
+  kUnknownKey,  // a well-formed packet whose key is not the expected one
 };
 
 struct Packet {

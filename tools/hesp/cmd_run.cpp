@@ -107,8 +107,8 @@ void add_run_command(CLI::App& app) {
       "run", "Recognise facial expressions in a video: annotated video + JSON lines per frame");
   cmd->add_option("video", opt->input, "Video file or URI (default: the demo video made by setup)");
   cmd->add_option("-o,--output", opt->output,
-                 "Annotated video to write: MP4 (H.264), or MPEG-TS for a .ts/.m2ts name (H.264 "
-                 "and each frame's JSON as a KLV stream)");
+                  "Annotated video to write: MP4 (H.264), or MPEG-TS for a .ts/.m2ts name (H.264 "
+                  "and each frame's JSON as a KLV stream)");
   cmd->add_option("--json", opt->json, "JSON lines file, one object per frame");
   add_face_stage_options(cmd, &opt->face);
   add_inference_chain_options(cmd, &opt->chain);

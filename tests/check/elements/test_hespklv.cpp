@@ -209,19 +209,18 @@ TEST(HespKlvDecode, FramesAndPacketsWithoutPartners) {
   GstBuffer* mixed = gst_buffer_new_memdup(bytes.data(), bytes.size());
   GST_BUFFER_PTS(mixed) = 3 * kFrame;
   // An old packet (20 ms, between frames) is dropped before the frame at 120 ms.
-  ASSERT_EQ(gst_harness_push(d.klv, klv_buffer(hesp::klv::kFrameJsonKey, face_json,
-                                                20 * GST_MSECOND)),
-            GST_FLOW_OK);
+  ASSERT_EQ(
+      gst_harness_push(d.klv, klv_buffer(hesp::klv::kFrameJsonKey, face_json, 20 * GST_MSECOND)),
+      GST_FLOW_OK);
   ASSERT_EQ(gst_harness_push(d.video, blank(3 * kFrame)), GST_FLOW_OK);
   ASSERT_EQ(gst_harness_push(d.klv, mixed), GST_FLOW_OK);
-  EXPECT_EQ(decoded_text(gst_harness_pull(d.video)),
-            [&] {
-              GstBuffer* b = gst_buffer_copy(frames[0]);
-              GST_BUFFER_PTS(b) = 3 * kFrame;
-              std::string t = frame_text(b);
-              gst_buffer_unref(b);
-              return t;
-            }());
+  EXPECT_EQ(decoded_text(gst_harness_pull(d.video)), [&] {
+    GstBuffer* b = gst_buffer_copy(frames[0]);
+    GST_BUFFER_PTS(b) = 3 * kFrame;
+    std::string t = frame_text(b);
+    gst_buffer_unref(b);
+    return t;
+  }());
   for (GstBuffer* b : frames) gst_buffer_unref(b);
 }
 

@@ -42,8 +42,8 @@ GstPadProbeReturn add_faces(GstPad*, GstPadProbeInfo* info, gpointer) {
   GstBuffer* b = gst_buffer_make_writable(GST_PAD_PROBE_INFO_BUFFER(info));
   GST_PAD_PROBE_INFO_DATA(info) = b;
   const int n = static_cast<int>(GST_BUFFER_OFFSET(b));
-  auto* face = hesp::gst::add_face_roi(b, hesp::Box{10.0f + n, 20, 40, 50}, 0.5 + n / 100.0, 7,
-                                       160, 120);
+  auto* face =
+      hesp::gst::add_face_roi(b, hesp::Box{10.0f + n, 20, 40, 50}, 0.5 + n / 100.0, 7, 160, 120);
   if (n % 3 == 0) {
     hesp::gst::ExpressionParams p;
     p.label = n % 2 ? "sad" : "happy";
@@ -74,8 +74,9 @@ GstPadProbeReturn record_klv(GstPad*, GstPadProbeInfo* info, gpointer data) {
   if (gst_buffer_get_size(b) > 0 && gst_buffer_map(b, &map, GST_MAP_READ)) {
     const auto parsed = hesp::klv::parse(map.data, map.size);
     std::lock_guard<std::mutex> l(r->lock);
-    r->values.push_back(parsed.status == hesp::klv::ParseStatus::kOk ? std::string(parsed.packet.value)
-                                                                    : "bad: " + parsed.message);
+    r->values.push_back(parsed.status == hesp::klv::ParseStatus::kOk
+                            ? std::string(parsed.packet.value)
+                            : "bad: " + parsed.message);
     gst_buffer_unmap(b, &map);
   }
   return GST_PAD_PROBE_OK;

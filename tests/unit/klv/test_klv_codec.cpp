@@ -35,8 +35,8 @@ TEST(KlvCodec, BerLengthShortAndLongForm) {
 TEST(KlvCodec, EncodeLayoutIsKeyLengthValue) {
   const Bytes p = hesp::klv::encode(hesp::klv::kFrameJsonKey, "{}");
   ASSERT_EQ(p.size(), 16u + 1u + 2u);
-  EXPECT_TRUE(std::equal(hesp::klv::kFrameJsonKey.begin(), hesp::klv::kFrameJsonKey.end(),
-                         p.begin()));
+  EXPECT_TRUE(
+      std::equal(hesp::klv::kFrameJsonKey.begin(), hesp::klv::kFrameJsonKey.end(), p.begin()));
   EXPECT_EQ(p[16], 2);
   EXPECT_EQ(p[17], '{');
   EXPECT_EQ(p[18], '}');
@@ -83,9 +83,9 @@ TEST(KlvCodec, OversizedValuesAreRefusedBeforeReadingThem) {
   EXPECT_EQ(hesp::klv::parse(p.data(), p.size(), hesp::klv::kFrameJsonKey, 100).status,
             ParseStatus::kOversized);
   const Bytes short_form = hesp::klv::encode(hesp::klv::kFrameJsonKey, std::string(50, 'x'));
-  EXPECT_EQ(hesp::klv::parse(short_form.data(), short_form.size(), hesp::klv::kFrameJsonKey, 10)
-                .status,
-            ParseStatus::kOversized);
+  EXPECT_EQ(
+      hesp::klv::parse(short_form.data(), short_form.size(), hesp::klv::kFrameJsonKey, 10).status,
+      ParseStatus::kOversized);
 }
 
 TEST(KlvCodec, UnknownKeyIsParsedButFlagged) {
