@@ -11,8 +11,10 @@
  * applications) see the stream as if the recognizer had run on it, and hespmetaconvert writes the
  * same objects for each frame as before encoding.
  *
- * A packet belongs to the frame with the same running time (within one tick of the 90 kHz MPEG
- * clock, the precision of a transport stream's timestamps). Packets without a frame are dropped;
+ * A packet belongs to the frame with the same running time, give or take half the frame's
+ * duration (20 ms when the frame has none): a demuxer that re-times a live stream (tsdemux after
+ * `udpsrc`) moves the two streams' timestamps apart by a few milliseconds. Packets without a
+ * frame are dropped;
  * frames without a packet pass without faces. Packets with another key (KLV data sets of other
  * producers in the same stream) are skipped; a packet with the project's key that does not parse
  * or does not hold a frame's JSON stops the stream with a STREAM/DECODE error.
@@ -48,9 +50,16 @@ GST_DEBUG_CATEGORY_STATIC(gst_hesp_klv_decode_debug);
 
 namespace {
 
-// One tick of the 90 kHz clock in which MPEG-TS stores timestamps, rounded up: a frame and its
-// packet written with equal timestamps come back at most this far apart.
-constexpr GstClockTime kMatchTolerance = (GST_SECOND + 89999) / 90000;
+// How far a packet's time may be from its frame's, when the frame does not say its duration.
+// A demuxer re-timing a live or pushed stream (tsdemux against the PCR and the arrival times)
+// moves the two streams' timestamps apart by up to a few milliseconds, differently for each: the
+// packet is the frame's when it is nearer to it than to the frames before and after.
+constexpr GstClockTime kDefaultHalfFrame = 20 * GST_MSECOND;
+
+GstClockTime half_frame(GstBuffer* video) {
+  const GstClockTime d = GST_BUFFER_DURATION(video);
+  return GST_CLOCK_TIME_IS_VALID(d) && d > 0 ? d / 2 : kDefaultHalfFrame;
+}
 
 struct Settings {};
 
@@ -137,12 +146,13 @@ static GstFlowReturn gst_hesp_klv_decode_aggregate(GstAggregator* agg, gboolean)
     return GST_AGGREGATOR_FLOW_NEED_DATA;
   }
   const GstClockTime video_time = running_time(self->video_pad, video);
+  const GstClockTime tolerance = half_frame(video);
   GstBuffer* match = nullptr;
   // Packets older than the frame have lost their frame (a frame dropped upstream): skip them.
   while (GstBuffer* klv = gst_aggregator_pad_peek_buffer(self->klv_pad)) {
     const GstClockTime klv_time = running_time(self->klv_pad, klv);
     if (GST_CLOCK_TIME_IS_VALID(video_time) && GST_CLOCK_TIME_IS_VALID(klv_time) &&
-        klv_time + kMatchTolerance < video_time) {
+        klv_time + tolerance < video_time) {
       GST_LOG_OBJECT(
           self, "dropping a packet at %" GST_TIME_FORMAT " before the frame at %" GST_TIME_FORMAT,
           GST_TIME_ARGS(klv_time), GST_TIME_ARGS(video_time));
@@ -151,7 +161,7 @@ static GstFlowReturn gst_hesp_klv_decode_aggregate(GstAggregator* agg, gboolean)
       continue;
     }
     if (GST_CLOCK_TIME_IS_VALID(video_time) && GST_CLOCK_TIME_IS_VALID(klv_time) &&
-        klv_time <= video_time + kMatchTolerance)
+        klv_time <= video_time + tolerance)
       match = klv;
     else
       gst_buffer_unref(klv);  // a later frame's packet: this frame has none
