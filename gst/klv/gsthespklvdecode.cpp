@@ -148,11 +148,15 @@ static GstFlowReturn gst_hesp_klv_decode_aggregate(GstAggregator* agg, gboolean)
   const GstClockTime video_time = running_time(self->video_pad, video);
   const GstClockTime tolerance = half_frame(video);
   GstBuffer* match = nullptr;
-  // Packets older than the frame have lost their frame (a frame dropped upstream): skip them.
+  // Packets older than the frame have lost their frame (a frame dropped upstream), and packets
+  // without a time can belong to no frame: skip them.
   while (GstBuffer* klv = gst_aggregator_pad_peek_buffer(self->klv_pad)) {
     const GstClockTime klv_time = running_time(self->klv_pad, klv);
-    if (GST_CLOCK_TIME_IS_VALID(video_time) && GST_CLOCK_TIME_IS_VALID(klv_time) &&
-        klv_time + tolerance < video_time) {
+    if (!GST_CLOCK_TIME_IS_VALID(video_time)) {
+      gst_buffer_unref(klv);  // a frame without a time cannot be paired: it passes as it is
+      break;
+    }
+    if (!GST_CLOCK_TIME_IS_VALID(klv_time) || klv_time + tolerance < video_time) {
       GST_LOG_OBJECT(
           self, "dropping a packet at %" GST_TIME_FORMAT " before the frame at %" GST_TIME_FORMAT,
           GST_TIME_ARGS(klv_time), GST_TIME_ARGS(video_time));
@@ -160,15 +164,14 @@ static GstFlowReturn gst_hesp_klv_decode_aggregate(GstAggregator* agg, gboolean)
       gst_aggregator_pad_drop_buffer(self->klv_pad);
       continue;
     }
-    if (GST_CLOCK_TIME_IS_VALID(video_time) && GST_CLOCK_TIME_IS_VALID(klv_time) &&
-        klv_time <= video_time + tolerance)
+    if (klv_time <= video_time + tolerance)
       match = klv;
     else
       gst_buffer_unref(klv);  // a later frame's packet: this frame has none
     break;
   }
-  if (!match && !gst_aggregator_pad_has_buffer(self->klv_pad) &&
-      !gst_aggregator_pad_is_eos(self->klv_pad)) {
+  if (!match && GST_CLOCK_TIME_IS_VALID(video_time) &&
+      !gst_aggregator_pad_has_buffer(self->klv_pad) && !gst_aggregator_pad_is_eos(self->klv_pad)) {
     // The frame's packet may still come: wait for it rather than pass the frame without faces.
     gst_buffer_unref(video);
     return GST_AGGREGATOR_FLOW_NEED_DATA;

@@ -224,6 +224,37 @@ TEST(HespKlvDecode, FramesAndPacketsWithoutPartners) {
   for (GstBuffer* b : frames) gst_buffer_unref(b);
 }
 
+TEST(HespKlvDecode, PacketsAFewMillisecondsOffStillPair) {
+  // tsdemux re-timing a live stream moves packets and frames apart by a few ms: a packet pairs
+  // with the frame it is nearest to, within half a frame.
+  auto frames = frames_with_faces();
+  const std::string face_json = frame_text(frames[0]);
+  Decoder d;
+  ASSERT_EQ(gst_harness_push(d.video, blank(kFrame)), GST_FLOW_OK);
+  ASSERT_EQ(gst_harness_push(
+                d.klv, klv_buffer(hesp::klv::kFrameJsonKey, face_json, kFrame - 3 * GST_MSECOND)),
+            GST_FLOW_OK);
+  GstBuffer* early = gst_harness_pull(d.video);
+  EXPECT_EQ(hesp::gst::face_rois(early).size(), 2u);
+  gst_buffer_unref(early);
+  ASSERT_EQ(gst_harness_push(d.video, blank(2 * kFrame)), GST_FLOW_OK);
+  ASSERT_EQ(gst_harness_push(d.klv, klv_buffer(hesp::klv::kFrameJsonKey, face_json,
+                                               2 * kFrame + 19 * GST_MSECOND)),
+            GST_FLOW_OK);
+  GstBuffer* late = gst_harness_pull(d.video);
+  EXPECT_EQ(hesp::gst::face_rois(late).size(), 2u);
+  gst_buffer_unref(late);
+  // 21 ms after a 40 ms frame is nearer the next frame: not this one's.
+  ASSERT_EQ(gst_harness_push(d.video, blank(3 * kFrame)), GST_FLOW_OK);
+  ASSERT_EQ(gst_harness_push(d.klv, klv_buffer(hesp::klv::kFrameJsonKey, face_json,
+                                               3 * kFrame + 21 * GST_MSECOND)),
+            GST_FLOW_OK);
+  GstBuffer* none = gst_harness_pull(d.video);
+  EXPECT_EQ(gst_buffer_get_video_region_of_interest_meta(none), nullptr);
+  gst_buffer_unref(none);
+  for (GstBuffer* b : frames) gst_buffer_unref(b);
+}
+
 TEST(HespKlvDecode, EndOfTheKlvStreamLetsFramesPass) {
   Decoder d;
   ASSERT_TRUE(gst_harness_push_event(d.klv, gst_event_new_eos()));
