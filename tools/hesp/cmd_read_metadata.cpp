@@ -6,10 +6,12 @@
 #include <gst/gst.h>
 
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "commands.h"
 #include "gst_session.h"
@@ -25,8 +27,7 @@ struct Reading {
   std::mutex lock;
   GstElement* sink = nullptr;  // the appsink, not owned (the pipeline holds it)
   bool klv_linked = false;
-  std::string stream_type;  // what typefind found
-  std::string failure;      // set by the sink callback when a packet is corrupt
+  std::string failure;  // set by the sink callback when a packet is corrupt
   std::size_t packets = 0;
 };
 
@@ -50,11 +51,24 @@ void on_pad_added(GstElement*, GstPad* pad, gpointer data) {
   gst_object_unref(sink_pad);
 }
 
-void on_have_type(GstElement*, guint, GstCaps* caps, gpointer data) {
-  auto* r = static_cast<Reading*>(data);
-  std::lock_guard<std::mutex> l(r->lock);
-  if (caps && gst_caps_get_size(caps) > 0)
-    r->stream_type = gst_structure_get_name(gst_caps_get_structure(caps, 0));
+// Whether the file starts like a transport stream: the sync byte 0x47 at the start of three
+// consecutive 188-byte packets (MPEG-TS), or 192-byte ones with a 4-byte time code (M2TS).
+bool looks_like_mpegts(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> head(3 * 192 + 4, 0);
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  const auto got = static_cast<std::size_t>(in.gcount());
+  for (const std::size_t stride : {std::size_t{188}, std::size_t{192}}) {
+    const std::size_t first = stride == 192 ? 4 : 0;
+    if (got < first + 2 * stride + 1) continue;
+    bool sync = true;
+    for (int i = 0; i < 3 && sync; ++i) {
+      const std::size_t at = first + i * stride;
+      sync = at < got && head[at] == 0x47;
+    }
+    if (sync) return true;
+  }
+  return false;
 }
 
 GstFlowReturn on_sample(GstAppSink* sink, gpointer data) {
@@ -87,11 +101,10 @@ GstFlowReturn on_sample(GstAppSink* sink, gpointer data) {
 
 void read_metadata(const std::string& path) {
   init_gstreamer();
-  to_uri(path);  // throws FileNotFoundError, naming the file, when it does not exist
-  if (g_file_test(path.c_str(), G_FILE_TEST_IS_DIR))
-    throw InputError("'" + path + "': is a folder, not an MPEG-TS file");
+  to_uri(path);  // throws, naming the file, when it does not exist or is a folder
+  if (!looks_like_mpegts(path)) throw InputError("'" + path + "': not an MPEG transport stream");
   ElementPtr pipeline = parse_pipeline(
-      "filesrc name=file ! typefind name=type ! tsdemux name=demux "
+      "filesrc name=file ! tsdemux name=demux "
       "appsink name=klv sync=false caps=meta/x-klv");
   g_object_set(element_by_name(pipeline.get(), "file").get(), "location", path.c_str(), nullptr);
   auto reading = std::make_unique<Reading>();
@@ -102,8 +115,6 @@ void read_metadata(const std::string& path) {
   gst_app_sink_set_callbacks(GST_APP_SINK(sink.get()), &callbacks, reading.get(), nullptr);
   g_signal_connect(element_by_name(pipeline.get(), "demux").get(), "pad-added",
                    G_CALLBACK(on_pad_added), reading.get());
-  g_signal_connect(element_by_name(pipeline.get(), "type").get(), "have-type",
-                   G_CALLBACK(on_have_type), reading.get());
 
   const std::string name = "'" + path + "': ";
   std::string pipeline_error;
@@ -113,13 +124,8 @@ void read_metadata(const std::string& path) {
     pipeline_error = e.what();
   }
   // The pipeline has stopped: the callbacks are done with `reading`. The most telling reason
-  // comes first: a corrupt packet, then a file of another kind, then a TS without metadata.
+  // comes first: a corrupt packet, then a TS without metadata.
   if (!reading->failure.empty()) throw CorruptFileError(name + reading->failure);
-  // typefind reports a type tsdemux refuses as a bare "Internal data stream error".
-  if (reading->stream_type.empty() && !pipeline_error.empty())
-    throw InputError(name + "not an MPEG transport stream");
-  if (!reading->stream_type.empty() && reading->stream_type != "video/mpegts")
-    throw InputError(name + "not an MPEG transport stream (" + reading->stream_type + ")");
   if (!reading->klv_linked) throw InputError(name + "no KLV metadata stream in it");
   if (!pipeline_error.empty()) throw InputError(name + pipeline_error);
   if (std::fflush(stdout) != 0) throw Error("cannot write to standard output");
