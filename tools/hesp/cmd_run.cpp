@@ -79,6 +79,27 @@ std::string publish_element(const std::string& uri) {
   return launch + "method=" + scheme + " address=" + quote(hosts) + " topic=" + quote(topic);
 }
 
+bool is_mpegts_path(const std::string& path) {
+  auto ends_with = [&](const char* ext) {
+    const std::string e(ext);
+    return path.size() >= e.size() &&
+           g_ascii_strcasecmp(path.c_str() + path.size() - e.size(), ext) == 0;
+  };
+  return ends_with(".ts") || ends_with(".m2ts");
+}
+
+// The annotated video and, beside it, each frame's JSON as a KLV stream (hespklvencode), muxed
+// into MPEG-TS. The KLV branch's queue holds the packets while x264enc delays the frames (its
+// lookahead), so it is bounded by time, generously, rather than by the 1 s default.
+std::string mpegts_output(const std::string& path) {
+  return " ! tee name=annotated ! queue ! hespoverlay ! videoconvert ! "
+         "x264enc speed-preset=veryfast ! video/x-h264,profile=high ! mpegtsmux name=mux ! "
+         "filesink name=video location=" +
+         quote(path) +
+         " annotated. ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=30000000000 ! "
+         "hespklvencode ! mux.";
+}
+
 void run(RunOptions opt) {
   init_gstreamer();
   if (opt.input.empty()) opt.input = cache_dir() + "/demo/demo.mp4";
@@ -97,6 +118,8 @@ void run(RunOptions opt) {
       " ! hespmetaconvert name=json add-empty-results=true file-path=" + quote(opt.json) + publish;
   if (opt.no_video) {
     launch += " ! fakesink sync=false";
+  } else if (is_mpegts_path(opt.output)) {
+    launch += mpegts_output(opt.output);
   } else {
     launch +=
         " ! hespoverlay ! videoconvert ! x264enc speed-preset=veryfast ! "
@@ -130,7 +153,9 @@ void add_run_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "run", "Recognise facial expressions in a video: annotated video + JSON lines per frame");
   cmd->add_option("video", opt->input, "Video file or URI (default: the demo video made by setup)");
-  cmd->add_option("-o,--output", opt->output, "Annotated MP4 (H.264) to write");
+  cmd->add_option("-o,--output", opt->output,
+                  "Annotated video to write: MP4 (H.264), or MPEG-TS for a .ts/.m2ts name (H.264 "
+                  "and each frame's JSON as a KLV stream)");
   cmd->add_option("--json", opt->json, "JSON lines file, one object per frame");
   cmd->add_option("--publish", opt->publish,
                   "Also publish each frame's JSON: mqtt://HOST:PORT/TOPIC, "

@@ -17,6 +17,8 @@ void add_bench_live_command(CLI::App& bench);
 // `bench tracking`, a subcommand of `bench` (cmd_bench_tracking.cpp).
 void add_bench_tracking_command(CLI::App& bench);
 void add_run_command(CLI::App& app);
+// `read-metadata`: the KLV metadata of an MPEG-TS file as JSON lines (cmd_read_metadata.cpp).
+void add_read_metadata_command(CLI::App& app);
 void add_convert_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);

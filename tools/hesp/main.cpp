@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", HESP_VERSION);
   hesp::cli::add_run_command(app);
+  hesp::cli::add_read_metadata_command(app);
   hesp::cli::add_faces_command(app);
   hesp::cli::add_demo_video_command(app);
   hesp::cli::add_bench_command(app);
