@@ -5,9 +5,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <string>
 #include <utility>
 
 #include "commands.h"
+#include "hesp/cache_dir.h"
 #include "hesp/error.h"
 #include "hesp_config.h"
 #include "output_file.h"
@@ -61,6 +63,15 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hesp: %s\n", hesp::describe(e).c_str());
+    // The default pack and the demo video are made by the setup step, never installed with hesp
+    // (licences, size): say how to get them when one of them is what was missing.
+    const std::string cache = hesp::cache_dir();
+    if (dynamic_cast<const hesp::FileNotFoundError*>(&e) &&
+        std::string(e.what()).find(cache + "/") != std::string::npos)
+      std::fprintf(stderr,
+                   "hesp: %s is filled by scripts/setup.sh of the hesp sources (HESP_SKIP_APT=1 "
+                   "scripts/setup.sh fetches the packs and demo video; docs/install.md)\n",
+                   cache.c_str());
     return 1;
   }
   return 0;
