@@ -52,7 +52,7 @@ def describe_face(face):
 
 def describe_clip(clip):
     # frames is n_frames x crop_size x crop_size x 3 bytes of RGB, shared with the buffer.
-    data = GstHespMeta.clip_meta_get_frames(clip).get_data()
+    data = clip.get_frames().get_data()
     shape = (clip.n_frames, clip.crop_size, clip.crop_size, 3)
     text = (f"track={clip.track_id} frames={clip.n_frames} real={clip.n_real_frames} "
             f"pixels={shape}")

@@ -78,7 +78,8 @@ void gst_hesp_face_free (GstHespFace * face);
  *
  * Reads every face ROI of @buffer, in attachment order.
  *
- * Returns: (transfer full) (element-type GstHespFace): the faces; empty when there are none
+ * Returns: (transfer container) (element-type GstHespFace): the faces, empty when there are none;
+ *   the array owns them (g_ptr_array_unref() frees the faces too)
  */
 GPtrArray *gst_hesp_buffer_get_faces (GstBuffer * buffer);
 
@@ -113,7 +114,7 @@ GBytes *gst_hesp_clip_meta_get_frames (GstHespClipMeta * meta);
  * @meta: a clip
  * @n_frames: (out): number of timestamps
  *
- * Returns: (transfer none) (array length=n_frames): the frames' presentation timestamps
+ * Returns: (array length=n_frames): the frames' presentation timestamps, owned by @meta
  */
 const GstClockTime *gst_hesp_clip_meta_get_pts (GstHespClipMeta * meta, guint * n_frames);
 

@@ -35,25 +35,35 @@ if [ "$gir" = gir ]; then
   [ -e "$dest$datadir/gir-1.0/GstHespMeta-1.0.gir" ] || fail "no gir"
 fi
 # Sonames: applications record libhesp.so.0, not the development symlink.
-objdump -p "$lib/libhesp.so" | grep -q 'SONAME *libhesp\.so\.0$' || fail "libhesp soname"
-objdump -p "$lib/libgsthespmeta-1.0.so" | grep -q 'SONAME *libgsthespmeta-1\.0\.so\.0$' ||
+dynamic() { objdump -p "$1" 2>/dev/null | grep -E '^ *(SONAME|RPATH|RUNPATH) ' || true; }
+dynamic "$lib/libhesp.so" | grep -qE 'SONAME +libhesp\.so\.0$' || fail "libhesp soname"
+dynamic "$lib/libgsthespmeta-1.0.so" | grep -qE 'SONAME +libgsthespmeta-1\.0\.so\.0$' ||
   fail "libgsthespmeta soname"
-# No RPATH may point into the build tree.
+# No RPATH may point into the build tree; outside /usr the tool's points at the install's libdir.
 for f in "$lib/libhesp.so.0" "$lib/gstreamer-1.0/libgsthesp.so" "$dest$bindir/hesp"; do
-  if objdump -p "$f" | grep -E 'R(UN)?PATH' | grep -qF "$build"; then fail "$f has a build RPATH"; fi
+  if dynamic "$f" | grep -qF "$build"; then fail "${f#"$dest"} has an RPATH into the build tree"; fi
 done
+if [ "$prefix" != /usr ]; then
+  dynamic "$dest$bindir/hesp" | grep -qF "$libdir" || fail "installed hesp has no RPATH to $libdir"
+fi
 
 # The plugin from the install only: its own registry, the build tree's plugin path replaced.
-export LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# meson test points LD_LIBRARY_PATH at the build tree: replace it, not extend it.
+export LD_LIBRARY_PATH="$lib"
 inspect="$(GST_PLUGIN_PATH="$lib/gstreamer-1.0" GST_REGISTRY="$dest/registry.bin" \
   timeout 120 gst-inspect-1.0 hespinfer 2>&1)" || { echo "$inspect"; fail "gst-inspect-1.0 hespinfer"; }
 grep -qF "$lib/gstreamer-1.0/libgsthesp.so" <<<"$inspect" ||
   { echo "$inspect" | head -n 20; fail "hespinfer was not loaded from the install"; }
 echo "ok: gst-inspect-1.0 hespinfer from ${lib#"$dest"}/gstreamer-1.0"
 
-# pkg-config against the installed .pc files; the sysroot maps their paths into DESTDIR.
-export PKG_CONFIG_PATH="$lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
-export PKG_CONFIG_SYSROOT_DIR="$dest"
+# pkg-config against the installed .pc files, their prefix moved into DESTDIR (the way a relocated
+# install is used; a sysroot would move the system's GStreamer paths too).
+mkdir "$dest/pc"
+for pc in hesp gsthespmeta-1.0; do
+  grep -q "^prefix=$prefix\$" "$lib/pkgconfig/$pc.pc" || fail "$pc.pc: prefix is not $prefix"
+  sed "s|^prefix=.*|prefix=$root|" "$lib/pkgconfig/$pc.pc" >"$dest/pc/$pc.pc"
+done
+export PKG_CONFIG_PATH="$dest/pc${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 cat >"$dest/use_hesp.cpp" <<'CPP'
 #include <hesp/cache_dir.h>
 #include <iostream>

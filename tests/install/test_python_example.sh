@@ -23,8 +23,8 @@ done
 
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
-# 100 frames (4 s): the first results (first-clip-frames) and full 16-frame clips both arrive.
-if ! timeout 240 "$python" "$example" "$video" --max-frames 100 --model "$pack" >"$out"; then
+# 30 frames (1.2 s): the first results (first-clip-frames) and the first full clips both arrive.
+if ! timeout 240 "$python" "$example" "$video" --max-frames 30 --model "$pack" >"$out"; then
   tail -n 20 "$out"
   echo "FAIL: the example failed"
   exit 1
