@@ -71,7 +71,8 @@ echo "==> gst-inspect-1.0 hespinfer"
 multiarch="$(dpkg-architecture -qDEB_HOST_MULTIARCH)"
 inspect="$("${clean_env[@]}" timeout 120 gst-inspect-1.0 hespinfer 2>&1)" ||
   { echo "$inspect"; fail "gst-inspect-1.0 hespinfer"; }
-grep -qF "/usr/lib/$multiarch/gstreamer-1.0/libgsthesp.so" <<<"$inspect" ||
+# /lib is /usr/lib on merged-/usr systems; GStreamer may name either.
+grep -qE "Filename +(/usr)?/lib/$multiarch/gstreamer-1\.0/libgsthesp\.so$" <<<"$inspect" ||
   { echo "$inspect" | head -n 20; fail "hespinfer is not the installed plugin"; }
 echo "ok: hespinfer from /usr/lib/$multiarch/gstreamer-1.0"
 

@@ -36,6 +36,7 @@ packages=(
   libopencv-dev opencv-data libtorch-dev libopenblas0-pthread zlib1g-dev
   nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev valgrind python3-numpy
   clang libclang-rt-14-dev  # the libFuzzer harnesses (docs/fuzzing.md)
+  ccache gobject-introspection libgirepository1.0-dev python3-gst-1.0 debhelper fakeroot  # docs/install.md
 )
 
 if [ "${HESP_SKIP_APT:-0}" != 1 ]; then
