@@ -27,8 +27,10 @@ bool exists(const char* path) {
   return ::stat(path, &st) == 0;
 }
 
-// Whether this executable is the one in the build tree. An installed copy must not load the
-// plugin of a build folder that happens to still exist (the one the package was built in).
+}  // namespace
+
+// An installed copy must not load the plugin of a build folder that happens to still exist (the
+// one the package was built in), hence the test on the executable and not on the folder.
 bool running_from_build_tree() {
   gchar* exe = g_file_read_link("/proc/self/exe", nullptr);
   gchar* build_root = g_path_get_dirname(HESP_BUILD_PLUGIN_DIR);
@@ -39,7 +41,6 @@ bool running_from_build_tree() {
   std::free(root);
   return inside;
 }
-}  // namespace
 
 void init_gstreamer() {
   gst_init(nullptr, nullptr);
