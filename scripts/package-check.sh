@@ -45,8 +45,13 @@ echo "==> copying the source tree (dpkg-buildpackage writes next to it)"
 src="$work/hesp"
 mkdir "$src"
 # Tracked and new files, as a clone would have them; no build folders.
-(cd "$repo" && git ls-files -z -co --exclude-standard) |
-  (cd "$repo" && tar --null --ignore-failed-read -T - -cf -) | tar -xf - -C "$src"
+if git -C "$repo" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  (cd "$repo" && git ls-files -z -co --exclude-standard) |
+    (cd "$repo" && tar --null --ignore-failed-read -T - -cf -) | tar -xf - -C "$src"
+else
+  tar -C "$repo" --exclude=./build --exclude=./build-deb --exclude=./subprojects/packagecache \
+    -cf - . | tar -xf - -C "$src"
+fi
 
 echo "==> dpkg-buildpackage -b"
 start=$(date +%s)
