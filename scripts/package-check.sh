@@ -28,7 +28,8 @@ cleanup() {
   rc=$?
   if [ "$installed" = 1 ] && [ "${HESP_KEEP_PACKAGES:-0}" != 1 ]; then
     echo "==> removing the packages"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "${packages[@]}" >/dev/null || rc=1
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "${packages[@]}" >/dev/null ||
+      rc=1
   fi
   if [ "${HESP_KEEP_PACKAGES:-0}" = 1 ]; then echo "packages kept in $work"; else rm -rf "$work"; fi
   [ $rc -eq 0 ] || echo "package check failed (exit $rc)" >&2
@@ -56,7 +57,8 @@ fi
 echo "==> dpkg-buildpackage -b"
 start=$(date +%s)
 (cd "$src" &&
-  DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" dpkg-buildpackage -b -uc -us >"$work/build.log" 2>&1) ||
+  DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" dpkg-buildpackage -b -uc -us \
+    >"$work/build.log" 2>&1) ||
   { tail -n 40 "$work/build.log"; fail "dpkg-buildpackage"; }
 echo "package build took $(( $(date +%s) - start )) s"
 ls "$work"/*.deb
@@ -64,7 +66,8 @@ ls "$work"/*.deb
 echo "==> installing"
 installed=1
 as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-  "$work"/*.deb >"$work/install.log" 2>&1 || { tail -n 30 "$work/install.log"; fail "apt-get install"; }
+  "$work"/*.deb >"$work/install.log" 2>&1 ||
+  { tail -n 30 "$work/install.log"; fail "apt-get install"; }
 
 # The checks run with nothing set but PATH and HOME: no plugin path, no library path, no cache
 # folder (unless the setup step used a cache folder other than the default one).
@@ -87,7 +90,8 @@ mkdir "$work/run"
 (cd "$work/run" && "${clean_env[@]}" timeout 900 hesp run --quiet) || fail "hesp run"
 [ -s "$work/run/annotated.mp4" ] || fail "hesp run wrote no annotated.mp4"
 grep -q '"expression"' "$work/run/results.jsonl" || fail "no expression in results.jsonl"
-echo "ok: hesp run: $(wc -l <"$work/run/results.jsonl") frames, annotated.mp4 $(stat -c %s "$work/run/annotated.mp4") bytes"
+echo "ok: hesp run: $(wc -l <"$work/run/results.jsonl") frames," \
+  "annotated.mp4 $(stat -c %s "$work/run/annotated.mp4") bytes"
 
 echo "==> Python example with the installed typelib"
 if "${clean_env[@]}" /usr/bin/python3 -c 'import gi' 2>/dev/null; then
@@ -95,7 +99,8 @@ if "${clean_env[@]}" /usr/bin/python3 -c 'import gi' 2>/dev/null; then
     --max-frames 30 >"$work/example.log" || { tail -n 20 "$work/example.log"; fail "example"; }
   grep -qE '^face .* expression=[a-z]+ ' "$work/example.log" || fail "example printed no expression"
   grep -qE '^clip .* pixels=\(' "$work/example.log" || fail "example printed no clip"
-  echo "ok: $(grep -c '^face ' "$work/example.log") faces, $(grep -c '^clip ' "$work/example.log") clips"
+  echo "ok: $(grep -c '^face ' "$work/example.log") faces," \
+    "$(grep -c '^clip ' "$work/example.log") clips"
 else
   echo "skipped: no PyGObject in /usr/bin/python3"
 fi

@@ -51,7 +51,8 @@ fi
 # meson test points LD_LIBRARY_PATH at the build tree: replace it, not extend it.
 export LD_LIBRARY_PATH="$lib"
 inspect="$(GST_PLUGIN_PATH="$lib/gstreamer-1.0" GST_REGISTRY="$dest/registry.bin" \
-  timeout 120 gst-inspect-1.0 hespinfer 2>&1)" || { echo "$inspect"; fail "gst-inspect-1.0 hespinfer"; }
+  timeout 120 gst-inspect-1.0 hespinfer 2>&1)" ||
+  { echo "$inspect"; fail "gst-inspect-1.0 hespinfer"; }
 grep -qF "$lib/gstreamer-1.0/libgsthesp.so" <<<"$inspect" ||
   { echo "$inspect" | head -n 20; fail "hespinfer was not loaded from the install"; }
 echo "ok: gst-inspect-1.0 hespinfer from ${lib#"$dest"}/gstreamer-1.0"
