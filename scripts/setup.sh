@@ -37,6 +37,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev valgrind python3-numpy
   mosquitto mosquitto-clients libmosquitto-dev librdkafka-dev  # hespmetapublish and its tests
   clang libclang-rt-14-dev  # the libFuzzer harnesses (docs/fuzzing.md)
+  ccache gobject-introspection libgirepository1.0-dev python3-gst-1.0 debhelper fakeroot  # docs/install.md
 )
 
 if [ "${HESP_SKIP_APT:-0}" != 1 ]; then

@@ -9,7 +9,14 @@ namespace hesp {
 
 std::string cache_dir() {
   const char* env = std::getenv("HESP_CACHE_DIR");
-  return env && *env ? env : HESP_CACHE_DIR;
+  if (env && *env) return env;
+  // Configured at build time (meson option cache_dir); empty for builds that run as other users
+  // (packages), which use the runner's XDG cache folder.
+  if (*HESP_CACHE_DIR) return HESP_CACHE_DIR;
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  if (xdg && *xdg) return std::string(xdg) + "/hesp";
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : ".") + "/.cache/hesp";
 }
 
 }  // namespace hesp

@@ -53,6 +53,7 @@
 #include "common/guard.h"
 #include "common/property_table.h"
 #include "gsthespclipmeta.h"
+#include "hesp/cache_dir.h"
 #include "hesp/error.h"
 #include "hesp/expression_model.h"
 #include "hesp_config.h"
@@ -75,8 +76,10 @@ constexpr auto kDropWarningPeriod = std::chrono::seconds(5);
 
 enum class Schedule { kSync = 0, kAsync = 1, kAuto = 2 };
 
+// The cache folder of whoever runs the pipeline ($HESP_CACHE_DIR, else the configured or per-user
+// folder), so that an installed plugin finds the pack the setup step made for that user.
 std::string default_model_path() {
-  return std::string(HESP_CACHE_DIR) + "/models/faceapi-expression.safetensors";
+  return hesp::cache_dir() + "/models/faceapi-expression.safetensors";
 }
 
 // Property values; the initialisers are the properties' defaults.

@@ -43,13 +43,23 @@ struct _GstHespClipMeta {
 GType gst_hesp_clip_meta_api_get_type (void);
 const GstMetaInfo *gst_hesp_clip_meta_get_info (void);
 
-/* Adds a clip; takes a new reference to @frames and copies @pts (n_frames entries). Returns NULL
- * when the sizes do not agree. */
+/**
+ * gst_buffer_add_hesp_clip_meta: (skip)
+ *
+ * Adds a clip; takes a new reference to @frames and copies @pts (n_frames entries). Returns NULL
+ * when the sizes do not agree. (Skipped by introspection: bindings read clips, they do not make
+ * them.)
+ */
 GstHespClipMeta *gst_buffer_add_hesp_clip_meta (GstBuffer * buffer, guint track_id, gint roi_id,
     guint n_frames, guint n_real_frames, guint crop_size, GBytes * frames,
     const GstClockTime * pts, guint64 first_index);
 
-/* Iterates the clip metas of a buffer: start with *state = NULL, stop at NULL. */
+/**
+ * gst_buffer_iterate_hesp_clip_meta: (skip)
+ *
+ * Iterates the clip metas of a buffer: start with *state = NULL, stop at NULL. Bindings use
+ * gst_hesp_buffer_get_n_clips() and gst_hesp_buffer_get_nth_clip() instead.
+ */
 GstHespClipMeta *gst_buffer_iterate_hesp_clip_meta (GstBuffer * buffer, gpointer * state);
 
 /* Clips that end after the last buffer (partial clips at EOS) travel in a serialized custom

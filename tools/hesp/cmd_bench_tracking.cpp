@@ -70,8 +70,10 @@ struct Setting {
 
 std::string truth_file(const std::string& given) {
   if (!given.empty()) return given;
-  for (const char* path : {HESP_DEMO_FACES_BUILD, HESP_DEMO_FACES_INSTALL})
+  for (const char* path : {HESP_DEMO_FACES_BUILD, HESP_DEMO_FACES_INSTALL}) {
+    if (path == std::string(HESP_DEMO_FACES_BUILD) && !running_from_build_tree()) continue;
     if (g_file_test(path, G_FILE_TEST_EXISTS)) return path;
+  }
   throw FileNotFoundError("the demo video's ground truth was not found (looked for " +
                           std::string(HESP_DEMO_FACES_BUILD) + " and " + HESP_DEMO_FACES_INSTALL +
                           "); give it with --truth");

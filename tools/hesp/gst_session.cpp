@@ -9,7 +9,9 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -24,14 +26,29 @@ bool exists(const char* path) {
   struct stat st {};
   return ::stat(path, &st) == 0;
 }
+
 }  // namespace
+
+// An installed copy must not load the plugin of a build folder that happens to still exist (the
+// one the package was built in), hence the test on the executable and not on the folder.
+bool running_from_build_tree() {
+  gchar* exe = g_file_read_link("/proc/self/exe", nullptr);
+  gchar* build_root = g_path_get_dirname(HESP_BUILD_PLUGIN_DIR);
+  char* root = ::realpath(build_root, nullptr);  // the link's target has no symlinks either
+  const bool inside = exe && root && g_str_has_prefix(exe, root) && exe[std::strlen(root)] == '/';
+  g_free(exe);
+  g_free(build_root);
+  std::free(root);
+  return inside;
+}
 
 void init_gstreamer() {
   gst_init(nullptr, nullptr);
   GstRegistry* registry = gst_registry_get();
   if (gst_registry_find_plugin(registry, "hesp")) return;
-  // Prefer the plugin built next to this executable; fall back to the install folder.
+  // From the build tree, the plugin built beside this executable; installed, the install folder.
   for (const char* dir : {HESP_BUILD_PLUGIN_DIR, HESP_INSTALL_PLUGIN_DIR}) {
+    if (dir == std::string_view(HESP_BUILD_PLUGIN_DIR) && !running_from_build_tree()) continue;
     if (exists(dir) && gst_registry_scan_path(registry, dir) &&
         gst_registry_find_plugin(registry, "hesp"))
       return;

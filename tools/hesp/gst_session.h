@@ -15,6 +15,10 @@ namespace hesp::cli {
 // gst_init plus the hesp plugin from the build tree (when run from it) or the install folder.
 void init_gstreamer();
 
+// Whether this executable is the one in the build tree (not an installed copy): only then are
+// the build and source trees' files used before the installed ones.
+bool running_from_build_tree();
+
 // A file path or URI as a URI; throws FileNotFoundError for a missing local file.
 std::string to_uri(const std::string& path_or_uri);
 

@@ -5,9 +5,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <string>
 #include <utility>
 
 #include "commands.h"
+#include "hesp/cache_dir.h"
 #include "hesp/error.h"
 #include "hesp_config.h"
 #include "output_file.h"
@@ -61,7 +63,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "hesp: %s (see --help)\n", e.what());
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "hesp: %s\n", hesp::describe(e).c_str());
+    // The default pack and the demo video are made by the setup step, never installed with hesp
+    // (licences, size): when one of them is what was missing, the one error line says so.
+    const std::string cache = hesp::cache_dir();
+    const bool cache_file_missing = dynamic_cast<const hesp::FileNotFoundError*>(&e) &&
+                                    std::string(e.what()).find(cache + "/") != std::string::npos;
+    std::fprintf(stderr, "hesp: %s%s\n", hesp::describe(e).c_str(),
+                 cache_file_missing ? " (scripts/setup.sh of the hesp sources makes the default "
+                                      "pack and demo video; docs/install.md)"
+                                    : "");
     return 1;
   }
   return 0;
