@@ -52,6 +52,7 @@
 #include <deque>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -316,13 +317,16 @@ static bool run_pending(GstHespInfer* self, State& st, const Settings& s,
   results.reserve(st.clips.size());
   const bool ok = HESP_GUARD(self, "Expression inference failed", [&] {
     const size_t batch = std::max<guint>(1, s.batch_size);
-    // A shared model runs one caller at a time; a sync element waits here for the others' runs.
-    auto run_lock = st.instance->run_lock();
+    // A shared model runs one caller at a time; a sync element waits here for the others' runs,
+    // and its frames with it, so the wait counts as part of the run the latency reports.
+    auto start = std::chrono::steady_clock::now();
+    std::unique_lock<std::mutex> run_lock;
+    if (!st.clips.empty()) run_lock = st.instance->run_lock();  // frames without clips never wait
     for (size_t begin = 0; begin < st.clips.size(); begin += batch) {
       std::vector<hesp::ClipView> views;
       for (size_t i = begin; i < std::min(st.clips.size(), begin + batch); ++i)
         views.push_back(st.clips[i].job.view());
-      const auto start = std::chrono::steady_clock::now();
+      if (begin > 0) start = std::chrono::steady_clock::now();
       auto part = st.model->classify(views, st.threshold);
       const auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(
                             std::chrono::steady_clock::now() - start)
