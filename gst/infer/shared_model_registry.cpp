@@ -17,14 +17,16 @@ struct Entry {
 };
 
 // Held while loading too: two elements that start at once with the same id must not both load.
+// Never destroyed, like the map below.
 std::mutex& registry_mutex() {
-  static std::mutex m;
-  return m;
+  static auto* m = new std::mutex();
+  return *m;
 }
 
+// Never destroyed: an element still held at exit may release its lease after static destructors.
 std::map<std::string, Entry>& registry() {
-  static auto* r = new std::map<std::string, Entry>();  // never destroyed: elements may outlive
-  return *r;                                            // static destruction at exit
+  static auto* r = new std::map<std::string, Entry>();
+  return *r;
 }
 
 std::string describe(const LoadSettings& settings) {
