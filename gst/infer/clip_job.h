@@ -21,6 +21,9 @@ struct ClipJob {
   guint crop_size = 0;
   std::vector<std::uint64_t> pts;  // one per frame
   guint64 first_index = 0;         // the first frame's index among the track's sampled frames
+  // Set above the track id in the frame cache's keys, so that streams sharing one model (and its
+  // cache) keep apart; 0 for an element with a model of its own.
+  std::uint64_t stream_tag = 0;
 
   GstClockTime clip_start() const { return pts.empty() ? GST_CLOCK_TIME_NONE : pts.front(); }
   GstClockTime clip_end() const { return pts.empty() ? GST_CLOCK_TIME_NONE : pts.back(); }
@@ -32,7 +35,7 @@ struct ClipJob {
     v.n_frames = static_cast<int>(n_frames);
     v.crop_size = static_cast<int>(crop_size);
     v.frame_keys = pts.data();
-    v.track = track_id;
+    v.track = (stream_tag << 32) | track_id;
     v.first_index = first_index;
     return v;
   }

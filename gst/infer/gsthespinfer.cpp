@@ -28,6 +28,14 @@
  * depend on the batch size, only latency and throughput do. The async worker always runs all the
  * clips waiting for it together.
  *
+ * `model-instance-id` shares one loaded model between every hespinfer of the process that names
+ * the same id: the first element to start loads it, the last to stop releases it, and an element
+ * whose load settings differ from the loaded instance's fails with a settings error naming both.
+ * Async elements of an instance share one worker, which runs the waiting clips of all their
+ * streams in one batch; each element keeps its own queue bound, drop counts, flushes and end of
+ * stream. Sync elements run the shared model in turn (one run at a time), each in its own
+ * streaming thread. Results are those of an element with a model of its own.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 filesrc location=movie.avi ! decodebin ! videoconvert ! hespfacecrop ! \
@@ -44,6 +52,7 @@
 #include <deque>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -60,6 +69,7 @@
 #include "infer/clip_job.h"
 #include "infer/inference_worker.h"
 #include "infer/result_stamper.h"
+#include "infer/shared_model_registry.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_hesp_infer_debug);
 #define GST_CAT_DEFAULT gst_hesp_infer_debug
@@ -103,6 +113,9 @@ struct Settings {
   std::string precision = "auto";
   // Frame-logit packs (fer-cnn): how a clip's frames are pooled; auto = the pack's choice.
   std::string pooling = "auto";
+  // Non-empty: share the model (and in async mode the worker) with every hespinfer of the process
+  // that names the same instance.
+  std::string model_instance_id;
 };
 
 // A clip waiting for its sync batch, and where its result goes.
@@ -112,7 +125,11 @@ struct PendingClip {
 };
 
 struct State {
+  // The model is run and its frame cache touched only under instance->run_lock(): other elements
+  // may share it.
+  std::shared_ptr<hesp::gst::ModelInstance> instance;
   std::shared_ptr<hesp::ExpressionModel> model;
+  std::uint64_t stream_tag = 0;
   std::unique_ptr<hesp::gst::ResultStamper> stamper;
   double threshold = 0.0;
   // Decided at the first buffer or latency query of a stream (schedule=auto asks upstream).
@@ -127,7 +144,7 @@ struct State {
   GstClockTime longest_run = 0;
   GstClockTime reported_run = 0;
   // async
-  std::unique_ptr<hesp::gst::InferenceWorker> worker;
+  std::unique_ptr<hesp::gst::WorkerClient> worker;
   std::uint64_t drops_logged = 0;
   std::chrono::steady_clock::time_point last_drop_warning{};
   GstClockTime last_stats_pts = GST_CLOCK_TIME_NONE;
@@ -179,20 +196,43 @@ static std::vector<std::string> split_class_list(const std::string& text) {
   return out;
 }
 
+// The properties that decide what a load produces: elements sharing a model instance must agree
+// on all of them.
+static hesp::gst::LoadSettings load_settings(const Settings& s) {
+  return {{"model", s.model},
+          {"device", s.device},
+          {"precision", s.precision},
+          {"pooling", s.pooling},
+          {"threads", std::to_string(s.threads)},
+          {"extra-classes", s.extra_classes},
+          {"frame-subsample", std::to_string(s.frame_subsample)},
+          {"frame-cache", std::to_string(s.frame_cache)}};
+}
+
+static std::shared_ptr<hesp::ExpressionModel> load_model(const Settings& s) {
+  hesp::ModelOptions options;
+  options.device = s.device;
+  options.precision = s.precision;
+  options.pooling = s.pooling;
+  options.threads =
+      s.threads > 0 ? static_cast<int>(s.threads) : static_cast<int>(g_get_num_processors());
+  std::shared_ptr<hesp::ExpressionModel> model = hesp::ExpressionModel::load(s.model, options);
+  if (!s.extra_classes.empty()) model->add_classes(split_class_list(s.extra_classes));
+  model->set_frame_cache(s.frame_cache);
+  model->set_frame_subsample(static_cast<int>(s.frame_subsample));
+  return model;
+}
+
 static gboolean start(GstHespInfer* self) {
   const Settings s = self->priv->settings.get();
   State fresh;
   const bool ok = HESP_GUARD(self, "Could not load the expression model", [&] {
-    hesp::ModelOptions options;
-    options.device = s.device;
-    options.precision = s.precision;
-    options.pooling = s.pooling;
-    options.threads =
-        s.threads > 0 ? static_cast<int>(s.threads) : static_cast<int>(g_get_num_processors());
-    fresh.model = hesp::ExpressionModel::load(s.model, options);
-    if (!s.extra_classes.empty()) fresh.model->add_classes(split_class_list(s.extra_classes));
-    fresh.model->set_frame_cache(s.frame_cache);
-    fresh.model->set_frame_subsample(static_cast<int>(s.frame_subsample));
+    fresh.instance = s.model_instance_id.empty()
+                         ? hesp::gst::ModelInstance::make_private(load_model(s))
+                         : hesp::gst::acquire_model_instance(s.model_instance_id, load_settings(s),
+                                                             [&] { return load_model(s); });
+    fresh.model = fresh.instance->model_ptr();
+    fresh.stream_tag = fresh.instance->new_stream_tag();
     fresh.threshold = s.unknown_threshold == kUsePackThreshold
                           ? fresh.model->default_unknown_threshold()
                           : s.unknown_threshold;
@@ -200,11 +240,12 @@ static gboolean start(GstHespInfer* self) {
         std::make_unique<hesp::gst::ResultStamper>(s.smoothing, kForgetFrames, kMaxTracks);
   });
   if (!ok) return FALSE;
-  GST_INFO_OBJECT(self,
-                  "model %s (%s, %zu classes), threshold %g, device %s, precision %s, pooling %s",
-                  fresh.model->name().c_str(), fresh.model->kind().c_str(),
-                  fresh.model->class_names().size(), fresh.threshold, s.device.c_str(),
-                  fresh.model->precision().c_str(), fresh.model->pooling().c_str());
+  GST_INFO_OBJECT(
+      self, "model %s (%s, %zu classes), threshold %g, device %s, precision %s, pooling %s%s%s",
+      fresh.model->name().c_str(), fresh.model->kind().c_str(), fresh.model->class_names().size(),
+      fresh.threshold, s.device.c_str(), fresh.model->precision().c_str(),
+      fresh.model->pooling().c_str(), s.model_instance_id.empty() ? "" : ", shared instance ",
+      s.model_instance_id.c_str());
   self->priv->start(std::move(fresh));
   return TRUE;
 }
@@ -221,18 +262,23 @@ static void drop_pending(State& st) {
 static void reset_stream(State& st) {
   drop_pending(st);
   if (st.worker) st.worker->flush();
-  if (st.model && !st.worker) st.model->clear_frame_cache();
+  if (st.model && !st.worker) {
+    auto run_lock = st.instance->run_lock();
+    st.model->clear_frame_cache();
+  }
   if (st.stamper) st.stamper->reset();
 }
 
 static void stop(GstHespInfer* self) {
-  std::unique_ptr<hesp::gst::InferenceWorker> worker;
+  std::unique_ptr<hesp::gst::WorkerClient> worker;
   {
     auto st = self->priv->lock_state();
     drop_pending(*st);  // ~State would not unref the held buffers
     worker = std::move(st->worker);
   }
-  worker.reset();  // joins the thread (the clip in progress finishes) without the state lock
+  // Without the state lock: the last client of a worker joins its thread (the clips in progress
+  // finish).
+  worker.reset();
   self->priv->stop();
 }
 
@@ -274,11 +320,16 @@ static bool run_pending(GstHespInfer* self, State& st, const Settings& s,
   results.reserve(st.clips.size());
   const bool ok = HESP_GUARD(self, "Expression inference failed", [&] {
     const size_t batch = std::max<guint>(1, s.batch_size);
+    // A shared model runs one caller at a time; a sync element waits here for the others' runs,
+    // and its frames with it, so the wait counts as part of the run the latency reports.
+    auto start = std::chrono::steady_clock::now();
+    std::unique_lock<std::mutex> run_lock;
+    if (!st.clips.empty()) run_lock = st.instance->run_lock();  // frames without clips never wait
     for (size_t begin = 0; begin < st.clips.size(); begin += batch) {
       std::vector<hesp::ClipView> views;
       for (size_t i = begin; i < std::min(st.clips.size(), begin + batch); ++i)
         views.push_back(st.clips[i].job.view());
-      const auto start = std::chrono::steady_clock::now();
+      if (begin > 0) start = std::chrono::steady_clock::now();
       auto part = st.model->classify(views, st.threshold);
       const auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(
                             std::chrono::steady_clock::now() - start)
@@ -318,7 +369,7 @@ static bool run_pending(GstHespInfer* self, State& st, const Settings& s,
 static GstStructure* stats_structure(const State& st) {
   const hesp::gst::WorkerCounters c = st.worker ? st.worker->counters() : st.sync_counters;
   const char* mode = !st.mode_decided ? "undecided" : st.async ? "async" : "sync";
-  return gst_structure_new(
+  GstStructure* stats = gst_structure_new(
       "hesp-infer-stats", "mode", G_TYPE_STRING, mode, "clips-queued", G_TYPE_UINT64, c.queued,
       "clips-run", G_TYPE_UINT64, c.run, "clips-dropped", G_TYPE_UINT64, c.dropped(),
       "clips-dropped-superseded", G_TYPE_UINT64, c.dropped_superseded, "clips-dropped-queue-full",
@@ -327,6 +378,13 @@ static GstStructure* stats_structure(const State& st) {
       st.model ? st.model->frames_computed() : 0, "frames-cached", G_TYPE_UINT64,
       st.model ? st.model->frames_reused() : 0, "last-run-ms", G_TYPE_DOUBLE,
       c.last_run_seconds * 1000.0, nullptr);
+  if (st.instance && st.instance->shared()) {
+    const hesp::gst::InstanceInfo info = hesp::gst::model_instance_info(st.instance->id());
+    gst_structure_set(stats, "model-instance-id", G_TYPE_STRING, st.instance->id().c_str(),
+                      "model-instance-users", G_TYPE_UINT, info.users, "model-instance-loads",
+                      G_TYPE_UINT64, info.loads, nullptr);
+  }
+  return stats;
 }
 
 static GstFlowReturn push_ready(GstHespInfer* self, std::vector<GstBuffer*>& ready,
@@ -354,8 +412,8 @@ static void decide_mode(GstHespInfer* self, State& st, const Settings& s, bool l
   st.live = live;
   st.async = s.schedule == Schedule::kAsync || (s.schedule == Schedule::kAuto && live);
   if (st.async)
-    st.worker = std::make_unique<hesp::gst::InferenceWorker>(st.model, st.threshold,
-                                                             s.max_queued_clips, kWorkerNice);
+    st.worker = std::make_unique<hesp::gst::WorkerClient>(st.instance->worker(kWorkerNice),
+                                                          st.threshold, s.max_queued_clips);
   GST_INFO_OBJECT(self, "schedule %s (upstream %slive)", st.async ? "async" : "sync",
                   live ? "" : "not ");
 }
@@ -366,6 +424,14 @@ static bool upstream_is_live(GstHespInfer* self) {
   if (gst_pad_peer_query(self->sinkpad, q)) gst_query_parse_latency(q, &live, nullptr, nullptr);
   gst_query_unref(q);
   return live;
+}
+
+static hesp::gst::ClipJob clip_job_of(const State& st, const GstHespClipMeta* meta) {
+  hesp::gst::ClipJob job =
+      hesp::gst::make_clip_job(meta->track_id, meta->frames, meta->n_frames, meta->n_real_frames,
+                               meta->crop_size, meta->pts, meta->first_index);
+  job.stream_tag = st.stream_tag;
+  return job;
 }
 
 // async: logs drops like QoS, a summary at most every kDropWarningPeriod.
@@ -399,9 +465,7 @@ static bool chain_async(GstHespInfer* self, State& st, const Settings& s, GstBuf
   for (const auto& outcome : st.worker->take_results()) apply_result(st, s, outcome, changes);
   gpointer iter = nullptr;
   while (GstHespClipMeta* meta = gst_buffer_iterate_hesp_clip_meta(buffer, &iter))
-    st.worker->submit(hesp::gst::make_clip_job(meta->track_id, meta->frames, meta->n_frames,
-                                               meta->n_real_frames, meta->crop_size, meta->pts,
-                                               meta->first_index));
+    st.worker->submit(clip_job_of(st, meta));
   stamp(st, buffer);
   log_drops(self, st);
   // With post-messages, the counters once a second of stream time.
@@ -444,10 +508,7 @@ static GstFlowReturn gst_hesp_infer_chain(GstPad*, GstObject* parent, GstBuffer*
       const size_t index = st.held.size();
       gpointer iter = nullptr;
       while (GstHespClipMeta* meta = gst_buffer_iterate_hesp_clip_meta(buffer, &iter)) {
-        st.clips.push_back({hesp::gst::make_clip_job(meta->track_id, meta->frames, meta->n_frames,
-                                                     meta->n_real_frames, meta->crop_size,
-                                                     meta->pts, meta->first_index),
-                            index});
+        st.clips.push_back({clip_job_of(st, meta), index});
         ++st.sync_counters.queued;
       }
       st.held.push_back(buffer);
@@ -484,6 +545,7 @@ static void add_event_clip(State& st, GstEvent* event) {
     return;
   hesp::gst::ClipJob job =
       hesp::gst::make_clip_job(track_id, frames, n_frames, real, crop_size, pts, first_index);
+  job.stream_tag = st.stream_tag;
   g_bytes_unref(frames);
   g_free(pts);
   if (st.worker) {
@@ -498,7 +560,7 @@ static void add_event_clip(State& st, GstEvent* event) {
 // (label-change messages; no frame is left to carry them).
 static bool finish_async(GstHespInfer* self, const Settings& s,
                          std::vector<hesp::gst::LabelChange>* changes) {
-  hesp::gst::InferenceWorker* worker = nullptr;
+  hesp::gst::WorkerClient* worker = nullptr;
   {
     auto st = self->priv->lock_state();
     worker = st->worker.get();
@@ -624,19 +686,22 @@ static GstStateChangeReturn gst_hesp_infer_change_state(GstElement* element,
   const GstStateChangeReturn ret =
       GST_ELEMENT_CLASS(parent_class)->change_state(element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
-    std::unique_ptr<hesp::gst::InferenceWorker> worker;
+    std::unique_ptr<hesp::gst::WorkerClient> worker;
     {
       auto st = self->priv->lock_state();
       drop_pending(*st);
       if (st->stamper) st->stamper->reset();
-      if (st->model) st->model->clear_frame_cache();
+      if (st->model) {
+        auto run_lock = st->instance->run_lock();
+        st->model->clear_frame_cache();
+      }
       worker = std::move(st->worker);
       st->mode_decided = false;
       st->async = false;
       st->longest_run = st->reported_run = 0;
       st.clear_failed();
     }
-    worker.reset();  // joins the worker thread without the state lock
+    worker.reset();  // may join the worker thread: without the state lock
   }
   if (transition == GST_STATE_CHANGE_READY_TO_NULL) stop(self);
   return ret;
@@ -739,6 +804,14 @@ static void gst_hesp_infer_class_init(GstHespInferClass* klass) {
                           "pack's choice, else peak), mean, expressive (frames weighted by "
                           "how far they are from neutral), top-half or peak",
                           &Settings::pooling),
+          string_property("model-instance-id", "Model instance id",
+                          "Share one loaded model with every hespinfer in the process that names "
+                          "the same id (empty = a model of this element's own): one copy of the "
+                          "weights and frame cache, one inference worker that batches the async "
+                          "elements' clips across streams, sync elements' runs taken in turn. "
+                          "Elements of an id must agree on model, device, precision, pooling, "
+                          "threads, extra-classes, frame-subsample and frame-cache",
+                          &Settings::model_instance_id),
       });
   add_pad_templates(GST_ELEMENT_CLASS(klass), "video/x-raw(ANY)");
   GObjectClass* object_class = G_OBJECT_CLASS(klass);
@@ -749,12 +822,15 @@ static void gst_hesp_infer_class_init(GstHespInferClass* klass) {
   stats_property_id = n_properties + 1;
   g_object_class_install_property(
       object_class, stats_property_id,
-      g_param_spec_boxed("stats", "Statistics",
-                         "Counters (GstStructure hesp-infer-stats): mode, clips-queued, clips-run, "
-                         "clips-dropped (-superseded, -queue-full, -flush), runs, frames-encoded, "
-                         "frames-cached, last-run-ms",
-                         GST_TYPE_STRUCTURE,
-                         static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+      g_param_spec_boxed(
+          "stats", "Statistics",
+          "Counters (GstStructure hesp-infer-stats): mode, clips-queued, clips-run, "
+          "clips-dropped (-superseded, -queue-full, -flush), runs, frames-encoded, "
+          "frames-cached, last-run-ms (frames-encoded/-cached count the model's frames, those of "
+          "every stream of a shared instance); with model-instance-id also "
+          "model-instance-id, model-instance-users (elements holding it now) and "
+          "model-instance-loads (times it was loaded in this process)",
+          GST_TYPE_STRUCTURE, static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
   gst_type_mark_as_plugin_api(GST_TYPE_HESP_INFER_SCHEDULE, static_cast<GstPluginAPIFlags>(0));
   // Held buffers are unreffed before the private object goes.
   object_class->finalize = gst_hesp_infer_finalize;
