@@ -52,18 +52,18 @@ GType gst_hesp_clip_meta_api_get_type(void) {
 const GstMetaInfo* gst_hesp_clip_meta_get_info(void) {
   static const GstMetaInfo* info = nullptr;
   if (g_once_init_enter(&info)) {
-    const GstMetaInfo* mi = gst_meta_register(
-        GST_HESP_CLIP_META_API_TYPE, "GstHespClipMeta", sizeof(GstHespClipMeta), clip_meta_init,
-        clip_meta_free, clip_meta_transform);
+    const GstMetaInfo* mi =
+        gst_meta_register(GST_HESP_CLIP_META_API_TYPE, "GstHespClipMeta", sizeof(GstHespClipMeta),
+                          clip_meta_init, clip_meta_free, clip_meta_transform);
     g_once_init_leave(&info, mi);
   }
   return info;
 }
 
 GstHespClipMeta* gst_buffer_add_hesp_clip_meta(GstBuffer* buffer, guint track_id, gint roi_id,
-                                               guint n_frames, guint n_real_frames,
-                                               guint crop_size, GBytes* frames,
-                                               const GstClockTime* pts, guint64 first_index) {
+                                               guint n_frames, guint n_real_frames, guint crop_size,
+                                               GBytes* frames, const GstClockTime* pts,
+                                               guint64 first_index) {
   g_return_val_if_fail(GST_IS_BUFFER(buffer), nullptr);
   g_return_val_if_fail(frames != nullptr && pts != nullptr, nullptr);
   g_return_val_if_fail(n_frames > 0 && n_real_frames <= n_frames, nullptr);
@@ -93,11 +93,11 @@ GstEvent* gst_hesp_clip_event_new(guint track_id, guint n_frames, guint n_real_f
   g_return_val_if_fail(frames != nullptr && pts != nullptr && n_frames > 0, nullptr);
   g_return_val_if_fail(g_bytes_get_size(frames) == expected_bytes(n_frames, crop_size), nullptr);
   GBytes* pts_bytes = g_bytes_new(pts, sizeof(GstClockTime) * n_frames);
-  GstStructure* s = gst_structure_new(kEventName, "track-id", G_TYPE_UINT, track_id, "n-frames",
-                                      G_TYPE_UINT, n_frames, "n-real-frames", G_TYPE_UINT,
-                                      n_real_frames, "crop-size", G_TYPE_UINT, crop_size, "frames",
-                                      G_TYPE_BYTES, frames, "pts", G_TYPE_BYTES, pts_bytes,
-                                      "first-index", G_TYPE_UINT64, first_index, nullptr);
+  GstStructure* s =
+      gst_structure_new(kEventName, "track-id", G_TYPE_UINT, track_id, "n-frames", G_TYPE_UINT,
+                        n_frames, "n-real-frames", G_TYPE_UINT, n_real_frames, "crop-size",
+                        G_TYPE_UINT, crop_size, "frames", G_TYPE_BYTES, frames, "pts", G_TYPE_BYTES,
+                        pts_bytes, "first-index", G_TYPE_UINT64, first_index, nullptr);
   g_bytes_unref(pts_bytes);
   return gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM, s);
 }

@@ -35,13 +35,13 @@ struct _GstHespClipMeta {
   guint n_frames;
   guint n_real_frames;
   guint crop_size;
-  GBytes *frames;
-  GstClockTime *pts;
+  GBytes* frames;
+  GstClockTime* pts;
   guint64 first_index;
 };
 
-GType gst_hesp_clip_meta_api_get_type (void);
-const GstMetaInfo *gst_hesp_clip_meta_get_info (void);
+GType gst_hesp_clip_meta_api_get_type(void);
+const GstMetaInfo* gst_hesp_clip_meta_get_info(void);
 
 /**
  * gst_buffer_add_hesp_clip_meta: (skip)
@@ -50,9 +50,10 @@ const GstMetaInfo *gst_hesp_clip_meta_get_info (void);
  * when the sizes do not agree. (Skipped by introspection: bindings read clips, they do not make
  * them.)
  */
-GstHespClipMeta *gst_buffer_add_hesp_clip_meta (GstBuffer * buffer, guint track_id, gint roi_id,
-    guint n_frames, guint n_real_frames, guint crop_size, GBytes * frames,
-    const GstClockTime * pts, guint64 first_index);
+GstHespClipMeta* gst_buffer_add_hesp_clip_meta(GstBuffer* buffer, guint track_id, gint roi_id,
+                                               guint n_frames, guint n_real_frames, guint crop_size,
+                                               GBytes* frames, const GstClockTime* pts,
+                                               guint64 first_index);
 
 /**
  * gst_buffer_iterate_hesp_clip_meta: (skip)
@@ -60,18 +61,19 @@ GstHespClipMeta *gst_buffer_add_hesp_clip_meta (GstBuffer * buffer, guint track_
  * Iterates the clip metas of a buffer: start with *state = NULL, stop at NULL. Bindings use
  * gst_hesp_buffer_get_n_clips() and gst_hesp_buffer_get_nth_clip() instead.
  */
-GstHespClipMeta *gst_buffer_iterate_hesp_clip_meta (GstBuffer * buffer, gpointer * state);
+GstHespClipMeta* gst_buffer_iterate_hesp_clip_meta(GstBuffer* buffer, gpointer* state);
 
 /* Clips that end after the last buffer (partial clips at EOS) travel in a serialized custom
  * downstream event named "hesp-clip" with the same fields. */
-GstEvent *gst_hesp_clip_event_new (guint track_id, guint n_frames, guint n_real_frames,
-    guint crop_size, GBytes * frames, const GstClockTime * pts, guint64 first_index);
-gboolean gst_hesp_clip_event_is_clip (GstEvent * event);
+GstEvent* gst_hesp_clip_event_new(guint track_id, guint n_frames, guint n_real_frames,
+                                  guint crop_size, GBytes* frames, const GstClockTime* pts,
+                                  guint64 first_index);
+gboolean gst_hesp_clip_event_is_clip(GstEvent* event);
 /* Fills the out parameters; *frames and *pts are new references / allocations the caller frees
  * (g_bytes_unref, g_free). @first_index may be NULL; an event without "first-index" gives 0. */
-gboolean gst_hesp_clip_event_parse (GstEvent * event, guint * track_id, guint * n_frames,
-    guint * n_real_frames, guint * crop_size, GBytes ** frames, GstClockTime ** pts,
-    guint64 * first_index);
+gboolean gst_hesp_clip_event_parse(GstEvent* event, guint* track_id, guint* n_frames,
+                                   guint* n_real_frames, guint* crop_size, GBytes** frames,
+                                   GstClockTime** pts, guint64* first_index);
 
 G_END_DECLS
 

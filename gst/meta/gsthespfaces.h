@@ -47,7 +47,7 @@ struct _GstHespFace {
   guint height;
   gdouble detection_confidence;
   gboolean has_expression;
-  gchar *label;
+  gchar* label;
   gint label_id;
   gdouble confidence;
   gboolean is_unknown;
@@ -56,7 +56,7 @@ struct _GstHespFace {
   GstClockTime clip_end;
 };
 
-GType gst_hesp_face_get_type (void);
+GType gst_hesp_face_get_type(void);
 
 /**
  * gst_hesp_face_copy:
@@ -64,13 +64,13 @@ GType gst_hesp_face_get_type (void);
  *
  * Returns: (transfer full): a deep copy of @face
  */
-GstHespFace *gst_hesp_face_copy (const GstHespFace * face);
+GstHespFace* gst_hesp_face_copy(const GstHespFace* face);
 
 /**
  * gst_hesp_face_free:
  * @face: (transfer full): a face
  */
-void gst_hesp_face_free (GstHespFace * face);
+void gst_hesp_face_free(GstHespFace* face);
 
 /**
  * gst_hesp_buffer_get_faces:
@@ -81,7 +81,7 @@ void gst_hesp_face_free (GstHespFace * face);
  * Returns: (transfer container) (element-type GstHespFace): the faces, empty when there are none;
  *   the array owns them (g_ptr_array_unref() frees the faces too)
  */
-GPtrArray *gst_hesp_buffer_get_faces (GstBuffer * buffer);
+GPtrArray* gst_hesp_buffer_get_faces(GstBuffer* buffer);
 
 /**
  * gst_hesp_buffer_get_n_clips:
@@ -89,7 +89,7 @@ GPtrArray *gst_hesp_buffer_get_faces (GstBuffer * buffer);
  *
  * Returns: how many #GstHespClipMeta @buffer carries
  */
-guint gst_hesp_buffer_get_n_clips (GstBuffer * buffer);
+guint gst_hesp_buffer_get_n_clips(GstBuffer* buffer);
 
 /**
  * gst_hesp_buffer_get_nth_clip:
@@ -99,7 +99,7 @@ guint gst_hesp_buffer_get_n_clips (GstBuffer * buffer);
  * Returns: (transfer none) (nullable): the clip, owned by @buffer, or NULL when @index is out of
  *   range
  */
-GstHespClipMeta *gst_hesp_buffer_get_nth_clip (GstBuffer * buffer, guint index);
+GstHespClipMeta* gst_hesp_buffer_get_nth_clip(GstBuffer* buffer, guint index);
 
 /**
  * gst_hesp_clip_meta_get_frames:
@@ -107,7 +107,7 @@ GstHespClipMeta *gst_hesp_buffer_get_nth_clip (GstBuffer * buffer, guint index);
  *
  * Returns: (transfer none): the clip's pixels, n_frames × crop_size × crop_size × 3 bytes, RGB
  */
-GBytes *gst_hesp_clip_meta_get_frames (GstHespClipMeta * meta);
+GBytes* gst_hesp_clip_meta_get_frames(GstHespClipMeta* meta);
 
 /**
  * gst_hesp_clip_meta_get_pts:
@@ -116,7 +116,7 @@ GBytes *gst_hesp_clip_meta_get_frames (GstHespClipMeta * meta);
  *
  * Returns: (array length=n_frames): the frames' presentation timestamps, owned by @meta
  */
-const GstClockTime *gst_hesp_clip_meta_get_pts (GstHespClipMeta * meta, guint * n_frames);
+const GstClockTime* gst_hesp_clip_meta_get_pts(GstHespClipMeta* meta, guint* n_frames);
 
 G_END_DECLS
 
