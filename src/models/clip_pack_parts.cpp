@@ -20,29 +20,23 @@ nlohmann::json clip_input_manifest(int image_size, double face_margin) {
 }
 
 nlohmann::json clip_architecture_manifest(const clip::ModelGeometry& g) {
-  if (g.vision.resnet())
-    return {{"type", "openai-clip-resnet"},
-            {"geometry", clip::geometry_text(g)},
-            {"image_size", g.vision.image_size},
-            {"vision_width", g.vision.width},
-            {"vision_layers", g.vision.stage_blocks},
-            {"vision_heads", g.vision.heads},
-            {"text_width", g.text.width},
-            {"text_layers", g.text.layers},
-            {"context_length", g.text.context_length},
-            {"vocab_size", g.text.vocab_size},
-            {"embed_dim", g.vision.embed_dim}};
-  return {{"type", "openai-clip-vit"},
-          {"geometry", clip::geometry_text(g)},
-          {"image_size", g.vision.image_size},
-          {"patch_size", g.vision.patch_size},
-          {"vision_width", g.vision.width},
-          {"vision_layers", g.vision.layers},
-          {"text_width", g.text.width},
-          {"text_layers", g.text.layers},
-          {"context_length", g.text.context_length},
-          {"vocab_size", g.text.vocab_size},
-          {"embed_dim", g.vision.embed_dim}};
+  nlohmann::json a = {
+      {"geometry", clip::geometry_text(g)}, {"image_size", g.vision.image_size},
+      {"vision_width", g.vision.width},     {"text_width", g.text.width},
+      {"text_layers", g.text.layers},       {"context_length", g.text.context_length},
+      {"vocab_size", g.text.vocab_size},    {"embed_dim", g.vision.embed_dim}};
+  // What tells the two image towers apart: blocks per ResNet stage and the attention pool's
+  // heads, or the ViT's patch size and layer count.
+  if (g.vision.resnet()) {
+    a["type"] = "openai-clip-resnet";
+    a["vision_layers"] = g.vision.stage_blocks;
+    a["vision_heads"] = g.vision.heads;
+  } else {
+    a["type"] = "openai-clip-vit";
+    a["patch_size"] = g.vision.patch_size;
+    a["vision_layers"] = g.vision.layers;
+  }
+  return a;
 }
 
 DType clip_weight_dtype(at::ScalarType type, const std::string& name, const std::string& source) {
