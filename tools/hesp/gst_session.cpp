@@ -47,15 +47,16 @@ void init_gstreamer() {
   GstRegistry* registry = gst_registry_get();
   if (gst_registry_find_plugin(registry, "hesp")) return;
   // From the build tree, the plugin built beside this executable; installed, the install folder.
+  std::string looked_in;
   for (const char* dir : {HESP_BUILD_PLUGIN_DIR, HESP_INSTALL_PLUGIN_DIR}) {
     if (dir == std::string_view(HESP_BUILD_PLUGIN_DIR) && !running_from_build_tree()) continue;
+    looked_in += (looked_in.empty() ? "" : " and ") + std::string(dir);
     if (exists(dir) && gst_registry_scan_path(registry, dir) &&
         gst_registry_find_plugin(registry, "hesp"))
       return;
   }
-  if (!gst_registry_find_plugin(registry, "hesp"))
-    throw Error("the hesp GStreamer plugin was not found (looked in " HESP_BUILD_PLUGIN_DIR
-                " and " HESP_INSTALL_PLUGIN_DIR "; set GST_PLUGIN_PATH)");
+  throw Error("the hesp GStreamer plugin was not found (looked in " + looked_in +
+              "; set GST_PLUGIN_PATH)");
 }
 
 std::string to_uri(const std::string& path_or_uri) {
