@@ -30,6 +30,16 @@ enum class ImageTowerMode {
 // returns them. Each class's embedding is the unit-length mean of its sentences' unit embeddings.
 using ClassDescriptions = std::vector<std::pair<std::string, std::vector<std::string>>>;
 
+// What the caption is contrasted with.
+enum class EmoClipObjective {
+  // EmoCLIP: the temporal transformer's video embedding (an emoclip pack).
+  kVideo,
+  // CLIP's own objective, per clip: the mean of the clip's frame embeddings, no temporal model.
+  // The image space is then the one other methods (zero-shot CLIP, HESP, CoOp) compare with
+  // text, as with a released CLIP; the pack is a clip-zeroshot pack.
+  kFrames,
+};
+
 struct EmoClipTrainOptions {
   // Training clips and one caption per clip (same order and count). Labels are not used for the
   // loss; they only matter for the zero-shot accuracy on the validation clips.
@@ -49,6 +59,7 @@ struct EmoClipTrainOptions {
   std::string geometry;
   std::string vocab_path;  // bpe_simple_vocab_16e6.txt.gz (also stored in the pack)
 
+  EmoClipObjective objective = EmoClipObjective::kVideo;
   ImageTowerMode image_tower = ImageTowerMode::kAuto;
   bool train_text_tower = true;
   int frames = 8;           // T: frames per clip, and the temporal transformer's positions
@@ -73,6 +84,9 @@ struct EmoClipTrainOptions {
   int threads = 0;             // LibTorch intra-op threads; 0 leaves the process-wide setting
   int loader_threads = 2;      // clips decoded in parallel
   bool augment = true;         // training-mode random-resized-crop and flip, one draw per clip
+  // The smallest crop area, as a fraction of the frame (torchvision's 0.08 by default; small
+  // faces lose their eyes and brows to crops that tight, so face data wants milder ones).
+  double crop_min_area = 0.08;
   std::string device = "cpu";  // "cpu", "cuda", "cuda:N" (needs a CUDA build of LibTorch)
 
   std::string output_path;  // the pack

@@ -60,6 +60,12 @@ struct HespTrainOptions {
   // inputs, scaled with the image side so the step per pixel stays the same (both prompts have
   // a number of pixels proportional to the side squared, and an L2 length grows with its root).
   double prompt_step = 0.0;
+  // The smallest random crop in training, as a fraction of the frame's area (the released code's
+  // torchvision default is 0.08; at 64 px such crops leave the eyes a pixel or two).
+  double crop_min_area = 0.08;
+  // Visual prompting on or off (off = an ablation: no δ is added to the frames, only the text
+  // and negative prompts learn).
+  bool visual_prompt = true;
   // Fraction of the calibration clips that must stay above the stored unknown threshold.
   double calibration_tpr = 0.95;
   // The kernel CLIP's matrix products run with when the trainer scores clips (model selection

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <map>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "hesp/error.h"
 
@@ -48,6 +50,60 @@ void init_resnet(ModifiedResNet& resnet) {
 namespace {
 
 int64_t heads_for(int64_t width) { return width / 64; }
+
+// "resnet=A-B-C-D": bottlenecks per stage of OpenAI's ModifiedResNet (RN50 is 3-4-6-3).
+void parse_resnet_stages(const std::string& spec, const std::string& value, VisionGeometry& v) {
+  std::stringstream in(value);
+  std::string part;
+  std::vector<int64_t> blocks;
+  while (std::getline(in, part, '-')) {
+    std::size_t used = 0;
+    long long number = 0;
+    try {
+      number = std::stoll(part, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (part.empty() || used != part.size() || number < 1 || number > 64)
+      throw SettingsError("CLIP geometry '" + spec +
+                          "': resnet takes four stage depths from 1 to 64 like 3-4-6-3, not '" +
+                          value + "'");
+    blocks.push_back(number);
+  }
+  if (blocks.size() != 4)
+    throw SettingsError("CLIP geometry '" + spec +
+                        "': resnet takes four stage depths like 3-4-6-3, not '" + value + "'");
+  v.tower = VisionTower::kResNet;
+  v.patch_size = 0;
+  v.layers = 0;
+  for (int i = 0; i < 4; ++i) {
+    v.stage_blocks[static_cast<std::size_t>(i)] = blocks[static_cast<std::size_t>(i)];
+    v.layers += blocks[static_cast<std::size_t>(i)];
+  }
+}
+
+// The ResNet tower's rules: the attention pool reads a (image / 32)^2 grid of 32 x width
+// channels with OpenAI's head count (32 x width / 64), so width must be even and the image a
+// multiple of 32. The text tower keeps the transformer's rules.
+ModelGeometry checked_resnet(const std::string& spec, ModelGeometry g) {
+  if (g.vision.image_size % 32 != 0)
+    throw SettingsError("CLIP geometry '" + spec + "': a ResNet tower needs an image size that is "
+                        "a multiple of 32, not " + std::to_string(g.vision.image_size));
+  if (g.vision.width % 2 != 0)
+    throw SettingsError("CLIP geometry '" + spec + "': a ResNet tower's width must be even, not " +
+                        std::to_string(g.vision.width));
+  if (g.text.width % 64 != 0)
+    throw SettingsError("CLIP geometry '" + spec +
+                        "': the text width must be a multiple of 64 (heads are width / 64), not " +
+                        std::to_string(g.text.width));
+  if (g.text.context_length < 8)
+    throw SettingsError("CLIP geometry '" + spec + "': context must be at least 8 tokens");
+  g.vision.layers = 0;
+  for (int64_t blocks : g.vision.stage_blocks) g.vision.layers += blocks;
+  g.vision.heads = g.vision.width * 32 / 64;
+  g.text.heads = heads_for(g.text.width);
+  return g;
+}
 
 }  // namespace
 
@@ -99,11 +155,15 @@ ModelGeometry parse_geometry(const std::string& spec) {
     if (item.empty()) continue;
     const auto eq = item.find('=');
     const std::string key = item.substr(0, eq);
+    if (key == "resnet" && eq != std::string::npos) {
+      parse_resnet_stages(spec, item.substr(eq + 1), g.vision);
+      continue;
+    }
     const auto it = fields.find(key);
     if (eq == std::string::npos || it == fields.end())
       throw SettingsError("CLIP geometry '" + spec + "': '" + item +
-                          "' is not key=value with a key of image, patch, width, layers, "
-                          "text-width, text-layers, embed, context");
+                          "' is not key=value with a key of resnet, image, patch, width, "
+                          "layers, text-width, text-layers, embed, context");
     const std::string value = item.substr(eq + 1);
     std::size_t used = 0;
     long long number = 0;
@@ -118,6 +178,7 @@ ModelGeometry parse_geometry(const std::string& spec) {
     *it->second = number;
   }
   g.text.embed_dim = g.vision.embed_dim;
+  if (g.vision.resnet()) return checked_resnet(spec, g);
   if (g.vision.image_size % g.vision.patch_size != 0)
     throw SettingsError("CLIP geometry '" + spec + "': image size " +
                         std::to_string(g.vision.image_size) + " is not a multiple of patch size " +

@@ -100,6 +100,15 @@ at::Tensor AttentionPool2dImpl::forward(const at::Tensor& features) {
   return linear(pooled, c_proj->weight, c_proj->bias, *kernel_);         // [N, E]
 }
 
+at::Tensor AttentionPool2dImpl::dense(const at::Tensor& features) {
+  const int64_t n = features.size(0), c = features.size(1);
+  const int64_t hw = features.size(2) * features.size(3);
+  const at::Tensor grid = features.permute({0, 2, 3, 1}).reshape({n, hw, c}) +
+                          positional_embedding.narrow(0, 1, hw);
+  const at::Tensor v = linear(grid, v_proj->weight, v_proj->bias, *kernel_);
+  return linear(v, c_proj->weight, c_proj->bias, *kernel_);  // [N, HW, E]
+}
+
 ModifiedResNetImpl::ModifiedResNetImpl(const VisionGeometry& g,
                                        std::shared_ptr<const LinearKernel> kernel)
     : kernel_(kernel) {
@@ -125,18 +134,26 @@ ModifiedResNetImpl::ModifiedResNetImpl(const VisionGeometry& g,
       "attnpool", AttentionPool2d(g.grid(), in_planes, g.heads, g.embed_dim, std::move(kernel)));
 }
 
-at::Tensor ModifiedResNetImpl::forward(const at::Tensor& images) {
+at::Tensor ModifiedResNetImpl::stem(const at::Tensor& images) {
   at::Tensor x = images;
   // oneDNN's convolutions are fastest on NHWC activations; the layout carries through every
-  // convolution, BatchNorm, ReLU and pool below.
+  // convolution, BatchNorm, ReLU and pool of the tower.
   if (kernel_->channels_last && x.is_cpu()) x = x.contiguous(at::MemoryFormat::ChannelsLast);
   x = conv_bn_relu(conv1, bn1, x);
   x = conv_bn_relu(conv2, bn2, x);
   x = conv_bn_relu(conv3, bn3, x);
-  x = at::avg_pool2d(x, {2, 2});
+  return at::avg_pool2d(x, {2, 2});
+}
+
+at::Tensor ModifiedResNetImpl::features(const at::Tensor& images) {
+  at::Tensor x = stem(images);
   for (const torch::nn::ModuleList* stage : {&layer1, &layer2, &layer3, &layer4})
     for (const auto& block : **stage) x = block->as<BottleneckImpl>()->forward(x);
-  return attnpool->forward(x);
+  return x;
+}
+
+at::Tensor ModifiedResNetImpl::forward(const at::Tensor& images) {
+  return attnpool->forward(features(images));
 }
 
 }  // namespace hesp::clip

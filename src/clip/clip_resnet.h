@@ -59,6 +59,11 @@ class AttentionPool2dImpl : public torch::nn::Module {
                       std::shared_ptr<const LinearKernel> kernel);
   // Features [N, width, grid, grid] (any memory format) -> [N, output_dim].
   at::Tensor forward(const at::Tensor& features);
+  // Every grid position's embedding [N, grid^2, output_dim]: each position's value through the
+  // output projection, as the pooled embedding mixes them (attention weights left out). What a
+  // ViT's projected patch tokens are to its class token: a coarse map of where the image looks
+  // like a text (HESP places its visual prompt with it).
+  at::Tensor dense(const at::Tensor& features);
 
   at::Tensor positional_embedding;  // [grid^2 + 1, width]
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr};
@@ -76,6 +81,10 @@ class ModifiedResNetImpl : public torch::nn::Module {
   ModifiedResNetImpl(const VisionGeometry& geometry, std::shared_ptr<const LinearKernel> kernel);
   // Normalised images [N, 3, S, S] -> projected image embeddings [N, E] (not unit length).
   at::Tensor forward(const at::Tensor& images);
+  // The stem's output [N, width, S / 4, S / 4] (three convolutions and the 2x2 average pool).
+  at::Tensor stem(const at::Tensor& images);
+  // The last stage's feature map [N, 32 x width, S / 32, S / 32], before the attention pool.
+  at::Tensor features(const at::Tensor& images);
 
   torch::nn::Conv2d conv1{nullptr};
   torch::nn::BatchNorm2d bn1{nullptr};

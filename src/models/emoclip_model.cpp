@@ -20,6 +20,7 @@
 #include "hesp/model_pack.h"
 #include "models/clip_frames.h"
 #include "models/clip_pack_parts.h"
+#include "models/clip_zeroshot_model.h"
 #include "models/open_set.h"
 #include "models/pack_kinds.h"
 #include "models/pack_support.h"
@@ -44,10 +45,14 @@ TensorInfo info_for(const std::string& name, const at::Tensor& t) {
 namespace models {
 
 void write_emoclip_pack(const std::string& path, const EmoClipPackContents& c) {
-  if (!c.clip || !c.temporal)
-    throw SettingsError("cannot write emoclip pack '" + path + "': CLIP or temporal model missing");
+  if (!c.clip) throw SettingsError("cannot write emoclip pack '" + path + "': CLIP model missing");
   const clip::ModelGeometry& g = c.clip->geometry();
-  const nets::TemporalGeometry& tg = c.temporal->geometry();
+  // Without a temporal model the clip embedding is the mean of the frame embeddings, which is
+  // what a clip-zeroshot pack computes: write that kind, so the pack needs no new reader.
+  const bool temporal = c.temporal != nullptr;
+  nets::TemporalGeometry tg;
+  if (temporal) tg = c.temporal->geometry();
+  else tg.width = g.vision.embed_dim;
   const std::size_t k = c.class_names.size();
   if (k == 0 || c.class_prompts.size() != k ||
       c.class_embeddings.size() != k * static_cast<std::size_t>(g.vision.embed_dim))
@@ -75,12 +80,21 @@ void write_emoclip_pack(const std::string& path, const EmoClipPackContents& c) {
     keep.push_back(tensor.to(at::kFloat).contiguous());
     tensors.push_back(info_for(std::string(clip::kPackWeightPrefix) + name, keep.back()));
   }
-  for (const auto& item : c.temporal->named_parameters()) {
-    keep.push_back(item.value().detach().to(at::kCPU, at::kFloat).contiguous());
-    tensors.push_back(info_for(kEmoClipTemporalPrefix + item.key(), keep.back()));
+  if (temporal) {
+    for (const auto& item : c.temporal->named_parameters()) {
+      keep.push_back(item.value().detach().to(at::kCPU, at::kFloat).contiguous());
+      tensors.push_back(info_for(kEmoClipTemporalPrefix + item.key(), keep.back()));
+    }
+    keep.push_back(at::full({}, c.log_logit_scale, at::kFloat));
+    tensors.push_back(info_for(kEmoClipLogitScaleTensor, keep.back()));
+  } else {
+    // A clip-zeroshot pack takes its scale from CLIP's own parameter.
+    for (TensorInfo& info : tensors)
+      if (info.name == std::string(clip::kPackWeightPrefix) + "logit_scale") {
+        keep.push_back(at::full({}, c.log_logit_scale, at::kFloat));
+        info = info_for(info.name, keep.back());
+      }
   }
-  keep.push_back(at::full({}, c.log_logit_scale, at::kFloat));
-  tensors.push_back(info_for(kEmoClipLogitScaleTensor, keep.back()));
   TensorInfo emb;
   emb.name = kClassEmbeddingsTensor;
   emb.shape = {static_cast<std::int64_t>(k), g.vision.embed_dim};
@@ -101,21 +115,21 @@ void write_emoclip_pack(const std::string& path, const EmoClipPackContents& c) {
   const std::string name = c.name.empty() ? std::filesystem::path(path).stem().string() : c.name;
   nlohmann::json manifest = {
       {"format_version", kModelPackFormatVersion},
-      {"kind", kEmoClipKind},
+      {"kind", temporal ? kEmoClipKind : kClipZeroShotKind},
       {"name", name},
       {"classes", c.class_names},
-      {"architecture",
-       {{"type", "emoclip"},
-        {"clip", models::clip_architecture_manifest(g)},
-        {"temporal",
-         {{"width", tg.width},
-          {"frames", tg.frames},
-          {"layers", tg.layers},
-          {"heads", tg.heads},
-          {"pooling", "class_token"}}}}},
+      {"architecture", temporal ? nlohmann::json{{"type", "emoclip"},
+                                                 {"clip", models::clip_architecture_manifest(g)},
+                                                 {"temporal",
+                                                  {{"width", tg.width},
+                                                   {"frames", tg.frames},
+                                                   {"layers", tg.layers},
+                                                   {"heads", tg.heads},
+                                                   {"pooling", "class_token"}}}}
+                                : models::clip_architecture_manifest(g)},
       {"input", models::clip_input_manifest(g.vision.image_size, c.face_margin)},
-      {"frames_per_clip", tg.frames},
-      {"clip_pooling", "temporal_transformer"},
+      {"frames_per_clip", temporal ? tg.frames : c.frames_per_clip},
+      {"clip_pooling", temporal ? "temporal_transformer" : "mean_embedding"},
       {"text",
        {{"templates", c.templates},
         {"prompts", prompts},

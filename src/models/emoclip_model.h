@@ -37,7 +37,11 @@ namespace models {
 // Everything an emoclip pack holds, from trained modules. The modules are read, not changed.
 struct EmoClipPackContents {
   const clip::ClipModelImpl* clip = nullptr;
+  // Null for a CLIP trained frame by frame (no temporal model): the pack is then of kind
+  // clip-zeroshot, whose clip embedding is the mean of its frames' embeddings, with
+  // `frames_per_clip` frames per clip and log_logit_scale stored as CLIP's own scale.
   const nets::TemporalTransformerImpl* temporal = nullptr;
+  int frames_per_clip = 8;
   double log_logit_scale = 0.0;  // the learned parameter (log of the factor)
   std::vector<std::string> class_names;
   std::vector<std::vector<std::string>> class_prompts;  // the descriptions, per class

@@ -91,11 +91,14 @@ PromptLocation best_window(const at::Tensor& saliency, int64_t side) {
 PromptLocation released_prompt_location(clip::ClipModelImpl& clip, const at::Tensor& frame01,
                                         int64_t num_classes, std::uint64_t seed) {
   c10::NoGradGuard no_grad;
-  auto& visual = *clip.visual;
-  const auto& g = visual.geometry();
-  const int64_t s = g.image_size, w = g.width, grid = g.grid();
+  const int64_t s = clip.geometry().vision.image_size;
   const at::Tensor x = clip::clip_normalize(frame01.to(clip.logit_scale.device()).unsqueeze(0));
-  const at::Tensor feat = visual.conv1->forward(x)[0].cpu();  // [W, g, g]
+  // The tower's first feature map: a ViT's patch embedding, a ResNet's stem.
+  const at::Tensor feat = (clip.visual ? clip.visual->conv1->forward(x)
+                                       : clip.visual_resnet->stem(x))[0]
+                              .contiguous()
+                              .cpu();  // [W, h, w]
+  const int64_t w = feat.size(0), grid_h = feat.size(1), grid_w = feat.size(2);
   // A classifier that never saw data: nn.Linear's default initialisation, from the seed.
   const double bound = 1.0 / std::sqrt(static_cast<double>(w));
   at::Generator gen = seeded(seed);
@@ -104,7 +107,7 @@ PromptLocation released_prompt_location(clip::ClipModelImpl& clip, const at::Ten
   const int64_t cls = (weight.mv(feat.mean({1, 2})) + bias).argmax().item<int64_t>();
   const at::Tensor cam = (weight[cls].view({w, 1, 1}) * feat).sum(0);  // [g, g]
   const at::Tensor up =
-      at::upsample_bilinear2d(cam.view({1, 1, grid, grid}), {s, s}, /*align_corners=*/false)
+      at::upsample_bilinear2d(cam.view({1, 1, grid_h, grid_w}), {s, s}, /*align_corners=*/false)
           .view({-1});
   const int64_t peak = up.argmax().item<int64_t>();
   const int64_t side = visual_prompt_side(s);
@@ -116,8 +119,7 @@ PromptLocation released_prompt_location(clip::ClipModelImpl& clip, const at::Ten
 PromptLocation paper_prompt_location(clip::ClipModelImpl& clip, const at::Tensor& frames01,
                                      const at::Tensor& labels, const at::Tensor& class_text) {
   c10::NoGradGuard no_grad;
-  auto& visual = *clip.visual;
-  const auto& g = visual.geometry();
+  const auto& g = clip.geometry().vision;
   const int64_t s = g.image_size, grid = g.grid();
   const auto device = clip.logit_scale.device();
   at::Tensor text = class_text.to(device);
@@ -129,8 +131,15 @@ PromptLocation paper_prompt_location(clip::ClipModelImpl& clip, const at::Tensor
   for (int64_t begin = 0; begin < n; begin += kChunk) {
     const int64_t end = std::min(n, begin + kChunk);
     const at::Tensor x = clip::clip_normalize(frames01.slice(0, begin, end).to(device));
-    const at::Tensor tokens = vision_tokens(visual, x).narrow(1, 1, grid * grid);
-    at::Tensor patch = layer_norm(visual.ln_post, tokens).matmul(visual.proj);  // [n, g^2, E]
+    at::Tensor patch;  // [n, g^2, E]: every grid position in the joint space
+    if (clip.visual) {
+      auto& visual = *clip.visual;
+      const at::Tensor tokens = vision_tokens(visual, x).narrow(1, 1, grid * grid);
+      patch = layer_norm(visual.ln_post, tokens).matmul(visual.proj);
+    } else {
+      auto& resnet = *clip.visual_resnet;
+      patch = resnet.attnpool->dense(resnet.features(x));
+    }
     patch = patch / patch.norm(2, -1, true).clamp_min(1e-12);
     const at::Tensor prob =
         at::softmax(clip.logit_scale.exp() * patch.matmul(text.t()), -1);  // [n, g^2, K]
@@ -155,7 +164,7 @@ at::Tensor add_visual_prompt(const at::Tensor& images01, const at::Tensor& promp
 
 at::Tensor hesp_encode_frames(clip::ClipModelImpl& clip, const at::Tensor& frames01,
                               const at::Tensor& prompt, const PromptLocation& location) {
-  return clip.visual->forward(clip::clip_normalize(add_visual_prompt(frames01, prompt, location)));
+  return clip.encode_image(clip::clip_normalize(add_visual_prompt(frames01, prompt, location)));
 }
 
 at::Tensor pool_frames(const at::Tensor& f, HespVariant variant, const at::Tensor& query,
@@ -186,10 +195,6 @@ HespNetworkImpl::HespNetworkImpl(clip::ClipModel clip, const Tokenizer& tokenize
                                  const HespNetworkOptions& options)
     : clip_(std::move(clip)), options_(options) {
   if (prompt_names.empty()) throw SettingsError("HESP needs at least one known class");
-  if (clip_->geometry().vision.resnet())
-    throw SettingsError(
-        "HESP needs a ViT CLIP (its visual prompt and patch tokens are a ViT's); this CLIP has a "
-        "ResNet image tower");
   if (options.context_tokens < 1)
     throw SettingsError("the text context needs at least one vector per class");
   for (auto& p : clip_->parameters()) p.set_requires_grad(false);
@@ -261,7 +266,7 @@ at::Tensor HespNetworkImpl::text_features() {
   return clip_->text->forward_embeddings(emb, end_position_);
 }
 
-at::Tensor HespNetworkImpl::negative_centers() { return clip_->visual->forward(negative_prompts); }
+at::Tensor HespNetworkImpl::negative_centers() { return clip_->encode_image(negative_prompts); }
 
 at::Tensor HespNetworkImpl::encode_frames(const at::Tensor& frames01) {
   return hesp_encode_frames(*clip_, frames01, visual_prompt, location_);

@@ -98,6 +98,10 @@ struct Run {
   std::vector<std::pair<std::string, at::Tensor>> trainable;
 };
 
+bool frame_objective(const EmoClipTrainOptions& o) {
+  return o.objective == EmoClipObjective::kFrames;
+}
+
 void check_options(const EmoClipTrainOptions& o) {
   if (o.output_path.empty()) throw SettingsError("EmoCLIP training: no output pack given");
   if (o.train_items.size() < 2)
@@ -129,6 +133,8 @@ void check_options(const EmoClipTrainOptions& o) {
   if (o.vocab_path.empty()) throw SettingsError("EmoCLIP training: no vocabulary file given");
   if (o.frames < 1) throw SettingsError("frames must be at least 1");
   if (o.temporal_layers < 1) throw SettingsError("temporal layers must be at least 1");
+  if (!(o.crop_min_area > 0.0 && o.crop_min_area <= 1.0))
+    throw SettingsError("the smallest crop area must be in (0, 1]");
   if (o.epochs < 1) throw SettingsError("epochs must be at least 1");
   if (o.batch_size < 2)
     throw SettingsError("batch size must be at least 2 (the contrastive loss needs pairs), not " +
@@ -188,8 +194,9 @@ nlohmann::json run_fingerprint(const EmoClipTrainOptions& o, const Run& run, int
           {"init_checkpoint", std::filesystem::path(o.init_checkpoint).filename().string()},
           {"image_tower_frozen", run.image_frozen},
           {"train_text_tower", o.train_text_tower},
+          {"objective", frame_objective(o) ? "frames" : "video"},
           {"frames", o.frames},
-          {"temporal_layers", o.temporal_layers},
+          {"temporal_layers", frame_objective(o) ? 0 : o.temporal_layers},
           {"epochs", o.epochs},
           {"batch_size", batch_size},
           {"lr", o.lr},
@@ -198,6 +205,7 @@ nlohmann::json run_fingerprint(const EmoClipTrainOptions& o, const Run& run, int
           {"pretrained_lr_scale", o.pretrained_lr_scale},
           {"seed", o.seed},
           {"augment", o.augment},
+          {"crop_min_area", o.crop_min_area},
           {"train_clips", o.train_items.size()},
           {"train_data_fnv1a", data.str()}};
 }
@@ -223,12 +231,14 @@ Run build_run(const EmoClipTrainOptions& o) {
   // The temporal model and the logit scale draw from their own seed, so they start the same
   // whether CLIP came from a checkpoint or from random_clip_model.
   torch::manual_seed(o.seed ^ 0x7e4d0a1c5eedull);
-  nets::TemporalGeometry tg;
-  tg.width = g.vision.embed_dim;
-  tg.frames = o.frames;
-  tg.layers = o.temporal_layers;
-  tg.heads = nets::temporal_heads_for(tg.width);
-  run.temporal = nets::TemporalTransformer(tg);
+  if (!frame_objective(o)) {
+    nets::TemporalGeometry tg;
+    tg.width = g.vision.embed_dim;
+    tg.frames = o.frames;
+    tg.layers = o.temporal_layers;
+    tg.heads = nets::temporal_heads_for(tg.width);
+    run.temporal = nets::TemporalTransformer(tg);
+  }
   // CLIP's starting temperature, 0.07.
   run.log_scale = at::full({}, std::log(1.0 / 0.07), at::kFloat);
 
@@ -239,16 +249,18 @@ Run build_run(const EmoClipTrainOptions& o) {
   run.clip->train();
   // A frozen tower stays in eval mode: a ResNet tower's BatchNorm keeps its statistics.
   if (run.image_frozen) run.clip->image_tower().eval();
-  run.temporal->train();
-
   run.clip->to(run.device);
-  run.temporal->to(run.device);
+  if (run.temporal) {
+    run.temporal->train();
+    run.temporal->to(run.device);
+  }
   run.log_scale = run.log_scale.to(run.device).set_requires_grad(true);
 
   for (const auto& item : run.clip->named_parameters())
     if (item.value().requires_grad()) run.trainable.push_back({"clip." + item.key(), item.value()});
-  for (const auto& item : run.temporal->named_parameters())
-    run.trainable.push_back({"temporal." + item.key(), item.value()});
+  if (run.temporal)
+    for (const auto& item : run.temporal->named_parameters())
+      run.trainable.push_back({"temporal." + item.key(), item.value()});
   run.trainable.push_back({"logit_scale", run.log_scale});
   return run;
 }
@@ -361,6 +373,8 @@ at::Tensor encode_videos(Run& run, const at::Tensor& frames) {
     if (run.image_frozen) no_grad.emplace();
     per_frame = run.clip->encode_image(x);
   }
+  // Mean pooling is what clip-zeroshot packs and HESP's CLIP branch do at inference.
+  if (!run.temporal) return per_frame.view({b, t, -1}).mean(1);
   return run.temporal->forward(per_frame.view({b, t, -1}));
 }
 
@@ -447,6 +461,7 @@ EmoClipTrainReport train_emoclip(const EmoClipTrainOptions& o, const EmoClipProg
   loader.mode = data::SamplingMode::kTrain;
   loader.augment.size = static_cast<int>(g.vision.image_size);
   loader.augment.train = o.augment;
+  loader.augment.min_area = static_cast<float>(o.crop_min_area);
   loader.seed = o.seed;
   train::BatchOptions batching;
   batching.batch_size = static_cast<int>(batch_size);
@@ -492,7 +507,8 @@ EmoClipTrainReport train_emoclip(const EmoClipTrainOptions& o, const EmoClipProg
   report.start_epoch = start_epoch;
   report.image_tower_frozen = run.image_frozen;
   for (const auto& p : run.clip->parameters()) report.total_parameters += p.numel();
-  for (const auto& p : run.temporal->parameters()) report.total_parameters += p.numel();
+  if (run.temporal)
+    for (const auto& p : run.temporal->parameters()) report.total_parameters += p.numel();
   report.total_parameters += 1;
   for (const auto& [name, t] : run.trainable) report.trainable_parameters += t.numel();
 
@@ -552,12 +568,18 @@ EmoClipTrainReport train_emoclip(const EmoClipTrainOptions& o, const EmoClipProg
     stats.train_loss = loss_sum / static_cast<double>(steps_per_epoch);
     if (val_batches) {
       run.clip->set_kernel(scoring_kernel);
+      // Eval mode: a ResNet tower's BatchNorm uses (and keeps) its running statistics.
+      run.clip->eval();
+      if (run.temporal) run.temporal->eval();
       const at::Tensor classes =
           val_class.empty()
               ? at::Tensor()
               : train::description_embeddings(*run.clip->text, tokenizer, o.class_descriptions);
       const ValScores val = validate(run, *val_batches, val_tokens, classes, val_class);
       run.clip->set_kernel(clip::LinearKernel{});
+      run.clip->train();
+      if (run.image_frozen) run.clip->image_tower().eval();
+      if (run.temporal) run.temporal->train();
       stats.val_loss = val.loss;
       stats.val_retrieval_accuracy = val.retrieval;
       stats.val_zero_shot_accuracy = val.zero_shot;
@@ -586,14 +608,15 @@ EmoClipTrainReport train_emoclip(const EmoClipTrainOptions& o, const EmoClipProg
 
   // The pack: class embeddings from the trained text tower, weights as they are now.
   run.clip->eval();
-  run.temporal->eval();
+  if (run.temporal) run.temporal->eval();
   run.clip->set_kernel(scoring_kernel);
   report.precision = models::recorded_name(scoring);
   const at::Tensor classes =
       train::description_embeddings(*run.clip->text, tokenizer, o.class_descriptions);
   models::EmoClipPackContents contents;
   contents.clip = run.clip.get();
-  contents.temporal = run.temporal.get();
+  contents.temporal = run.temporal ? run.temporal.get() : nullptr;
+  contents.frames_per_clip = o.frames;
   contents.log_logit_scale = log_scale;
   for (const auto& [name, sentences] : o.class_descriptions) {
     contents.class_names.push_back(name);
@@ -617,13 +640,16 @@ EmoClipTrainReport train_emoclip(const EmoClipTrainOptions& o, const EmoClipProg
   if (!std::isnan(report.val_zero_shot_accuracy))
     training["val_zero_shot_accuracy"] = report.val_zero_shot_accuracy;
   training["optimizer"] = "AdamW, linear warm-up then cosine decay";
-  training["loss"] = "symmetric InfoNCE, video vs caption";
+  training["loss"] = frame_objective(o) ? "symmetric InfoNCE, mean of frame embeddings vs caption"
+                                        : "symmetric InfoNCE, video vs caption";
   const nlohmann::json provenance = {
       {"source", o.init_checkpoint.empty() ? "CLIP trained from scratch by hesp"
                                            : "fine-tuned from a CLIP checkpoint by hesp"},
       {"init_checkpoint", std::filesystem::path(o.init_checkpoint).filename().string()},
       {"vocab", std::filesystem::path(o.vocab_path).filename().string()},
-      {"method", "EmoCLIP (Foteinopoulou & Patras, FG 2024), see docs/emoclip.md"},
+      {"method", frame_objective(o)
+                     ? "CLIP's contrastive objective on mean-pooled frames, see docs/emoclip.md"
+                     : "EmoCLIP (Foteinopoulou & Patras, FG 2024), see docs/emoclip.md"},
       {"trained_by", std::string("hesp ") + HESP_VERSION + " train emoclip"}};
   contents.training = &training;
   contents.provenance = &provenance;

@@ -155,6 +155,9 @@ std::string fingerprint(const HespTrainOptions& o, const clip::ModelGeometry& g,
   // Selection scores clips with the calibration kernel. fp32 adds nothing, so that state files
   // written before the precision was an option still resume.
   if (precision != "fp32") s += "|precision=" + precision;
+  // Likewise only settings away from their defaults, so older state files still resume.
+  if (o.crop_min_area != 0.08) s += "|crop_min_area=" + std::to_string(o.crop_min_area);
+  if (!o.visual_prompt) s += "|no_visual_prompt";
   for (const auto& n : o.class_names) s += "|" + n;
   for (const auto* items : {&o.train_items, &o.selection_items}) {
     s += "#";
@@ -360,6 +363,8 @@ HespTrainReport train_hesp(const HespTrainOptions& o) {
   net_options.context_tokens = o.context_tokens;
   net_options.seed = o.seed;
   nets::HespNetwork net(clip, tokenizer, prompt_names, net_options);
+  // Without a gradient the manual step leaves δ at zero, so the frames reach CLIP unchanged.
+  if (!o.visual_prompt) net->visual_prompt.set_requires_grad(false);
   const double step_length = o.prompt_step > 0.0 ? o.prompt_step : train::default_prompt_step(size);
 
   data::ClipLoaderOptions train_loader;
@@ -371,6 +376,7 @@ HespTrainReport train_hesp(const HespTrainOptions& o) {
                                  : data::ShortClipPolicy::kStretch;
   train_loader.augment.size = size;
   train_loader.augment.train = true;
+  train_loader.augment.min_area = static_cast<float>(o.crop_min_area);
   train_loader.seed = o.seed;
   data::ClipLoaderOptions test_loader = train_loader;
   test_loader.mode = data::SamplingMode::kTest;
@@ -593,6 +599,8 @@ HespTrainReport train_hesp(const HespTrainOptions& o) {
                    {"weight_decay", o.weight_decay},
                    {"context_tokens", o.context_tokens},
                    {"prompt_step", step_length},
+                   {"crop_min_area", o.crop_min_area},
+                   {"visual_prompt", o.visual_prompt},
                    {"seed", o.seed},
                    {"final_terms", report.final_terms},
                    {"license", "see the CLIP weights' licence (OpenAI CLIP: MIT)"}};

@@ -68,6 +68,8 @@ struct EmoClipCliOptions {
   bool freeze_text = false;
   int temporal_layers = 2;
   bool no_augment = false;
+  std::string objective = "video";
+  double crop_min_area = 0.08;
 };
 
 struct HespCliOptions {
@@ -79,6 +81,8 @@ struct HespCliOptions {
   double prompt_step = 0.0;
   double momentum = 0.9;
   double calibration_tpr = 0.95;
+  double crop_min_area = 0.08;
+  bool no_visual_prompt = false;
 };
 
 void add_common(CLI::App* cmd, CommonOptions& o) {
@@ -307,6 +311,8 @@ void run_train_emoclip(const EmoClipCliOptions& cli) {
   if (o.lr > 0) t.lr = o.lr;
   t.stop_after_epochs = o.stop_after;
   t.augment = !cli.no_augment;
+  t.crop_min_area = cli.crop_min_area;
+  t.objective = cli.objective == "frames" ? EmoClipObjective::kFrames : EmoClipObjective::kVideo;
   t.class_descriptions = read_class_descriptions(cli.descriptions);
 
   TrainingStatus status(!o.quiet);
@@ -373,6 +379,8 @@ void run_train_hesp(const HespCliOptions& cli) {
   t.context_tokens = cli.context_tokens;
   t.prompt_step = cli.prompt_step;
   t.calibration_tpr = cli.calibration_tpr;
+  t.crop_min_area = cli.crop_min_area;
+  t.visual_prompt = !cli.no_visual_prompt;
   TrainingStatus status(!o.quiet);
   t.progress = [&](const HespProgress& p) {
     if (p.phase == "train")
@@ -448,6 +456,14 @@ void add_train_command(CLI::App& app) {
   emo->add_flag("--freeze-text", e->freeze_text, "Keep the text tower fixed");
   add_ranged(emo, "--temporal-layers", e->temporal_layers, "Temporal transformer blocks", 1, 24);
   emo->add_flag("--no-augment", e->no_augment, "No random crops and flips in training");
+  add_ranged(emo, "--crop-min-area", e->crop_min_area,
+             "Smallest random crop, as a fraction of the frame's area", 0.01, 1.0);
+  emo->add_option("--objective", e->objective,
+                  "video: the temporal transformer's clip embedding against the caption "
+                  "(EmoCLIP, an emoclip pack); frames: the mean of the frame embeddings (CLIP's "
+                  "own objective, a clip-zeroshot pack)")
+      ->check(CLI::IsMember({"video", "frames"}))
+      ->capture_default_str();
   emo->callback([e] { run_train_emoclip(*e); });
 
   auto h = std::make_shared<HespCliOptions>();
@@ -471,6 +487,10 @@ void add_train_command(CLI::App& app) {
   add_ranged(hesp, "--momentum", h->momentum, "SGD momentum", 0.0, 0.999);
   add_ranged(hesp, "--calibration-tpr", h->calibration_tpr,
              "Known clips kept by the stored unknown threshold", 0.5, 1.0);
+  add_ranged(hesp, "--crop-min-area", h->crop_min_area,
+             "Smallest random crop, as a fraction of the frame's area", 0.01, 1.0);
+  hesp->add_flag("--no-visual-prompt", h->no_visual_prompt,
+                 "Ablation: learn no visual prompt (text and negative prompts only)");
   hesp->callback([h] { run_train_hesp(*h); });
 }
 
