@@ -472,6 +472,7 @@ void add_train_command(CLI::App& app) {
   add_ranged(hesp, "--calibration-tpr", h->calibration_tpr,
              "Known clips kept by the stored unknown threshold", 0.5, 1.0);
   hesp->callback([h] { run_train_hesp(*h); });
+  add_train_probe_command(*train);
 }
 
 }  // namespace hesp::cli
