@@ -492,6 +492,7 @@ void add_train_command(CLI::App& app) {
   hesp->add_flag("--no-visual-prompt", h->no_visual_prompt,
                  "Ablation: learn no visual prompt (text and negative prompts only)");
   hesp->callback([h] { run_train_hesp(*h); });
+  add_train_probe_command(*train);
 }
 
 }  // namespace hesp::cli

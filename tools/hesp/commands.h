@@ -26,5 +26,7 @@ void add_embed_command(CLI::App& app);
 void add_synth_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_train_command(CLI::App& app);
+// `train probe`, a subcommand of `train` (cmd_train_probe.cpp).
+void add_train_probe_command(CLI::App& train);
 
 }  // namespace hesp::cli

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// `hesp train probe`: a linear probe of a frozen CLIP image tower (logistic regression on its clip
+// embeddings, docs/training.md). Writes no pack: it measures how much the backbone's features say
+// about the classes, as one line and an optional JSON report.
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "hesp/dataset.h"
+#include "hesp/error.h"
+#include "hesp/linear_probe.h"
+#include "option_kinds.h"
+
+namespace hesp::cli {
+
+namespace {
+
+struct ProbeCliOptions {
+  std::string clip;
+  std::string train;
+  std::string test;
+  std::string root;
+  std::string classes;
+  std::string split;
+  int frames = 8;
+  int epochs = 0;
+  double lr = 0.0;
+  double weight_decay = -1.0;
+  std::uint64_t seed = 0;
+  int threads = 0;
+  std::string report;
+  bool quiet = false;
+};
+
+std::string folder_of(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+// The classes and split as `hesp train hesp` resolves them: a classes file (given, or
+// classes.txt next to --train) or the split's data set names every class; the split picks the
+// known ones (default: all).
+struct ProbeClasses {
+  std::vector<std::string> all;
+  data::OpenSetSplit split;
+  std::vector<std::string> known;
+};
+
+ProbeClasses resolve_classes(const ProbeCliOptions& o) {
+  ProbeClasses c;
+  std::string classes = o.classes;
+  if (classes.empty() && access((folder_of(o.train) + "/classes.txt").c_str(), R_OK) == 0)
+    classes = folder_of(o.train) + "/classes.txt";
+  if (!classes.empty()) c.all = data::read_class_file(classes);
+  if (!o.split.empty()) {
+    c.split = data::parse_split(o.split);
+    if (c.all.empty()) c.all = c.split.class_names;
+  }
+  if (c.all.empty())
+    throw SettingsError("no class names: give --classes FILE or a --split of a known data set");
+  if (o.split.empty()) {
+    c.split.spec = "all";
+    for (int id = 0; id < static_cast<int>(c.all.size()); ++id)
+      if (!c.all[id].empty()) c.split.known.push_back(id);
+  }
+  for (int id : c.split.known) {
+    if (id < 0 || id >= static_cast<int>(c.all.size()) || c.all[id].empty())
+      throw SettingsError("split '" + o.split + "' names class id " + std::to_string(id) +
+                          ", which the classes file does not have");
+    c.known.push_back(c.all[id]);
+  }
+  if (c.known.empty()) throw SettingsError("the split leaves no classes to probe");
+  return c;
+}
+
+// The known-class clips of an annotation file; says how many lines were skipped, even with -q.
+std::vector<data::AnnotationItem> known_items(const std::string& file, const ProbeCliOptions& o,
+                                              const ProbeClasses& c) {
+  data::AnnotationOptions read;
+  read.root = o.root;
+  read.class_names = c.all;
+  const data::Annotations a = data::read_annotations(file, read);
+  if (a.frame_count_mismatches > 0)
+    std::fprintf(stderr, "%s: %d clips hold another number of frames than annotated\n",
+                 file.c_str(), a.frame_count_mismatches);
+  std::vector<data::AnnotationItem> items = data::apply_split(a.items, c.split).known;
+  if (items.empty()) throw InputError("'" + file + "' has no clips of the known classes");
+  return items;
+}
+
+void write_report(const std::string& path, const nlohmann::json& report) {
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) throw Error("cannot write report '" + path + "'");
+  const std::string text = report.dump(2) + "\n";
+  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  if (std::fclose(f) != 0 || !ok) throw Error("cannot write report '" + path + "'");
+}
+
+void run_train_probe(const ProbeCliOptions& cli) {
+  const ProbeClasses classes = resolve_classes(cli);
+  LinearProbeOptions o;
+  o.clip_weights = cli.clip;
+  o.class_names = classes.known;
+  o.train_items = known_items(cli.train, cli, classes);
+  o.test_items = known_items(cli.test, cli, classes);
+  o.frames = cli.frames;
+  if (cli.epochs > 0) o.epochs = cli.epochs;
+  if (cli.lr > 0) o.learning_rate = cli.lr;
+  if (cli.weight_decay >= 0) o.weight_decay = cli.weight_decay;
+  o.seed = cli.seed;
+  o.threads = cli.threads;
+  const bool tty = isatty(2) != 0;
+  if (!cli.quiet)
+    o.progress = [tty](const LinearProbeProgress& p) {
+      if (p.phase != "features") return;
+      // On a terminal the count is rewritten in place; logs get one line per set.
+      if (tty)
+        std::fprintf(stderr, "\r\033[Kembedding %s clips: %lld/%lld", p.set.c_str(),
+                     static_cast<long long>(p.clips_done), static_cast<long long>(p.clips_total));
+      if (p.clips_done == p.clips_total)
+        std::fprintf(stderr, "%sembedded %lld %s clips\n", tty ? "\r\033[K" : "",
+                     static_cast<long long>(p.clips_total), p.set.c_str());
+    };
+  const LinearProbeReport r = run_linear_probe(o);
+  std::printf(
+      "probe: train %.1f%% (%d clips), test %.1f%% (%d clips), %zu classes, chance %.1f%%\n",
+      100 * r.train_accuracy, r.train_clips, 100 * r.test_accuracy, r.test_clips, r.classes.size(),
+      100 * r.chance);
+  if (cli.report.empty()) return;
+  nlohmann::json per_class = nlohmann::json::array();
+  for (const auto& c : r.per_class)
+    per_class.push_back(
+        {{"class", c.name},
+         {"clips", c.clips},
+         {"correct", c.correct},
+         {"accuracy", c.clips > 0 ? nlohmann::json(c.accuracy()) : nlohmann::json()}});
+  write_report(cli.report, {{"method", "linear_probe"},
+                            {"clip", cli.clip},
+                            {"image_tower", r.image_tower},
+                            {"image_size", r.image_size},
+                            {"feature_dim", r.feature_dim},
+                            {"classes", r.classes},
+                            {"split", classes.split.spec},
+                            {"train_clips", r.train_clips},
+                            {"test_clips", r.test_clips},
+                            {"train_accuracy", r.train_accuracy},
+                            {"test_accuracy", r.test_accuracy},
+                            {"test_uar", r.test_uar},
+                            {"chance", r.chance},
+                            {"per_class_test", per_class},
+                            {"final_loss", r.final_loss},
+                            {"feature_seconds", r.feature_seconds},
+                            {"fit_seconds", r.fit_seconds},
+                            {"seconds", r.seconds},
+                            {"settings",
+                             {{"frames", o.frames},
+                              {"epochs", o.epochs},
+                              {"lr", o.learning_rate},
+                              {"weight_decay", o.weight_decay},
+                              {"seed", o.seed},
+                              {"threads", o.threads}}}});
+}
+
+}  // namespace
+
+void add_train_probe_command(CLI::App& train) {
+  auto o = std::make_shared<ProbeCliOptions>();
+  CLI::App* cmd = train.add_subcommand(
+      "probe",
+      "Linear probe of a frozen CLIP image tower: logistic regression on its clip embeddings, "
+      "scored on test clips; writes no pack");
+  add_input_file(cmd, "--clip", o->clip,
+                 "CLIP weights: OpenAI .pt (ViT or ResNet) or a pack holding CLIP "
+                 "(clip-zeroshot, emoclip, hesp)")
+      ->required();
+  add_input_file(cmd, "--train", o->train,
+                 "Training annotation file: <path> <num_frames> <label_id> [<LabelText>] lines")
+      ->required();
+  add_input_file(cmd, "--test", o->test, "Test annotation file, the same format")->required();
+  cmd->add_option("--root", o->root,
+                  "Folder the annotation paths start from (default: the file's)");
+  cmd->add_option("--classes", o->classes,
+                  "Classes file (<id> <Name> lines, as hesp synth writes); default: classes.txt "
+                  "next to --train, else the split's data set");
+  cmd->add_option("--split", o->split,
+                  "Known classes: mafw:8:0 (published list), mafw:Happy,Sad or custom:0,3,5; "
+                  "default: every class");
+  add_ranged_default(cmd, "--frames", o->frames, "Frames per clip (T), segment centres", 1, 256);
+  add_ranged(cmd, "--epochs", o->epochs, "L-BFGS iterations (default 200)", 1, 100000);
+  cmd->add_option("--lr", o->lr, "L-BFGS step scale (default 1)")->check(CLI::PositiveNumber);
+  add_ranged(cmd, "--weight-decay", o->weight_decay, "L2 penalty on the weights (default 0.001)",
+             0.0, 10.0);
+  cmd->add_option("--seed", o->seed, "Seed of the classifier's initial weights");
+  add_ranged(cmd, "--threads", o->threads, "LibTorch threads (0 = default)", 0, 256);
+  cmd->add_option("--report", o->report, "Write the probe's report as JSON here");
+  cmd->add_flag("-q,--quiet", o->quiet, "No progress output");
+  cmd->callback([o] { run_train_probe(*o); });
+}
+
+}  // namespace hesp::cli
