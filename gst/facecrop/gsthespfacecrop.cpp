@@ -42,6 +42,7 @@
 #include <string>
 
 #include "common/element_class.h"
+#include "common/element_message.h"
 #include "common/element_state.h"
 #include "common/face_roi.h"
 #include "common/guard.h"
@@ -389,8 +390,7 @@ static GstFlowReturn gst_hesp_face_crop_transform_frame_ip(GstVideoFilter* filte
   if (cut.found) {
     // Outside the state lock: downstream may answer the event with queries of its own. The
     // event is pushed before this frame's buffer, so it marks where the new shot starts.
-    gst_element_post_message(GST_ELEMENT(self),
-                             gst_message_new_element(GST_OBJECT(self), shot_cut_structure(cut)));
+    hesp::gst::post_element_message(GST_ELEMENT(self), shot_cut_structure(cut));
     gst_pad_push_event(GST_BASE_TRANSFORM_SRC_PAD(self),
                        gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM, shot_cut_structure(cut)));
   }

@@ -57,10 +57,12 @@
 #include <vector>
 
 #include "common/element_class.h"
+#include "common/element_message.h"
 #include "common/element_state.h"
 #include "common/face_roi.h"
 #include "common/guard.h"
 #include "common/property_table.h"
+#include "common/stats_property.h"
 #include "gsthespclipmeta.h"
 #include "hesp/cache_dir.h"
 #include "hesp/error.h"
@@ -290,7 +292,7 @@ static void post_label_change(GstHespInfer* self, const hesp::gst::LabelChange& 
       change.now.confidence, "is-unknown", G_TYPE_BOOLEAN, change.now.is_unknown ? TRUE : FALSE,
       "open-set-score", G_TYPE_DOUBLE, change.now.open_set_score, "clip-end", G_TYPE_UINT64,
       change.now.clip_end, nullptr);
-  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+  hesp::gst::post_element_message(GST_ELEMENT(self), s);
 }
 
 static void apply_result(State& st, const Settings& s, const hesp::gst::ClipOutcome& outcome,
@@ -391,8 +393,7 @@ static GstFlowReturn push_ready(GstHespInfer* self, std::vector<GstBuffer*>& rea
                                 std::vector<hesp::gst::LabelChange>& changes,
                                 GstStructure* stats = nullptr) {
   for (const auto& c : changes) post_label_change(self, c);
-  if (stats)
-    gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), stats));
+  if (stats) hesp::gst::post_element_message(GST_ELEMENT(self), stats);
   GstFlowReturn ret = GST_FLOW_OK;
   for (GstBuffer* b : ready) {
     if (ret != GST_FLOW_OK) {
@@ -712,19 +713,9 @@ static void gst_hesp_infer_finalize(GObject* object) {
   hesp::gst::finalize_private<GstHespInfer, gst_hesp_infer_get_type>(object);
 }
 
-// `stats` is read from the element's state, not its settings, so it is served here; every other
-// property goes to the property table.
-static GObjectGetPropertyFunc table_get_property = nullptr;
-static guint stats_property_id = 0;
-
-static void gst_hesp_infer_get_property(GObject* object, guint id, GValue* value,
-                                        GParamSpec* pspec) {
-  if (id == stats_property_id) {
-    auto* self = GST_HESP_INFER(object);
-    g_value_take_boxed(value, stats_structure(*self->priv->lock_state()));
-    return;
-  }
-  table_get_property(object, id, value, pspec);
+// `stats` is read from the element's state, not its settings.
+static GstStructure* read_stats(GstHespInfer* self) {
+  return stats_structure(*self->priv->lock_state());
 }
 
 static void gst_hesp_infer_class_init(GstHespInferClass* klass) {
@@ -815,22 +806,14 @@ static void gst_hesp_infer_class_init(GstHespInferClass* klass) {
       });
   add_pad_templates(GST_ELEMENT_CLASS(klass), "video/x-raw(ANY)");
   GObjectClass* object_class = G_OBJECT_CLASS(klass);
-  table_get_property = object_class->get_property;
-  object_class->get_property = gst_hesp_infer_get_property;
-  guint n_properties = 0;
-  g_free(g_object_class_list_properties(object_class, &n_properties));
-  stats_property_id = n_properties + 1;
-  g_object_class_install_property(
-      object_class, stats_property_id,
-      g_param_spec_boxed(
-          "stats", "Statistics",
-          "Counters (GstStructure hesp-infer-stats): mode, clips-queued, clips-run, "
-          "clips-dropped (-superseded, -queue-full, -flush), runs, frames-encoded, "
-          "frames-cached, last-run-ms (frames-encoded/-cached count the model's frames, those of "
-          "every stream of a shared instance); with model-instance-id also "
-          "model-instance-id, model-instance-users (elements holding it now) and "
-          "model-instance-loads (times it was loaded in this process)",
-          GST_TYPE_STRUCTURE, static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  install_stats_property<GstHespInfer, read_stats>(
+      object_class,
+      "Counters (GstStructure hesp-infer-stats): mode, clips-queued, clips-run, "
+      "clips-dropped (-superseded, -queue-full, -flush), runs, frames-encoded, "
+      "frames-cached, last-run-ms (frames-encoded/-cached count the model's frames, those of "
+      "every stream of a shared instance); with model-instance-id also "
+      "model-instance-id, model-instance-users (elements holding it now) and "
+      "model-instance-loads (times it was loaded in this process)");
   gst_type_mark_as_plugin_api(GST_TYPE_HESP_INFER_SCHEDULE, static_cast<GstPluginAPIFlags>(0));
   // Held buffers are unreffed before the private object goes.
   object_class->finalize = gst_hesp_infer_finalize;

@@ -27,13 +27,13 @@
 
 #include <gst/video/video.h>
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "common/element_class.h"
 #include "common/element_state.h"
 #include "common/frame_json.h"
+#include "common/frame_json_source.h"
 #include "common/guard.h"
 #include "common/property_table.h"
 #include "klv/klv_codec.h"
@@ -42,8 +42,6 @@ GST_DEBUG_CATEGORY_STATIC(gst_hesp_klv_encode_debug);
 #define GST_CAT_DEFAULT gst_hesp_klv_encode_debug
 
 namespace {
-
-using nlohmann::json;
 
 constexpr const char* kVideoCaps = "video/x-raw(ANY)";
 constexpr const char* kKlvCaps = "meta/x-klv, parsed=(boolean)true";
@@ -56,28 +54,10 @@ struct Settings {
 
 // Runtime state, built in start() and dropped in stop().
 struct State {
-  json tags = json::object();
-  std::string source;  // the `source` property, else what upstream told
-  bool source_queried = false;
-  bool source_from_property = false;
-  gint width = 0;
-  gint height = 0;
+  hesp::gst::FrameJsonSource stream;
 };
 
 using Private = hesp::gst::ElementData<Settings, State>;
-
-std::string upstream_uri(GstBaseTransform* trans) {
-  std::string uri;
-  GstQuery* query = gst_query_new_uri();
-  if (gst_pad_peer_query(GST_BASE_TRANSFORM_SINK_PAD(trans), query)) {
-    gchar* value = nullptr;
-    gst_query_parse_uri(query, &value);
-    if (value) uri = value;
-    g_free(value);
-  }
-  gst_query_unref(query);
-  return uri;
-}
 
 }  // namespace
 
@@ -95,24 +75,7 @@ static gboolean gst_hesp_klv_encode_start(GstBaseTransform* trans) {
   auto* self = GST_HESP_KLV_ENCODE(trans);
   const Settings s = self->priv->settings.get();
   State fresh;
-  try {
-    fresh.tags = json::parse(s.tags);
-  } catch (const json::parse_error& e) {
-    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
-                      ("The 'tags' property is not valid JSON: %s", s.tags.c_str()),
-                      ("%s", e.what()));
-    return FALSE;
-  }
-  if (!fresh.tags.is_object()) {
-    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
-                      ("The 'tags' property must be a JSON object like {\"camera\":\"hall\"}, "
-                       "got: %s",
-                       s.tags.c_str()),
-                      (nullptr));
-    return FALSE;
-  }
-  fresh.source = s.source;
-  fresh.source_from_property = !s.source.empty();
+  if (!fresh.stream.configure(GST_ELEMENT(self), s.source, s.tags)) return FALSE;
   self->priv->start(std::move(fresh));
   return TRUE;
 }
@@ -138,32 +101,11 @@ static GstCaps* gst_hesp_klv_encode_transform_caps(GstBaseTransform* trans,
   return other;
 }
 
-static gboolean gst_hesp_klv_encode_set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps*) {
-  auto* self = GST_HESP_KLV_ENCODE(trans);
-  const GstStructure* s = gst_caps_get_structure(incaps, 0);
-  gint width = 0, height = 0;
-  if (!gst_structure_get_int(s, "width", &width) || !gst_structure_get_int(s, "height", &height)) {
-    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Video caps without a fixed width and height."),
-                      ("caps: %" GST_PTR_FORMAT, incaps));
-    return FALSE;
-  }
-  auto st = self->priv->lock_state();
-  st->width = width;
-  st->height = height;
-  return TRUE;
-}
-
 static gboolean gst_hesp_klv_encode_sink_event(GstBaseTransform* trans, GstEvent* event) {
   auto* self = GST_HESP_KLV_ENCODE(trans);
+  self->priv->lock_state()->stream.on_event(event);
   switch (GST_EVENT_TYPE(event)) {
     case GST_EVENT_STREAM_START: {
-      {
-        auto st = self->priv->lock_state();
-        if (!st->source_from_property) {
-          st->source.clear();
-          st->source_queried = false;
-        }
-      }
       // The KLV stream is a stream of its own beside the video it came from (a muxer may see
       // both): give it an id of its own, derived from the video's.
       const gchar* upstream_id = nullptr;
@@ -178,19 +120,10 @@ static gboolean gst_hesp_klv_encode_sink_event(GstBaseTransform* trans, GstEvent
       event = own;
       break;
     }
-    case GST_EVENT_TAG: {
-      GstTagList* tags = nullptr;
-      gst_event_parse_tag(event, &tags);
-      gchar* location = nullptr;
-      if (tags && gst_tag_list_get_string(tags, GST_TAG_LOCATION, &location)) {
-        auto st = self->priv->lock_state();
-        if (st->source.empty()) st->source = location;
-      }
-      g_free(location);
+    case GST_EVENT_TAG:
       // The video's tags (codec, title) do not describe the metadata stream.
       gst_event_unref(event);
       return TRUE;
-    }
     default:
       break;
   }
@@ -204,14 +137,9 @@ static GstFlowReturn gst_hesp_klv_encode_prepare_output_buffer(GstBaseTransform*
   auto locked = self->priv->lock_state();
   State& st = *locked;
   if (locked.failed()) return GST_FLOW_ERROR;
-  if (!st.source_queried && st.source.empty()) {
-    st.source = upstream_uri(trans);
-    GST_DEBUG_OBJECT(self, "source: \"%s\"", st.source.c_str());
-  }
-  st.source_queried = true;
+  const auto& stream = st.stream.resolve(GST_BASE_TRANSFORM_SINK_PAD(trans));
   std::vector<std::uint8_t> packet;
   const bool ok = HESP_GUARD(self, "Converting the frame's faces to a KLV packet failed", [&] {
-    const hesp::gst::FrameJsonStream stream{st.width, st.height, st.source, st.tags};
     packet = hesp::klv::encode(hesp::klv::kFrameJsonKey,
                                hesp::gst::frame_json_text(hesp::gst::frame_json(input, stream)));
   });
@@ -246,14 +174,8 @@ static void gst_hesp_klv_encode_class_init(GstHespKlvEncodeClass* klass) {
   init_element_class<GstHespKlvEncode, gst_hesp_klv_encode_get_type>(
       klass, doc, &gst_hesp_klv_encode_debug,
       {
-          string_property("source", "Source",
-                          "Value of the 'source' field; empty = the upstream source's URI when "
-                          "it tells one, else empty",
-                          &Settings::source),
-          string_property("tags", "Tags",
-                          "JSON object copied into every frame's 'tags' field, e.g. "
-                          "{\"camera\":\"hall\"}",
-                          &Settings::tags),
+          source_property<Settings>(),
+          tags_property<Settings>(),
       });
   auto* element_class = GST_ELEMENT_CLASS(klass);
   GstCaps* video = gst_caps_from_string(kVideoCaps);
@@ -269,7 +191,7 @@ static void gst_hesp_klv_encode_class_init(GstHespKlvEncodeClass* klass) {
   trans_class->start = GST_DEBUG_FUNCPTR(gst_hesp_klv_encode_start);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_hesp_klv_encode_stop);
   trans_class->transform_caps = GST_DEBUG_FUNCPTR(gst_hesp_klv_encode_transform_caps);
-  trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_hesp_klv_encode_set_caps);
+  trans_class->set_caps = hesp::gst::frame_json_set_caps<GstHespKlvEncode>;
   trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_hesp_klv_encode_sink_event);
   trans_class->prepare_output_buffer = GST_DEBUG_FUNCPTR(gst_hesp_klv_encode_prepare_output_buffer);
   trans_class->transform = GST_DEBUG_FUNCPTR(gst_hesp_klv_encode_transform);

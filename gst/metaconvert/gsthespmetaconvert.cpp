@@ -43,22 +43,19 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "common/element_class.h"
+#include "common/element_message.h"
 #include "common/element_state.h"
 #include "common/face_roi.h"
-#include "common/frame_json.h"
-#include "common/guard.h"
+#include "common/frame_json_source.h"
 #include "common/property_table.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_hesp_meta_convert_debug);
 #define GST_CAT_DEFAULT gst_hesp_meta_convert_debug
 
 namespace {
-
-using nlohmann::json;
 
 enum class Method { kFile = 0, kMessage = 1, kBoth = 2 };
 
@@ -80,31 +77,13 @@ struct State {
   bool owns_file = false;     // false for stdout, which is flushed but never closed
   std::string file_path;
   bool post_messages = false;
-  json tags = json::object();
-  std::string source;  // the `source` property, else what upstream told
-  bool source_queried = false;
-  bool source_from_property = false;
-  gint width = 0;
-  gint height = 0;
+  hesp::gst::FrameJsonSource stream;
 };
 
 using Private = hesp::gst::ElementData<Settings, State>;
 
 bool writes_file(Method m) { return m == Method::kFile || m == Method::kBoth; }
 bool posts_messages(Method m) { return m == Method::kMessage || m == Method::kBoth; }
-
-std::string upstream_uri(GstBaseTransform* trans) {
-  std::string uri;
-  GstQuery* query = gst_query_new_uri();
-  if (gst_pad_peer_query(GST_BASE_TRANSFORM_SINK_PAD(trans), query)) {
-    gchar* value = nullptr;
-    gst_query_parse_uri(query, &value);
-    if (value) uri = value;
-    g_free(value);
-  }
-  gst_query_unref(query);
-  return uri;
-}
 
 }  // namespace
 
@@ -142,24 +121,7 @@ static gboolean gst_hesp_meta_convert_start(GstBaseTransform* trans) {
   auto* self = GST_HESP_META_CONVERT(trans);
   const Settings s = self->priv->settings.get();
   State fresh;
-  try {
-    fresh.tags = json::parse(s.tags);
-  } catch (const json::parse_error& e) {
-    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
-                      ("The 'tags' property is not valid JSON: %s", s.tags.c_str()),
-                      ("%s", e.what()));
-    return FALSE;
-  }
-  if (!fresh.tags.is_object()) {
-    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
-                      ("The 'tags' property must be a JSON object like {\"camera\":\"hall\"}, "
-                       "got: %s",
-                       s.tags.c_str()),
-                      (nullptr));
-    return FALSE;
-  }
-  fresh.source = s.source;
-  fresh.source_from_property = !s.source.empty();
+  if (!fresh.stream.configure(GST_ELEMENT(self), s.source, s.tags)) return FALSE;
   fresh.post_messages = posts_messages(s.method);
   if (writes_file(s.method)) {
     fresh.file_path = s.file_path;
@@ -187,55 +149,14 @@ static gboolean gst_hesp_meta_convert_stop(GstBaseTransform* trans) {
   return TRUE;
 }
 
-static gboolean gst_hesp_meta_convert_set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps*) {
-  auto* self = GST_HESP_META_CONVERT(trans);
-  const GstStructure* s = gst_caps_get_structure(incaps, 0);
-  gint width = 0, height = 0;
-  // Read the size from the caps directly: memory-specific caps (DMABuf, GL) may not parse as a
-  // GstVideoInfo, and the size is all this element needs.
-  if (!gst_structure_get_int(s, "width", &width) || !gst_structure_get_int(s, "height", &height)) {
-    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Video caps without a fixed width and height."),
-                      ("caps: %" GST_PTR_FORMAT, incaps));
-    return FALSE;
-  }
-  auto st = self->priv->lock_state();
-  st->width = width;
-  st->height = height;
-  return TRUE;
-}
-
 static gboolean gst_hesp_meta_convert_sink_event(GstBaseTransform* trans, GstEvent* event) {
   auto* self = GST_HESP_META_CONVERT(trans);
-  switch (GST_EVENT_TYPE(event)) {
-    case GST_EVENT_STREAM_START: {
-      // A new stream may come from another source (concat, playlists): ask again.
-      auto st = self->priv->lock_state();
-      if (!st->source_from_property) {
-        st->source.clear();
-        st->source_queried = false;
-      }
-      break;
-    }
-    case GST_EVENT_TAG: {
-      GstTagList* tags = nullptr;
-      gst_event_parse_tag(event, &tags);
-      gchar* location = nullptr;
-      if (tags && gst_tag_list_get_string(tags, GST_TAG_LOCATION, &location)) {
-        auto st = self->priv->lock_state();
-        if (st->source.empty()) st->source = location;
-      }
-      g_free(location);
-      break;
-    }
-    case GST_EVENT_EOS: {
-      auto st = self->priv->lock_state();
-      if (st->file && std::fflush(st->file) != 0)
-        GST_WARNING_OBJECT(self, "flushing \"%s\" failed: %s", st->file_path.c_str(),
-                           g_strerror(errno));
-      break;
-    }
-    default:
-      break;
+  {
+    auto st = self->priv->lock_state();
+    st->stream.on_event(event);
+    if (GST_EVENT_TYPE(event) == GST_EVENT_EOS && st->file && std::fflush(st->file) != 0)
+      GST_WARNING_OBJECT(self, "flushing \"%s\" failed: %s", st->file_path.c_str(),
+                         g_strerror(errno));
   }
   return GST_BASE_TRANSFORM_CLASS(parent_class)->sink_event(trans, event);
 }
@@ -257,16 +178,8 @@ static GstFlowReturn gst_hesp_meta_convert_transform_ip(GstBaseTransform* trans,
     if (locked.failed()) return GST_FLOW_ERROR;
     const auto faces = hesp::gst::face_rois(buffer);
     if (faces.empty() && !add_empty) return GST_FLOW_OK;
-    if (!st.source_queried && st.source.empty()) {
-      st.source = upstream_uri(trans);
-      GST_DEBUG_OBJECT(self, "source: \"%s\"", st.source.c_str());
-    }
-    st.source_queried = true;
-    const bool ok = HESP_GUARD(self, "Converting the frame's faces to JSON failed", [&] {
-      const hesp::gst::FrameJsonStream stream{st.width, st.height, st.source, st.tags};
-      text = hesp::gst::frame_json_text(hesp::gst::frame_json(buffer, faces, stream), indent);
-    });
-    if (!ok) return locked.flow_return(false);
+    if (!st.stream.frame_text(trans, buffer, faces, indent, &text))
+      return locked.flow_return(false);
     if (st.file) {
       errno = 0;
       const bool written = std::fwrite(text.data(), 1, text.size(), st.file) == text.size() &&
@@ -289,7 +202,7 @@ static GstFlowReturn gst_hesp_meta_convert_transform_ip(GstBaseTransform* trans,
     GstStructure* s =
         gst_structure_new(kMessageName, "json", G_TYPE_STRING, text.c_str(), "timestamp",
                           G_TYPE_UINT64, pts, "running-time", G_TYPE_UINT64, running_time, nullptr);
-    gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+    hesp::gst::post_element_message(GST_ELEMENT(self), s);
   }
   return GST_FLOW_OK;
 }
@@ -312,14 +225,8 @@ static void gst_hesp_meta_convert_class_init(GstHespMetaConvertClass* klass) {
                           "File the JSON lines are written to (truncated at start); \"-\" = "
                           "standard output",
                           &Settings::file_path),
-          string_property("source", "Source",
-                          "Value of the 'source' field; empty = the upstream source's URI when "
-                          "it tells one, else empty",
-                          &Settings::source),
-          string_property("tags", "Tags",
-                          "JSON object copied into every frame's 'tags' field, e.g. "
-                          "{\"camera\":\"hall\"}",
-                          &Settings::tags),
+          source_property<Settings>(),
+          tags_property<Settings>(),
           boolean_property("add-empty-results", "Add empty results",
                            "Also write frames without faces (with an empty 'objects' array)",
                            &Settings::add_empty_results, kMutablePlaying),
@@ -333,7 +240,7 @@ static void gst_hesp_meta_convert_class_init(GstHespMetaConvertClass* klass) {
   auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
   trans_class->start = GST_DEBUG_FUNCPTR(gst_hesp_meta_convert_start);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_hesp_meta_convert_stop);
-  trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_hesp_meta_convert_set_caps);
+  trans_class->set_caps = hesp::gst::frame_json_set_caps<GstHespMetaConvert>;
   trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_hesp_meta_convert_sink_event);
   trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_hesp_meta_convert_transform_ip);
   trans_class->transform_ip_on_passthrough = TRUE;

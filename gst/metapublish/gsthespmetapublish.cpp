@@ -40,15 +40,15 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "common/element_class.h"
+#include "common/element_message.h"
 #include "common/element_state.h"
 #include "common/face_roi.h"
-#include "common/frame_json.h"
-#include "common/guard.h"
+#include "common/frame_json_source.h"
 #include "common/property_table.h"
+#include "common/stats_property.h"
 #include "metapublish/publisher.h"
 #include "metapublish/spool.h"
 #include "metapublish/transport.h"
@@ -59,7 +59,6 @@ GST_DEBUG_CATEGORY_STATIC(gst_hesp_meta_publish_debug);
 namespace {
 
 using hesp::publish::Method;
-using nlohmann::json;
 
 enum class ConnectPolicy { kFail = 0, kRetry = 1 };
 
@@ -91,31 +90,13 @@ struct Settings {
 struct State {
   std::shared_ptr<hesp::publish::Publisher> publisher;
   guint flush_timeout_ms = 0;
-  json tags = json::object();
-  std::string source;
-  bool source_queried = false;
-  bool source_from_property = false;
-  gint width = 0;
-  gint height = 0;
+  hesp::gst::FrameJsonSource stream;
 };
 
 // The stats of the last publisher outlive it, so that an application reads them after stop.
 struct Private : hesp::gst::ElementData<Settings, State> {
   hesp::gst::Guarded<hesp::publish::PublishStats> last_stats;
 };
-
-std::string upstream_uri(GstBaseTransform* trans) {
-  std::string uri;
-  GstQuery* query = gst_query_new_uri();
-  if (gst_pad_peer_query(GST_BASE_TRANSFORM_SINK_PAD(trans), query)) {
-    gchar* value = nullptr;
-    gst_query_parse_uri(query, &value);
-    if (value) uri = value;
-    g_free(value);
-  }
-  gst_query_unref(query);
-  return uri;
-}
 
 GstStructure* stats_structure(const hesp::publish::PublishStats& s) {
   return gst_structure_new(kStatsName, "published", G_TYPE_UINT64, s.published, "dropped",
@@ -223,22 +204,7 @@ static gboolean gst_hesp_meta_publish_start(GstBaseTransform* trans) {
   auto* self = GST_HESP_META_PUBLISH(trans);
   const Settings s = self->priv->settings.get();
   State fresh;
-  try {
-    fresh.tags = json::parse(s.tags);
-  } catch (const json::parse_error& e) {
-    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
-                      ("The 'tags' property is not valid JSON: %s", s.tags.c_str()),
-                      ("%s", e.what()));
-    return FALSE;
-  }
-  if (!fresh.tags.is_object()) {
-    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
-                      ("The 'tags' property must be a JSON object like {\"camera\":\"hall\"}, "
-                       "got: %s",
-                       s.tags.c_str()),
-                      (nullptr));
-    return FALSE;
-  }
+  if (!fresh.stream.configure(GST_ELEMENT(self), s.source, s.tags)) return FALSE;
   if (!hesp::publish::method_built_in(s.method)) {
     const bool mqtt = s.method == Method::kMqtt;
     GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
@@ -257,8 +223,6 @@ static gboolean gst_hesp_meta_publish_start(GstBaseTransform* trans) {
   }
   GST_INFO_OBJECT(self, "publishing to %s", fresh.publisher->transport().describe().c_str());
   fresh.flush_timeout_ms = s.flush_timeout_ms;
-  fresh.source = s.source;
-  fresh.source_from_property = !s.source.empty();
   self->priv->last_stats.with([](hesp::publish::PublishStats& st) { st = {}; });
   self->priv->start(std::move(fresh));
   return TRUE;
@@ -285,22 +249,6 @@ static gboolean gst_hesp_meta_publish_stop(GstBaseTransform* trans) {
   return TRUE;
 }
 
-static gboolean gst_hesp_meta_publish_set_caps(GstBaseTransform* trans, GstCaps* incaps, GstCaps*) {
-  auto* self = GST_HESP_META_PUBLISH(trans);
-  const GstStructure* s = gst_caps_get_structure(incaps, 0);
-  gint width = 0, height = 0;
-  // As hespmetaconvert: memory-specific caps may not parse as GstVideoInfo; the size is enough.
-  if (!gst_structure_get_int(s, "width", &width) || !gst_structure_get_int(s, "height", &height)) {
-    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Video caps without a fixed width and height."),
-                      ("caps: %" GST_PTR_FORMAT, incaps));
-    return FALSE;
-  }
-  auto st = self->priv->lock_state();
-  st->width = width;
-  st->height = height;
-  return TRUE;
-}
-
 // End of stream: the queue gets flush-timeout to drain before EOS goes on, so that a pipeline
 // that stops at EOS has delivered what it could.
 static void drain_at_eos(GstHespMetaPublish* self) {
@@ -324,37 +272,13 @@ static void drain_at_eos(GstHespMetaPublish* self) {
   }
   GstStructure* s = stats_structure(stats);
   GST_INFO_OBJECT(self, "end of stream: %" GST_PTR_FORMAT, s);
-  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+  hesp::gst::post_element_message(GST_ELEMENT(self), s);
 }
 
 static gboolean gst_hesp_meta_publish_sink_event(GstBaseTransform* trans, GstEvent* event) {
   auto* self = GST_HESP_META_PUBLISH(trans);
-  switch (GST_EVENT_TYPE(event)) {
-    case GST_EVENT_STREAM_START: {
-      auto st = self->priv->lock_state();
-      if (!st->source_from_property) {
-        st->source.clear();
-        st->source_queried = false;
-      }
-      break;
-    }
-    case GST_EVENT_TAG: {
-      GstTagList* tags = nullptr;
-      gst_event_parse_tag(event, &tags);
-      gchar* location = nullptr;
-      if (tags && gst_tag_list_get_string(tags, GST_TAG_LOCATION, &location)) {
-        auto st = self->priv->lock_state();
-        if (st->source.empty()) st->source = location;
-      }
-      g_free(location);
-      break;
-    }
-    case GST_EVENT_EOS:
-      drain_at_eos(self);
-      break;
-    default:
-      break;
-  }
+  self->priv->lock_state()->stream.on_event(event);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) drain_at_eos(self);
   return GST_BASE_TRANSFORM_CLASS(parent_class)->sink_event(trans, event);
 }
 
@@ -371,13 +295,7 @@ static GstFlowReturn gst_hesp_meta_publish_transform_ip(GstBaseTransform* trans,
     if (locked.failed()) return GST_FLOW_ERROR;
     const auto faces = hesp::gst::face_rois(buffer);
     if (faces.empty() && !add_empty) return GST_FLOW_OK;
-    if (!st.source_queried && st.source.empty()) st.source = upstream_uri(trans);
-    st.source_queried = true;
-    const bool ok = HESP_GUARD(self, "Converting the frame's faces to JSON failed", [&] {
-      const hesp::gst::FrameJsonStream stream{st.width, st.height, st.source, st.tags};
-      text = hesp::gst::frame_json_text(hesp::gst::frame_json(buffer, faces, stream));
-    });
-    if (!ok) return locked.flow_return(false);
+    if (!st.stream.frame_text(trans, buffer, faces, -1, &text)) return locked.flow_return(false);
     publisher = st.publisher;
   }
   if (!publisher) return GST_FLOW_OK;
@@ -390,21 +308,10 @@ static GstFlowReturn gst_hesp_meta_publish_transform_ip(GstBaseTransform* trans,
   return publisher->failed() ? GST_FLOW_ERROR : GST_FLOW_OK;
 }
 
-// `stats` is read from the publisher, not the settings, so it is served here; every other
-// property goes to the property table.
-static GObjectGetPropertyFunc table_get_property = nullptr;
-static guint stats_property_id = 0;
-
-static void gst_hesp_meta_publish_get_property(GObject* object, guint id, GValue* value,
-                                               GParamSpec* pspec) {
-  if (id == stats_property_id) {
-    auto* self = GST_HESP_META_PUBLISH(object);
-    auto publisher = current_publisher(self);
-    const auto stats = publisher ? publisher->stats() : self->priv->last_stats.get();
-    g_value_take_boxed(value, stats_structure(stats));
-    return;
-  }
-  table_get_property(object, id, value, pspec);
+// `stats` is read from the publisher (the last one after stop), not the settings.
+static GstStructure* read_stats(GstHespMetaPublish* self) {
+  auto publisher = current_publisher(self);
+  return stats_structure(publisher ? publisher->stats() : self->priv->last_stats.get());
 }
 
 static void gst_hesp_meta_publish_finalize(GObject* object) {
@@ -475,14 +382,8 @@ static void gst_hesp_meta_publish_class_init(GstHespMetaPublishClass* klass) {
                         "Milliseconds the element waits at end of stream for queued messages "
                         "to be delivered; 0 = do not wait",
                         0, G_MAXUINT, &Settings::flush_timeout_ms),
-          string_property("source", "Source",
-                          "Value of the 'source' field; empty = the upstream source's URI when "
-                          "it tells one, else empty",
-                          &Settings::source),
-          string_property("tags", "Tags",
-                          "JSON object copied into every frame's 'tags' field, e.g. "
-                          "{\"camera\":\"hall\"}",
-                          &Settings::tags),
+          source_property<Settings>(),
+          tags_property<Settings>(),
           boolean_property("add-empty-results", "Add empty results",
                            "Also publish frames without faces (with an empty 'objects' array)",
                            &Settings::add_empty_results, kMutablePlaying),
@@ -490,25 +391,16 @@ static void gst_hesp_meta_publish_class_init(GstHespMetaPublishClass* klass) {
   add_pad_templates(GST_ELEMENT_CLASS(klass), "video/x-raw(ANY)");
 
   GObjectClass* object_class = G_OBJECT_CLASS(klass);
-  table_get_property = object_class->get_property;
-  object_class->get_property = gst_hesp_meta_publish_get_property;
-  guint n_properties = 0;
-  g_free(g_object_class_list_properties(object_class, &n_properties));
-  stats_property_id = n_properties + 1;
-  g_object_class_install_property(
-      object_class, stats_property_id,
-      g_param_spec_boxed("stats", "Statistics",
-                         "Counters (GstStructure hesp-publish-stats): published, dropped (queue "
-                         "full), undelivered (left at stop), queued, spooled, reconnects, "
-                         "connected",
-                         GST_TYPE_STRUCTURE,
-                         static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  install_stats_property<GstHespMetaPublish, read_stats>(
+      object_class,
+      "Counters (GstStructure hesp-publish-stats): published, dropped (queue full), undelivered "
+      "(left at stop), queued, spooled, reconnects, connected");
   object_class->finalize = gst_hesp_meta_publish_finalize;
 
   auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
   trans_class->start = GST_DEBUG_FUNCPTR(gst_hesp_meta_publish_start);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_hesp_meta_publish_stop);
-  trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_hesp_meta_publish_set_caps);
+  trans_class->set_caps = hesp::gst::frame_json_set_caps<GstHespMetaPublish>;
   trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_hesp_meta_publish_sink_event);
   trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_hesp_meta_publish_transform_ip);
   trans_class->transform_ip_on_passthrough = TRUE;

@@ -3,44 +3,17 @@
 // the model, drops are counted, end of stream delivers what is pending, flushes and state changes
 // are clean, auto follows liveness, and the latency query tells the truth in both modes.
 #include <gst/check/gstharness.h>
-#include <gst/video/video.h>
 #include <gtest/gtest.h>
 
-#include <chrono>
-#include <map>
-#include <random>
-#include <thread>
-#include <tuple>
+#include <string>
+#include <vector>
 
-#include "gsthespclipmeta.h"
 #include "hesp/pan_zoom.h"
-#include "pipeline_runner.h"
-#include "test_data.h"
+#include "infer_harness.h"
 
 namespace {
 
-using hesp::test::RoiRecord;
-
-constexpr GstClockTime kFrame = GST_SECOND / 25;
-
-std::string default_pack() {
-  return hesp::test::cache_path("models/faceapi-expression.safetensors");
-}
-
-GstElement* infer_of(GstHarness* h) {
-  GstElement* e = gst_bin_get_by_name(GST_BIN(h->element), "infer");
-  EXPECT_NE(e, nullptr);
-  return e;
-}
-
-guint64 stat(GstElement* infer, const char* field) {
-  GstStructure* s = nullptr;
-  g_object_get(infer, "stats", &s, nullptr);
-  guint64 v = 0;
-  EXPECT_TRUE(s && gst_structure_get_uint64(s, field, &v)) << field;
-  if (s) gst_structure_free(s);
-  return v;
-}
+using namespace hesp::test;  // the hespinfer harnesses and counters
 
 std::string mode(GstElement* infer) {
   GstStructure* s = nullptr;
@@ -50,30 +23,12 @@ std::string mode(GstElement* infer) {
   return m;
 }
 
-// Waits until the worker has run or dropped every clip it was given.
-void wait_idle(GstElement* infer) {
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (stat(infer, "clips-run") + stat(infer, "clips-dropped") < stat(infer, "clips-queued")) {
-    ASSERT_LT(std::chrono::steady_clock::now(), give_up) << "the worker never finished";
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-}
-
-// Every distinct result seen on the output frames: (track, clip end) -> (label, scores).
-using Results = std::map<std::pair<int, guint64>, std::tuple<std::string, double, double>>;
-
 // The camera move over sample3 through the full chain; with `wait`, each frame is pushed only
 // after the worker is idle, so that nothing can be dropped.
 Results run_chain(const std::string& infer_props, bool wait, guint64* queued = nullptr) {
   hesp::PanZoomPath path{0.50f, 0.30f, 0.95f, 0.53f, 0.32f, 0.80f};
   hesp::PanZoomSequence seq(hesp::test::demo_photo(3), 640, 360, 32, path);
-  GstHarness* h = gst_harness_new_parse(
-      ("hespfacecrop min-face-size=60 ! hespclipbatch crop-size=112 margin=0.2 clip-length=8 "
-       "first-clip-frames=0 "
-       "clip-stride=4 ! hespinfer name=infer model=\"" +
-       default_pack() + "\" " + infer_props)
-          .c_str());
-  gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=640,height=360,framerate=25/1");
+  GstHarness* h = chain_harness(infer_props);
   GstElement* infer = infer_of(h);
   std::vector<std::uint8_t> rgb(640 * 360 * 3);
   for (int i = 0; i < 32; ++i) {
@@ -85,12 +40,7 @@ Results run_chain(const std::string& infer_props, bool wait, guint64* queued = n
   }
   EXPECT_TRUE(gst_harness_push_event(h, gst_event_new_eos()));
   Results out;
-  while (GstBuffer* b = gst_harness_try_pull(h)) {
-    for (const RoiRecord& r : hesp::test::rois_of(b))
-      if (r.has_expression)
-        out[{r.id, r.clip_end}] = std::make_tuple(r.label, r.confidence, r.open_set_score);
-    gst_buffer_unref(b);
-  }
+  collect_results(h, &out);
   if (queued) *queued = stat(infer, "clips-queued");
   EXPECT_EQ(stat(infer, "clips-dropped"), 0u);
   gst_object_unref(infer);
@@ -113,41 +63,8 @@ TEST_F(HespInferAsync, GivesTheSyncResultsWhenNothingIsDropped) {
   ASSERT_GT(sync.size(), 10u);
   // A result is stamped on the frames after the one that completed its clip, so only results of
   // clips completed on the last frame may be missing.
-  EXPECT_GE(async.size() + 3, sync.size());
-  for (const auto& [key, value] : async) {
-    const auto it = sync.find(key);
-    ASSERT_NE(it, sync.end()) << "track " << key.first << " clip end " << key.second;
-    EXPECT_EQ(std::get<0>(value), std::get<0>(it->second));
-    EXPECT_NEAR(std::get<1>(value), std::get<1>(it->second), 1e-9);
-    EXPECT_NEAR(std::get<2>(value), std::get<2>(it->second), 1e-9);
-  }
+  expect_same(async, sync, 3);
   EXPECT_GT(queued, 10u);
-}
-
-// Buffers that carry `tracks` finished clips each, as hespclipbatch would attach them.
-GstBuffer* clip_buffer(int index, int tracks, GBytes* frames, int first_track = 1) {
-  GstBuffer* b = gst_buffer_new_allocate(nullptr, 64 * 48 * 3, nullptr);
-  GST_BUFFER_PTS(b) = index * kFrame;
-  GST_BUFFER_DURATION(b) = kFrame;
-  GstClockTime pts[8];
-  for (int f = 0; f < 8; ++f) pts[f] = (index + f) * kFrame;
-  for (int t = first_track; t < first_track + tracks; ++t)
-    gst_buffer_add_hesp_clip_meta(b, t, -1, 8, 8, 112, frames, pts, static_cast<guint64>(index));
-  return b;
-}
-
-GBytes* random_frames() {
-  std::vector<std::uint8_t> bytes(8 * 112 * 112 * 3);
-  std::mt19937 rng(5);
-  for (auto& v : bytes) v = static_cast<std::uint8_t>(rng());
-  return g_bytes_new(bytes.data(), bytes.size());
-}
-
-GstHarness* infer_harness(const std::string& props) {
-  GstHarness* h = gst_harness_new_parse(
-      ("hespinfer name=infer model=\"" + default_pack() + "\" " + props).c_str());
-  gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=64,height=48,framerate=25/1");
-  return h;
 }
 
 TEST_F(HespInferAsync, FramesNeverWaitAndDropsAreCounted) {

@@ -4,55 +4,18 @@
 // would get with a model of its own, in sync and async mode (the frame cache keeps streams
 // apart); one element's stop or flush leaves the other's clips alone.
 #include <gst/check/gstharness.h>
-#include <gst/video/video.h>
 #include <gtest/gtest.h>
 
-#include <chrono>
-#include <map>
 #include <memory>
-#include <random>
 #include <string>
-#include <thread>
-#include <tuple>
 #include <vector>
 
-#include "gsthespclipmeta.h"
 #include "hesp/pan_zoom.h"
-#include "pipeline_runner.h"
-#include "test_data.h"
+#include "infer_harness.h"
 
 namespace {
 
-using hesp::test::RoiRecord;
-
-constexpr GstClockTime kFrame = GST_SECOND / 25;
-
-std::string default_pack() {
-  return hesp::test::cache_path("models/faceapi-expression.safetensors");
-}
-
-GstElement* infer_of(GstHarness* h) {
-  GstElement* e = gst_bin_get_by_name(GST_BIN(h->element), "infer");
-  if (!e && g_str_has_prefix(GST_OBJECT_NAME(h->element), "infer"))
-    e = GST_ELEMENT(gst_object_ref(h->element));
-  EXPECT_NE(e, nullptr);
-  return e;
-}
-
-GstStructure* stats_of(GstElement* infer) {
-  GstStructure* s = nullptr;
-  g_object_get(infer, "stats", &s, nullptr);
-  EXPECT_NE(s, nullptr);
-  return s;
-}
-
-guint64 stat(GstElement* infer, const char* field) {
-  GstStructure* s = stats_of(infer);
-  guint64 v = 0;
-  EXPECT_TRUE(s && gst_structure_get_uint64(s, field, &v)) << field;
-  if (s) gst_structure_free(s);
-  return v;
-}
+using namespace hesp::test;  // the hespinfer harnesses and counters
 
 guint users(GstElement* infer) {
   GstStructure* s = stats_of(infer);
@@ -61,17 +24,6 @@ guint users(GstElement* infer) {
   if (s) gst_structure_free(s);
   return v;
 }
-
-void wait_idle(GstElement* infer) {
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (stat(infer, "clips-run") + stat(infer, "clips-dropped") < stat(infer, "clips-queued")) {
-    ASSERT_LT(std::chrono::steady_clock::now(), give_up) << "the worker never finished";
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-}
-
-// Every distinct result seen on a stream's output frames: (track, clip end) -> (label, scores).
-using Results = std::map<std::pair<int, guint64>, std::tuple<std::string, double, double>>;
 
 // One stream per photo (a camera move over it, the same PTS and track ids in every stream),
 // through the full chain, the streams' frames pushed in turn from this thread. With
@@ -85,12 +37,7 @@ std::vector<Results> run_streams(const std::vector<int>& photos, const std::stri
   for (int photo : photos) {
     seqs.push_back(
         std::make_unique<hesp::PanZoomSequence>(hesp::test::demo_photo(photo), 640, 360, 32, path));
-    GstHarness* h = gst_harness_new_parse(
-        ("hespfacecrop min-face-size=60 ! hespclipbatch crop-size=112 margin=0.2 clip-length=8 "
-         "first-clip-frames=0 clip-stride=4 ! hespinfer name=infer model=\"" +
-         default_pack() + "\" " + infer_props)
-            .c_str());
-    gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=640,height=360,framerate=25/1");
+    GstHarness* h = chain_harness(infer_props);
     hs.push_back(h);
     infers.push_back(infer_of(h));
   }
@@ -108,12 +55,7 @@ std::vector<Results> run_streams(const std::vector<int>& photos, const std::stri
   std::vector<Results> out(hs.size());
   for (std::size_t k = 0; k < hs.size(); ++k) {
     EXPECT_TRUE(gst_harness_push_event(hs[k], gst_event_new_eos()));
-    while (GstBuffer* b = gst_harness_try_pull(hs[k])) {
-      for (const RoiRecord& r : hesp::test::rois_of(b))
-        if (r.has_expression)
-          out[k][{r.id, r.clip_end}] = std::make_tuple(r.label, r.confidence, r.open_set_score);
-      gst_buffer_unref(b);
-    }
+    collect_results(hs[k], &out[k]);
     EXPECT_EQ(stat(infers[k], "clips-dropped"), 0u);
   }
   for (std::size_t k = 0; k < hs.size(); ++k) {
@@ -121,44 +63,6 @@ std::vector<Results> run_streams(const std::vector<int>& photos, const std::stri
     gst_harness_teardown(hs[k]);
   }
   return out;
-}
-
-void expect_same(const Results& got, const Results& want, std::size_t may_miss) {
-  ASSERT_GT(want.size(), 5u);
-  EXPECT_GE(got.size() + may_miss, want.size());
-  for (const auto& [key, value] : got) {
-    const auto it = want.find(key);
-    ASSERT_NE(it, want.end()) << "track " << key.first << " clip end " << key.second;
-    EXPECT_EQ(std::get<0>(value), std::get<0>(it->second));
-    EXPECT_NEAR(std::get<1>(value), std::get<1>(it->second), 1e-9);
-    EXPECT_NEAR(std::get<2>(value), std::get<2>(it->second), 1e-9);
-  }
-}
-
-// Buffers carrying `tracks` finished clips each, as hespclipbatch would attach them.
-GstBuffer* clip_buffer(int index, int tracks, GBytes* frames, int first_track) {
-  GstBuffer* b = gst_buffer_new_allocate(nullptr, 64 * 48 * 3, nullptr);
-  GST_BUFFER_PTS(b) = index * kFrame;
-  GST_BUFFER_DURATION(b) = kFrame;
-  GstClockTime pts[8];
-  for (int f = 0; f < 8; ++f) pts[f] = (index + f) * kFrame;
-  for (int t = first_track; t < first_track + tracks; ++t)
-    gst_buffer_add_hesp_clip_meta(b, t, -1, 8, 8, 112, frames, pts, static_cast<guint64>(index));
-  return b;
-}
-
-GBytes* random_frames(unsigned seed) {
-  std::vector<std::uint8_t> bytes(8 * 112 * 112 * 3);
-  std::mt19937 rng(seed);
-  for (auto& v : bytes) v = static_cast<std::uint8_t>(rng());
-  return g_bytes_new(bytes.data(), bytes.size());
-}
-
-GstHarness* infer_harness(const std::string& props) {
-  GstHarness* h = gst_harness_new_parse(
-      ("hespinfer name=infer model=\"" + default_pack() + "\" " + props).c_str());
-  gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=64,height=48,framerate=25/1");
-  return h;
 }
 
 // Five buffers of three clips each, every clip of a track of its own (none supersedes another).

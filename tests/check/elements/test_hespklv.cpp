@@ -17,52 +17,26 @@
 #include "common/face_roi.h"
 #include "common/frame_json.h"
 #include "klv/klv_codec.h"
+#include "roi_frames.h"
 
 namespace {
 
+using namespace hesp::test;  // the frames with face ROIs
 using nlohmann::json;
 
-constexpr int kWidth = 320;
-constexpr int kHeight = 240;
-constexpr const char* kCaps = "video/x-raw,format=RGB,width=320,height=240,framerate=25/1";
 constexpr const char* kKlvCaps = "meta/x-klv,parsed=(boolean)true";
 constexpr GstClockTime kFrame = 40 * GST_MSECOND;
-
-hesp::gst::ExpressionParams happy() {
-  hesp::gst::ExpressionParams p;
-  p.label = "happy";
-  p.label_id = 1;
-  p.confidence = 0.7312;
-  p.is_unknown = false;
-  p.open_set_score = 2.5;
-  p.unknown_threshold = 1.5;
-  p.model_name = "faceapi-fer7";
-  p.clip_start = 0;
-  p.clip_end = 40 * GST_MSECOND;
-  p.clip_frames = 2;
-  p.class_labels = {"neutral", "happy", "sad"};
-  p.class_scores = {0.1, 0.7312, 0.1688};
-  return p;
-}
-
-GstBuffer* blank(GstClockTime pts) {
-  GstBuffer* b = gst_buffer_new_allocate(nullptr, kWidth * kHeight * 3, nullptr);
-  gst_buffer_memset(b, 0, 0x40, kWidth * kHeight * 3);
-  GST_BUFFER_PTS(b) = pts;
-  GST_BUFFER_DURATION(b) = kFrame;
-  return b;
-}
 
 // Three frames: a tracked face with an expression and one without; no faces; a face ROI with
 // no params at all next to a person ROI (which the JSON leaves out).
 std::vector<GstBuffer*> frames_with_faces() {
   GstBuffer* b0 = blank(0);
-  hesp::gst::set_expression(
-      hesp::gst::add_face_roi(b0, hesp::Box{40, 30, 80, 60}, 0.875, 1, kWidth, kHeight), happy());
-  hesp::gst::add_face_roi(b0, hesp::Box{200.5f, 120, 64, 96}, 0.51, 2, kWidth, kHeight);
+  auto happy = hesp::test::happy(0.1, 0.7312, 0.1688);
+  happy.clip_frames = 2;
+  hesp::gst::set_expression(face(b0, 40, 30, 80, 60, 0.875, 1), happy);
+  face(b0, 200.5f, 120, 64, 96, 0.51, 2);
   GstBuffer* b2 = blank(2 * kFrame);
-  gst_buffer_add_video_region_of_interest_meta(b2, "person", 0, 0, 160, 240);
-  gst_buffer_add_video_region_of_interest_meta(b2, "face", 160, 60, 80, 120);
+  hesp::test::add_foreign_rois(b2);
   return {b0, blank(kFrame), b2};
 }
 

@@ -21,15 +21,13 @@
 
 #include "common/expression_params.h"
 #include "common/face_roi.h"
+#include "roi_frames.h"
 #include "test_data.h"
 
 namespace {
 
+using namespace hesp::test;  // the frames with face ROIs
 using nlohmann::json;
-
-constexpr int kWidth = 320;
-constexpr int kHeight = 240;
-constexpr const char* kCaps = "video/x-raw,format=RGB,width=320,height=240,framerate=25/1";
 
 // --- A validator for the JSON Schema keywords the frame schema uses ---------------------------
 // type (name or list), properties, required, additionalProperties (bool or schema), items,
@@ -123,22 +121,6 @@ std::vector<std::string> read_lines(const std::string& path) {
 
 // --- The fixed input --------------------------------------------------------------------------
 
-hesp::gst::ExpressionParams happy() {
-  hesp::gst::ExpressionParams p;
-  p.label = "happy";
-  p.label_id = 1;
-  p.confidence = 0.75;
-  p.is_unknown = false;
-  p.open_set_score = 2.5;
-  p.unknown_threshold = 1.5;
-  p.model_name = "faceapi-fer7";
-  p.clip_start = 0;
-  p.clip_end = 40 * GST_MSECOND;
-  p.class_labels = {"neutral", "happy", "sad"};
-  p.class_scores = {0.125, 0.75, 0.125};
-  return p;
-}
-
 hesp::gst::ExpressionParams unknown() {
   hesp::gst::ExpressionParams p;
   p.label = "unknown";
@@ -151,19 +133,6 @@ hesp::gst::ExpressionParams unknown() {
   return p;
 }
 
-GstBuffer* blank(GstClockTime pts) {
-  GstBuffer* b = gst_buffer_new_allocate(nullptr, kWidth * kHeight * 3, nullptr);
-  gst_buffer_memset(b, 0, 0x40, kWidth * kHeight * 3);
-  GST_BUFFER_PTS(b) = pts;
-  GST_BUFFER_DURATION(b) = 40 * GST_MSECOND;
-  return b;
-}
-
-GstVideoRegionOfInterestMeta* face(GstBuffer* b, float x, float y, float w, float h,
-                                   double confidence, guint id) {
-  return hesp::gst::add_face_roi(b, hesp::Box{x, y, w, h}, confidence, id, kWidth, kHeight);
-}
-
 // Four frames: a face without expression yet; a known and an unknown face; no faces; a person
 // ROI (not a face) next to a face ROI that carries no params at all (not from hespfacecrop).
 std::vector<GstBuffer*> fixed_input() {
@@ -173,15 +142,15 @@ std::vector<GstBuffer*> fixed_input() {
   buffers.push_back(b0);
 
   GstBuffer* b1 = blank(40 * GST_MSECOND);
-  hesp::gst::set_expression(face(b1, 40, 30, 80, 60, 0.875, 1), happy());
+  hesp::gst::set_expression(face(b1, 40, 30, 80, 60, 0.875, 1),
+                            hesp::test::happy(0.125, 0.75, 0.125));
   hesp::gst::set_expression(face(b1, 200, 120, 64, 96, 0.5, 2), unknown());
   buffers.push_back(b1);
 
   buffers.push_back(blank(80 * GST_MSECOND));
 
   GstBuffer* b3 = blank(120 * GST_MSECOND);
-  gst_buffer_add_video_region_of_interest_meta(b3, "person", 0, 0, 160, 240);
-  gst_buffer_add_video_region_of_interest_meta(b3, "face", 160, 60, 80, 120);
+  hesp::test::add_foreign_rois(b3);
   buffers.push_back(b3);
   return buffers;
 }

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -507,27 +508,35 @@ class MockKafka {
   rd_kafka_mock_cluster_t* cluster_ = nullptr;
 };
 
+// A tick for run_pipeline: `after` from now the mock cluster's broker goes down, and a second
+// later it comes back, which sets *came_back.
+std::function<void()> broker_outage(const MockKafka& kafka, milliseconds after, bool* came_back) {
+  *came_back = false;
+  auto went_down = std::make_shared<bool>(false);
+  auto down_at =
+      std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+  return [&kafka, after, came_back, went_down, down_at] {
+    const auto now = std::chrono::steady_clock::now();
+    if (!*went_down && now - *down_at > after) {
+      *went_down = true;
+      *down_at = now;
+      rd_kafka_mock_broker_set_down(kafka.cluster(), kafka.broker_id());
+    } else if (*went_down && !*came_back && now - *down_at > seconds(1)) {
+      *came_back = true;
+      rd_kafka_mock_broker_set_up(kafka.cluster(), kafka.broker_id());
+    }
+  };
+}
+
 TEST(HespMetaPublish, KafkaDeliversEveryFrameInOrderAcrossABrokerOutage) {
   MockKafka kafka;
   RunResult r;
-  bool went_down = false, came_back = false;
-  auto down_at = std::chrono::steady_clock::now();
+  bool came_back = false;
   run_pipeline(test_source(90, /*live=*/true) +
                    "hespmetapublish name=pub method=kafka topic=hesp-frames kafka-acks=-1 "
                    "add-empty-results=true flush-timeout=20000 address=" +
                    kafka.bootstraps() + " ! fakesink",
-               &r, seconds(60), [&] {
-                 const auto now = std::chrono::steady_clock::now();
-                 if (!went_down && now - down_at > seconds(1)) {
-                   // One second in: the broker goes down for a second.
-                   went_down = true;
-                   down_at = now;
-                   rd_kafka_mock_broker_set_down(kafka.cluster(), kafka.broker_id());
-                 } else if (went_down && !came_back && now - down_at > seconds(1)) {
-                   came_back = true;
-                   rd_kafka_mock_broker_set_up(kafka.cluster(), kafka.broker_id());
-                 }
-               });
+               &r, seconds(60), broker_outage(kafka, seconds(1), &came_back));
   ASSERT_TRUE(r.eos) << r.error;
   ASSERT_TRUE(came_back);
   EXPECT_EQ(r.stat("published"), 90u);
@@ -544,8 +553,7 @@ TEST(HespMetaPublishDemo, KafkaFullChainSurvivesABrokerOutage) {
   HESP_REQUIRE_FILE(pack);
   MockKafka kafka;
   RunResult r;
-  bool went_down = false, came_back = false;
-  auto down_at = std::chrono::steady_clock::now();
+  bool came_back = false;
   // As the MQTT case: the same elements at a fraction of the CPU time.
   run_pipeline("filesrc location=\"" + video +
                    "\" ! decodebin ! videoconvert ! videoscale ! "
@@ -555,17 +563,7 @@ TEST(HespMetaPublishDemo, KafkaFullChainSurvivesABrokerOutage) {
                    "\" ! hespmetapublish name=pub method=kafka topic=hesp-frames kafka-acks=-1 "
                    "add-empty-results=true flush-timeout=30000 address=" +
                    kafka.bootstraps() + " ! fakesink",
-               &r, seconds(240), [&] {
-                 const auto now = std::chrono::steady_clock::now();
-                 if (!went_down && now - down_at > milliseconds(1500)) {
-                   went_down = true;
-                   down_at = now;
-                   rd_kafka_mock_broker_set_down(kafka.cluster(), kafka.broker_id());
-                 } else if (went_down && !came_back && now - down_at > seconds(1)) {
-                   came_back = true;
-                   rd_kafka_mock_broker_set_up(kafka.cluster(), kafka.broker_id());
-                 }
-               });
+               &r, seconds(240), broker_outage(kafka, milliseconds(1500), &came_back));
   ASSERT_TRUE(r.eos) << r.error;
   ASSERT_TRUE(came_back) << "the video ended before the broker came back";
   EXPECT_EQ(r.stat("published"), 450u);
