@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // NULL <-> PLAYING cycles with frames flowing in between, for the elements whose start() builds
-// something that stop() must take down again: hespinfer's worker and model (alone, and two
-// elements sharing one model instance), hespmetapublish's publisher and worker, and the KLV pair
+// something that stop() must take down again: hespinfer's worker and model (alone, two elements
+// sharing one model instance, and a clip-zeroshot pack on OpenAI's ResNet image tower),
+// hespmetapublish's publisher and worker, and the KLV pair
 // (hespklvdecode is an aggregator with a thread of its own). Each round the pipeline goes to
 // PLAYING, more frames reach the sink, and it goes back to NULL; no error may be posted, and what
 // the element counts says it ran each time.
@@ -16,6 +17,7 @@
 #include <functional>
 #include <string>
 
+#include "hesp/pack_converters.h"
 #include "infer_harness.h"
 #include "test_data.h"
 
@@ -185,6 +187,55 @@ TEST_F(InferStateCycles, TwoInferElementsSharingAModelInstance) {
   });
   gst_object_unref(a);
   gst_object_unref(b);
+}
+
+// A clip-zeroshot pack on OpenAI's ResNet image tower, a model class of its own that the default
+// pack does not reach, converted once (per process) from the tiny random-weight checkpoint of the
+// shared test data.
+std::string resnet_checkpoint() { return shared_path("clip/tiny-openai-rn/clip_openai_format.pt"); }
+std::string clip_vocab() { return shared_path("clip/bpe_simple_vocab_16e6.txt.gz"); }
+
+class ResNetStateCycles : public InferStateCycles {
+ protected:
+  void SetUp() override {
+    HESP_REQUIRE_FILE(resnet_checkpoint());
+    HESP_REQUIRE_FILE(clip_vocab());
+    clip_frames_ = random_frames();
+  }
+  static void TearDownTestSuite() {
+    if (!pack_.empty()) std::remove(pack_.c_str());
+  }
+
+  static const std::string& pack() {
+    if (pack_.empty()) {
+      hesp::ClipZeroShotConvertOptions o;
+      o.checkpoint = resnet_checkpoint();
+      o.vocab_path = clip_vocab();
+      o.classes = {"happy", "sad", "angry"};
+      o.output_path =
+          ::testing::TempDir() + "state-cycles-rn-" + std::to_string(getpid()) + ".safetensors";
+      hesp::convert_openai_clip(o);
+      pack_ = o.output_path;
+    }
+    return pack_;
+  }
+
+  static inline std::string pack_;
+};
+
+// On the streaming thread: each start loads the pack afresh (its counters too) and stop lets it
+// go; every frame that reached the sink had its clip (112 px, resized to the pack's 64) run
+// through the tower first.
+TEST_F(ResNetStateCycles, SyncInferOnAResNetClipPack) {
+  build(std::string(kLiveSource) + " ! hespinfer name=infer threads=1 schedule=sync model=\"" +
+        pack() + "\" ! fakesink name=sink");
+  feed_clips("infer");
+  GstElement* e = element("infer");
+  cycle([&](int) {
+    EXPECT_GE(stat(e, "clips-run"), kFramesPerRound);
+    EXPECT_GE(stat(e, "frames-encoded"), 1u);
+  });
+  gst_object_unref(e);
 }
 
 // method=file: the publisher and its worker are made at start and joined at stop; each round
