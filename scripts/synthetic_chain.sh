@@ -8,8 +8,8 @@
 #      EmoCLIP's temporal transformer on that frozen CLIP, and a linear probe of the frozen tower
 #   3. for each seed and each MAFW openness level (3, 5, 6, 8 known classes, published list 0):
 #      zero-shot CLIP, EmoCLIP zero-shot, the MSP baseline (CoOp prompts, max softmax
-#      probability), HESP-released, HESP-paper and HESP-paper without its visual prompt (δ off),
-#      all scored on the benchmark's test clips (known + unknown)
+#      probability), HESP-released and HESP-paper (with ablations: also HESP-paper without its
+#      visual prompt, δ off), all scored on the benchmark's test clips (known + unknown)
 #   4. a results table (markdown + JSON; per level the mean ± std over the seeds), and the
 #      8-known HESP-paper pack run in a GStreamer pipeline on a synthetic video.
 # Usage: scripts/synthetic_chain.sh [OUT_DIR]   (default: $HESP_CACHE_DIR/chain)
@@ -41,15 +41,24 @@ fi
 seeds="${HESP_CHAIN_SEEDS:-1}"
 [[ "$seeds" =~ ^[1-9][0-9]?$ ]] || { echo "synthetic_chain: HESP_CHAIN_SEEDS must be 1 to 99" >&2; exit 1; }
 
-# Sizes. "small" is what CI runs; "full" is the documented longer run.
+# Sizes. "small" is what CI runs; "full" is the documented longer run. HESP_CHAIN_ABLATIONS=1
+# adds the δ-off row to the small run (the full run always has it).
 scale="${HESP_CHAIN_SCALE:-small}"
 case "$scale" in
-  small) pre_clips=300; bench_clips=40:20; pre_epochs=10; hesp_epochs=20 ;;
-  full)  pre_clips=600; bench_clips=80:40; pre_epochs=20; hesp_epochs=40 ;;
+  small) pre_clips=500; video_clips=60; bench_clips=40:20; pre_epochs=10; hesp_epochs=10
+         ablations="${HESP_CHAIN_ABLATIONS:-0}" ;;
+  full)  pre_clips=1000; video_clips=150; bench_clips=80:40; pre_epochs=20; hesp_epochs=30
+         ablations=1 ;;
   *) echo "synthetic_chain: HESP_CHAIN_SCALE must be small or full" >&2; exit 1 ;;
 esac
+variants=(coop released paper)
+methods=(zeroshot emoclip msp hesp-released hesp-paper)
+if [[ "$ablations" == 1 ]]; then
+  variants+=(nodelta)
+  methods+=(hesp-nodelta)
+fi
 # A small ResNet tower (one bottleneck per stage, 16 wide): convolutions learn expression
-# features from a few thousand 64 px clips where a ViT of the same cost memorises the captions.
+# features from a few thousand 64 px faces where a ViT of the same cost memorises the captions.
 geometry="resnet=1-1-1-1,image=64,width=16,text-width=128,text-layers=2,embed=64"
 # Mild crops: at 64 px the eyes and brows are a few pixels, and the default 8 % crops cut them off.
 crop=0.5
@@ -60,8 +69,12 @@ step() { printf '\n== %s\n' "$*" >&2; }
 step "1. synthetic data"
 # Face-aligned clips as MAFW and DFEW ship them; captions that describe only the face, so the
 # small CLIP cannot match captions to clips by hair colour or wallpaper (docs/training.md).
-"$hesp" synth -o "$out/pretrain" --seed 101 --clips-per-class "$pre_clips" --frames 16 --size 64 \
+# The CLIP corpus holds apex frames (clips of 2 frames show only the apex), many distinct faces
+# per class; the EmoCLIP corpus holds whole clips (onset, apex, offset) for the temporal model.
+"$hesp" synth -o "$out/pretrain" --seed 101 --clips-per-class "$pre_clips" --frames 2 --size 64 \
   --face-crop --face-captions --image-format png --overwrite -q
+"$hesp" synth -o "$out/pretrain-video" --seed 102 --clips-per-class "$video_clips" --frames 16 \
+  --size 64 --face-crop --face-captions --image-format png --overwrite -q
 for ((i = 0; i < seeds; i++)); do
   bench="$out/ovfer"
   ((i > 0)) && bench="$out/ovfer-s$i"
@@ -69,16 +82,16 @@ for ((i = 0; i < seeds; i++)); do
     --size 64 --face-crop --face-captions --image-format png --overwrite -q
 done
 
-step "2. CLIP from scratch on the captions (CLIP's objective, per clip: mean of 4 frames)"
+step "2. CLIP from scratch on the captions (CLIP's objective, one apex frame per clip)"
 "$hesp" train emoclip --objective frames --train "$out/pretrain/train.txt" --vocab "$vocab" \
-  --descriptions "$here/data/descriptions/mafw.tsv" --geometry "$geometry" --frames 4 \
+  --descriptions "$here/data/descriptions/mafw.tsv" --geometry "$geometry" --frames 1 \
   --crop-min-area "$crop" --epochs "$pre_epochs" --batch-size 64 --seed 7 --val-fraction 0.1 \
   -o "$out/clip.safetensors" --report "$out/clip.report.json"
 
 step "2b. EmoCLIP: the temporal transformer on the frozen CLIP"
-"$hesp" train emoclip --init "$out/clip.safetensors" --train "$out/pretrain/train.txt" \
+"$hesp" train emoclip --init "$out/clip.safetensors" --train "$out/pretrain-video/train.txt" \
   --vocab "$vocab" --descriptions "$here/data/descriptions/mafw.tsv" --frames 8 \
-  --crop-min-area "$crop" --epochs 5 --batch-size 64 --seed 7 --val-fraction 0.1 \
+  --crop-min-area "$crop" --epochs 5 --batch-size 32 --seed 7 --val-fraction 0.1 \
   -o "$out/emoclip.safetensors" --report "$out/emoclip.report.json"
 
 step "2c. what the frozen tower knows: linear probe on the benchmark (11 classes)"
@@ -105,7 +118,7 @@ for ((i = 0; i < seeds; i++)); do
       --save-predictions "$out/emoclip-$tag.json"
     # coop = the MSP baseline (learned text context, CLIP cross-entropy, max softmax
     # probability); nodelta = HESP-paper with no visual prompt (the ablation of δ).
-    for variant in coop released paper nodelta; do
+    for variant in "${variants[@]}"; do
       extra=(--variant "$variant")
       [[ "$variant" == nodelta ]] && extra=(--variant paper --no-visual-prompt)
       "$hesp" train hesp "${extra[@]}" --clip "$out/clip.safetensors" --vocab "$vocab" \
@@ -121,7 +134,7 @@ done
 
 step "4. results"
 # Level-major: all seeds of the 3-known level first, then 5, 6, 8 (chain_table.py relies on it).
-for method in zeroshot emoclip msp hesp-released hesp-paper hesp-nodelta; do
+for method in "${methods[@]}"; do
   files=()
   for known in 3 5 6 8; do
     for ((i = 0; i < seeds; i++)); do files+=("$out/$method-$known-s$i.json"); done

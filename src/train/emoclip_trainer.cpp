@@ -616,7 +616,9 @@ EmoClipTrainReport train_emoclip(const EmoClipTrainOptions& o, const EmoClipProg
   models::EmoClipPackContents contents;
   contents.clip = run.clip.get();
   contents.temporal = run.temporal ? run.temporal.get() : nullptr;
-  contents.frames_per_clip = o.frames;
+  // A mean of frame embeddings takes any number of frames; pre-training may use a few (apex
+  // frames), while clips elsewhere in the project have 8, so the pack asks for at least 8.
+  contents.frames_per_clip = std::max(o.frames, 8);
   contents.log_logit_scale = log_scale;
   for (const auto& [name, sentences] : o.class_descriptions) {
     contents.class_names.push_back(name);
