@@ -80,10 +80,10 @@ struct EmoClipTrainOptions {
   // know. 1 when training from scratch, whatever is set here.
   double pretrained_lr_scale = 0.1;
 
-  std::uint64_t seed = 0;      // model init, shuffling, sampling and augmentation
-  int threads = 0;             // LibTorch intra-op threads; 0 leaves the process-wide setting
-  int loader_threads = 2;      // clips decoded in parallel
-  bool augment = true;         // training-mode random-resized-crop and flip, one draw per clip
+  std::uint64_t seed = 0;  // model init, shuffling, sampling and augmentation
+  int threads = 0;         // LibTorch intra-op threads; 0 leaves the process-wide setting
+  int loader_threads = 2;  // clips decoded in parallel
+  bool augment = true;     // training-mode random-resized-crop and flip, one draw per clip
   // The smallest crop area, as a fraction of the frame (torchvision's 0.08 by default; small
   // faces lose their eyes and brows to crops that tight, so face data wants milder ones).
   double crop_min_area = 0.08;

@@ -87,8 +87,10 @@ void parse_resnet_stages(const std::string& spec, const std::string& value, Visi
 // multiple of 32. The text tower keeps the transformer's rules.
 ModelGeometry checked_resnet(const std::string& spec, ModelGeometry g) {
   if (g.vision.image_size % 32 != 0)
-    throw SettingsError("CLIP geometry '" + spec + "': a ResNet tower needs an image size that is "
-                        "a multiple of 32, not " + std::to_string(g.vision.image_size));
+    throw SettingsError("CLIP geometry '" + spec +
+                        "': a ResNet tower needs an image size that is "
+                        "a multiple of 32, not " +
+                        std::to_string(g.vision.image_size));
   if (g.vision.width % 2 != 0)
     throw SettingsError("CLIP geometry '" + spec + "': a ResNet tower's width must be even, not " +
                         std::to_string(g.vision.width));

@@ -103,8 +103,8 @@ at::Tensor AttentionPool2dImpl::forward(const at::Tensor& features) {
 at::Tensor AttentionPool2dImpl::dense(const at::Tensor& features) {
   const int64_t n = features.size(0), c = features.size(1);
   const int64_t hw = features.size(2) * features.size(3);
-  const at::Tensor grid = features.permute({0, 2, 3, 1}).reshape({n, hw, c}) +
-                          positional_embedding.narrow(0, 1, hw);
+  const at::Tensor grid =
+      features.permute({0, 2, 3, 1}).reshape({n, hw, c}) + positional_embedding.narrow(0, 1, hw);
   const at::Tensor v = linear(grid, v_proj->weight, v_proj->bias, *kernel_);
   return linear(v, c_proj->weight, c_proj->bias, *kernel_);  // [N, HW, E]
 }

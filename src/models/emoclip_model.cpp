@@ -51,8 +51,10 @@ void write_emoclip_pack(const std::string& path, const EmoClipPackContents& c) {
   // what a clip-zeroshot pack computes: write that kind, so the pack needs no new reader.
   const bool temporal = c.temporal != nullptr;
   nets::TemporalGeometry tg;
-  if (temporal) tg = c.temporal->geometry();
-  else tg.width = g.vision.embed_dim;
+  if (temporal)
+    tg = c.temporal->geometry();
+  else
+    tg.width = g.vision.embed_dim;
   const std::size_t k = c.class_names.size();
   if (k == 0 || c.class_prompts.size() != k ||
       c.class_embeddings.size() != k * static_cast<std::size_t>(g.vision.embed_dim))

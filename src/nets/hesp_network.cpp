@@ -94,10 +94,10 @@ PromptLocation released_prompt_location(clip::ClipModelImpl& clip, const at::Ten
   const int64_t s = clip.geometry().vision.image_size;
   const at::Tensor x = clip::clip_normalize(frame01.to(clip.logit_scale.device()).unsqueeze(0));
   // The tower's first feature map: a ViT's patch embedding, a ResNet's stem.
-  const at::Tensor feat = (clip.visual ? clip.visual->conv1->forward(x)
-                                       : clip.visual_resnet->stem(x))[0]
-                              .contiguous()
-                              .cpu();  // [W, h, w]
+  const at::Tensor feat =
+      (clip.visual ? clip.visual->conv1->forward(x) : clip.visual_resnet->stem(x))[0]
+          .contiguous()
+          .cpu();  // [W, h, w]
   const int64_t w = feat.size(0), grid_h = feat.size(1), grid_w = feat.size(2);
   // A classifier that never saw data: nn.Linear's default initialisation, from the seed.
   const double bound = 1.0 / std::sqrt(static_cast<double>(w));

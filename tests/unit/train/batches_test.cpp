@@ -114,6 +114,25 @@ TEST(RandomClip, GeometryStringsRoundTripAndBadOnesAreNamed) {
   EXPECT_THROW(hesp::clip::parse_geometry("width=100"), hesp::SettingsError);
   EXPECT_THROW(hesp::clip::parse_geometry("depth=2"), hesp::SettingsError);
   EXPECT_THROW(hesp::clip::parse_geometry("layers=two"), hesp::SettingsError);
+
+  // OpenAI's ResNet tower: bottlenecks per stage; the attention pool's heads follow its rule.
+  const auto r = hesp::clip::parse_geometry(
+      "resnet=1-2-1-1,image=64,width=16,text-width=64,text-layers=1,embed=32");
+  EXPECT_TRUE(r.vision.resnet());
+  EXPECT_EQ(r.vision.layers, 5);
+  EXPECT_EQ(r.vision.heads, 8);  // 32 x 16 channels / 64
+  EXPECT_EQ(r.vision.grid(), 2);
+  EXPECT_EQ(hesp::clip::geometry_text(r),
+            "resnet=1-2-1-1,image=64,width=16,text-width=64,text-layers=1,embed=32,context=77");
+  EXPECT_EQ(hesp::clip::geometry_text(hesp::clip::parse_geometry(hesp::clip::geometry_text(r))),
+            hesp::clip::geometry_text(r));
+  for (const char* bad : {"resnet=1-1-1", "resnet=1-1-1-0", "resnet=a-1-1-1", "resnet=1-1-1-1-1",
+                          "resnet=1-1-1-1,image=48", "resnet=1-1-1-1,width=15"})
+    EXPECT_THROW(hesp::clip::parse_geometry(bad), hesp::SettingsError) << bad;
+  // A ResNet CLIP from scratch runs forward.
+  auto model = hesp::clip::random_clip_model(r, 3);
+  EXPECT_EQ(model->encode_image(torch::rand({2, 3, 64, 64})).sizes(),
+            (std::vector<int64_t>{2, 32}));
 }
 
 TEST(RandomClip, SeededAndLoadsBackUnderOpenAiNames) {

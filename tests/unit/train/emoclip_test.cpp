@@ -373,6 +373,67 @@ TEST_F(EmoClipTraining, PackClassifiesAndServesAsAClipCheckpoint) {
   EXPECT_THROW(model->classify({{nullptr, 4, 32}}, 0.0), hesp::InputError);
 }
 
+// CLIP's own objective (mean of the frame embeddings against the caption) on a ResNet tower
+// trained from scratch: BatchNorm learns running statistics, no temporal model is made, and the
+// pack is a clip-zeroshot pack whose scale is the learned one and whose clip embedding is the
+// frame mean the loss used.
+TEST_F(EmoClipTraining, FrameObjectiveOnAResNetWritesAClipZeroShotPack) {
+  auto o = options("frames.safetensors");
+  o.objective = hesp::EmoClipObjective::kFrames;
+  o.geometry = "resnet=1-1-1-1,image=32,width=16,text-width=64,text-layers=1,embed=32,context=40";
+  o.crop_min_area = 0.5;
+  o.val_items = hesp::data::read_annotations(path("test.txt")).items;
+  o.val_captions = hesp::captions_for_items(o.val_items, path("captions.tsv"));
+  const auto report = hesp::train_emoclip(o);
+  ASSERT_EQ(report.history.size(), 4u);
+  EXPECT_LT(report.history.back().train_loss, report.history.front().train_loss)
+      << "first epoch " << report.history.front().train_loss << ", last "
+      << report.history.back().train_loss;
+  EXPECT_FALSE(std::isnan(report.val_zero_shot_accuracy));
+  EXPECT_EQ(report.geometry.rfind("resnet=1-1-1-1,image=32,width=16", 0), 0u) << report.geometry;
+
+  const auto pack = hesp::ModelPack::open(o.output_path);
+  EXPECT_EQ(pack.kind(), "clip-zeroshot");
+  const auto& m = pack.manifest();
+  EXPECT_EQ(m["architecture"]["type"], "openai-clip-resnet");
+  EXPECT_EQ(m["clip_pooling"], "mean_embedding");
+  EXPECT_EQ(m["frames_per_clip"], 8);  // the 4 training frames, raised to the project's 8
+  EXPECT_EQ(m["training"]["objective"], "frames");
+  EXPECT_EQ(m["training"]["crop_min_area"], 0.5);
+  for (const auto& t : pack.tensors()) EXPECT_NE(t.name.rfind("temporal.", 0), 0u) << t.name;
+  const auto tensors = hesp::clip::read_checkpoint_tensors(o.output_path);
+  EXPECT_NEAR(std::exp(tensors.at("logit_scale").item<double>()), report.logit_scale, 1e-3);
+  // Batch statistics were gathered while training (they start at 0 and 1).
+  EXPECT_GT(tensors.at("visual.bn1.running_mean").abs().sum().item<double>(), 0.0);
+
+  // The model's clip embedding is the normalised mean of the frames' embeddings.
+  auto model = hesp::ExpressionModel::load(o.output_path);
+  EXPECT_EQ(model->kind(), "clip-zeroshot");
+  const auto items = hesp::data::read_annotations(path("test.txt")).items;
+  hesp::data::ClipLoaderOptions lo;
+  lo.num_segments = 8;
+  lo.augment.size = 32;
+  const auto sample = hesp::data::load_clip(items[0], lo);
+  const auto r = model->classify({{sample.frames.data(), 8, 32}}, 0.0);
+  ASSERT_EQ(r.size(), 1u);
+  ASSERT_EQ(r[0].logits.size(), 4u);
+  const auto encoder = hesp::ClipEncoder::load(o.output_path);
+  const hesp::Embeddings e = encoder->encode_rgb_crops(sample.frames.data(), 8, 32);
+  std::vector<double> mean(32, 0.0);
+  for (int f = 0; f < 8; ++f)
+    for (int x = 0; x < 32; ++x) mean[x] += e.row(f)[x];
+  double norm = 0.0;
+  for (double v : mean) norm += v * v;
+  auto* zeroshot = dynamic_cast<hesp::EmbeddingClassifier*>(model.get());
+  ASSERT_NE(zeroshot, nullptr);
+  for (int k = 0; k < 4; ++k) {
+    double dot = 0.0;
+    for (int x = 0; x < 32; ++x)
+      dot += mean[x] / std::sqrt(norm) * zeroshot->class_embeddings()[k * 32 + x];
+    EXPECT_NEAR(r[0].logits[k], report.logit_scale * dot, 1e-3);
+  }
+}
+
 // From real-format CLIP weights the image tower stays frozen (EmoCLIP) while the text tower and
 // the temporal model learn; an emoclip pack can in turn be the starting point of another run.
 TEST_F(EmoClipTraining, FromACheckpointTheImageTowerStaysFrozen) {

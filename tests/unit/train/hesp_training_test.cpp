@@ -41,9 +41,13 @@ const std::vector<std::string> kClasses = {"Sad", "Happy", "Surprise", "Angry"};
 
 std::string vocab() { return hesp::test::shared_path("clip/bpe_simple_vocab_16e6.txt.gz"); }
 
+// The same sizes with OpenAI's ResNet image tower (one bottleneck per stage).
+constexpr const char* kTinyResNetGeometry =
+    "resnet=1-1-1-1,image=32,width=16,text-width=64,text-layers=1,embed=32,context=32";
+
 // A random tiny CLIP stored as a pack of "clip.*" tensors (what read_checkpoint_tensors takes).
-void write_tiny_clip(const std::string& path) {
-  const auto model = hesp::clip::random_clip_model(hesp::clip::parse_geometry(kTinyGeometry), 5);
+void write_tiny_clip(const std::string& path, const char* geometry = kTinyGeometry) {
+  const auto model = hesp::clip::random_clip_model(hesp::clip::parse_geometry(geometry), 5);
   const hesp::clip::TensorMap tensors = hesp::clip::openai_tensors(*model);
   std::vector<hesp::TensorInfo> infos;
   for (const auto& [name, t] : tensors) {
@@ -74,6 +78,7 @@ class HespTraining : public hesp::test::SynthDatasetSuite<HespTraining> {
                                  /*size=*/32, /*n_frames=*/8, "Happy,Sad,Surprise,Angry",
                                  /*camera_effects=*/false});
     write_tiny_clip(path("tiny_clip.safetensors"));
+    write_tiny_clip(path("tiny_resnet_clip.safetensors"), kTinyResNetGeometry);
   }
   void SetUp() override { HESP_REQUIRE_FILE(vocab()); }
 
@@ -288,6 +293,37 @@ TEST_F(HespTraining, ShortRunLearnsTheKnownClasses) {
   EXPECT_EQ(r.precision, "fp32");
   EXPECT_EQ(m["open_set"]["precision"], "fp32");
   EXPECT_EQ(model->precision(), "fp32");
+}
+
+// HESP on a ResNet image tower: both prompt-location rules find a window from the tower's own
+// feature maps, the pack runs, and the δ-off ablation leaves the visual prompt at zero.
+TEST_F(HespTraining, ResNetTowerTrainsAndTheDeltaAblationKeepsDeltaZero) {
+  for (const char* variant : {"paper", "released"}) {
+    hesp::HespTrainOptions o = options(variant, std::string("rn-") + variant + ".safetensors");
+    o.clip_weights = path("tiny_resnet_clip.safetensors");
+    o.epochs = 2;
+    o.crop_min_area = 0.5;
+    const hesp::HespTrainReport r = hesp::train_hesp(o);
+    ASSERT_TRUE(r.finished) << variant;
+    const auto pack = hesp::ModelPack::open(o.output_path);
+    EXPECT_EQ(pack.manifest()["architecture"]["type"], "openai-clip-resnet + hesp prompts")
+        << variant;
+    EXPECT_EQ(pack.manifest()["provenance"]["crop_min_area"], 0.5);
+    EXPECT_GT(learned(o.output_path).at("hesp.visual_prompt").abs().sum().item<double>(), 0.0)
+        << variant << ": δ never moved";
+    const auto model = hesp::ExpressionModel::load(o.output_path, {"cpu", 2});
+    const auto samples = clips();
+    const auto out = model->classify({{samples[0].frames.data(), kFrames, 32}}, 0.0);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].logits.size(), kClasses.size());
+  }
+  hesp::HespTrainOptions o = options("paper", "rn-nodelta.safetensors");
+  o.clip_weights = path("tiny_resnet_clip.safetensors");
+  o.epochs = 2;
+  o.visual_prompt = false;
+  ASSERT_TRUE(hesp::train_hesp(o).finished);
+  EXPECT_EQ(learned(o.output_path).at("hesp.visual_prompt").abs().sum().item<double>(), 0.0);
+  EXPECT_EQ(hesp::ModelPack::open(o.output_path).manifest()["provenance"]["visual_prompt"], false);
 }
 
 TEST_F(HespTraining, ReleasedVariantPairsSortedNamesAndKeepsItsContext) {
