@@ -120,11 +120,42 @@ void validate(const LinearProbeOptions& o) {
   if (o.epochs < 1) throw SettingsError("epochs must be positive");
   if (o.batch_size < 1) throw SettingsError("the batch size must be positive");
   if (!(o.learning_rate > 0.0)) throw SettingsError("the learning rate must be positive");
-  if (!(o.weight_decay >= 0.0)) throw SettingsError("weight decay must not be negative");
+  if (std::isnan(o.weight_decay))
+    throw SettingsError("weight decay must be a number (negative: chosen by cross-validation)");
   if (o.threads < 0 || o.loader_threads < 1)
     throw SettingsError("threads must be >= 0 and loader threads >= 1");
   if (!std::filesystem::exists(o.clip_weights))
     throw FileNotFoundError("CLIP weights '" + o.clip_weights + "' not found");
+}
+
+// Mean held-out accuracy of each candidate penalty over 4 folds of the (standardised) training
+// features; folds are a seeded shuffle cut into quarters, so the choice is reproducible.
+std::vector<std::pair<double, double>> cross_validate_penalty(
+    const at::Tensor& x, const at::Tensor& y, int k, train::LogisticRegressionOptions fit) {
+  constexpr int kFolds = 4;
+  const int64_t n = x.size(0);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(fit.seed ^ 0x5eedf01dull);
+  const at::Tensor order = at::randperm(n, gen, at::kLong);
+  std::vector<std::pair<double, double>> out;
+  for (double penalty : {1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0}) {
+    fit.weight_decay = penalty;
+    double sum = 0.0;
+    int folds = 0;
+    for (int f = 0; f < kFolds; ++f) {
+      const at::Tensor held = order.slice(0, f * n / kFolds, (f + 1) * n / kFolds);
+      const at::Tensor kept =
+          at::cat({order.slice(0, 0, f * n / kFolds), order.slice(0, (f + 1) * n / kFolds, n)});
+      if (held.numel() == 0 || kept.numel() == 0) continue;
+      const auto model =
+          train::fit_logistic_regression(x.index_select(0, kept), y.index_select(0, kept), k, fit);
+      c10::NoGradGuard no_grad;
+      const at::Tensor pred = model.logits(x.index_select(0, held)).argmax(1);
+      sum += pred.eq(y.index_select(0, held)).to(at::kDouble).mean().item<double>();
+      ++folds;
+    }
+    out.push_back({penalty, folds > 0 ? sum / folds : 0.0});
+  }
+  return out;
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
@@ -184,6 +215,18 @@ LinearProbeReport run_linear_probe(const LinearProbeOptions& o) {
   fit.learning_rate = o.learning_rate;
   fit.weight_decay = o.weight_decay;
   fit.seed = o.seed;
+  if (o.weight_decay < 0.0) {
+    r.selection = cross_validate_penalty(train_x, train_y, k, fit);
+    // The best mean held-out accuracy; on a tie the larger penalty (the simpler classifier).
+    fit.weight_decay = r.selection.front().first;
+    double best = -1.0;
+    for (const auto& [penalty, accuracy] : r.selection)
+      if (accuracy >= best) {
+        best = accuracy;
+        fit.weight_decay = penalty;
+      }
+  }
+  r.weight_decay = fit.weight_decay;
   const train::LogisticRegression model = train::fit_logistic_regression(train_x, train_y, k, fit);
   if (o.progress) o.progress({"fit", "", 0, 0});
 

@@ -20,7 +20,7 @@ probe=(train probe --clip "$clip" --train "$tmp/data/train.txt" --test "$tmp/dat
 if ! "$hesp" "${probe[@]}" --report "$tmp/all.json" >"$tmp/out" 2>"$tmp/err"; then
   fail "probe:"; cat "$tmp/err"
 fi
-grep -qE '^probe: train [0-9.]+% \(24 clips\), test [0-9.]+% \(16 clips\), 4 classes, chance 25\.0%$' \
+grep -qE '^probe: train [0-9.]+% \(24 clips\), test [0-9.]+% \(16 clips\), 4 classes, chance 25\.0%, L2 penalty [0-9.e+-]+ \(cross-validated\)$' \
   "$tmp/out" || { fail "probe line:"; cat "$tmp/out"; }
 [[ -s "$tmp/err" ]] && { fail "-q run wrote to stderr:"; cat "$tmp/err"; }
 "$python" - "$tmp/all.json" "$tmp/out" <<'PY' || fail "report"
@@ -30,6 +30,11 @@ line = open(sys.argv[2]).read()
 assert r["method"] == "linear_probe" and r["image_tower"] == "vit", r
 assert r["train_clips"] == 24 and r["test_clips"] == 16 and len(r["classes"]) == 4, r
 assert r["feature_dim"] == 64 and r["settings"]["frames"] == 4, r
+# The penalty was chosen by cross-validation: the best held-out accuracy among the candidates.
+sel = r["settings"]["weight_decay_selection"]
+assert r["settings"]["weight_decay_chosen"] and len(sel) == 6, r["settings"]
+best = max(c["cv_accuracy"] for c in sel)
+assert r["settings"]["weight_decay"] == max(c["weight_decay"] for c in sel if c["cv_accuracy"] == best), sel
 per = r["per_class_test"]
 assert [c["class"] for c in per] == r["classes"] and sum(c["clips"] for c in per) == 16, per
 assert abs(sum(c["correct"] for c in per) / 16 - r["test_accuracy"]) < 1e-12, r
@@ -38,7 +43,7 @@ assert abs(shown[0] - 100 * r["train_accuracy"]) < 0.051 and abs(shown[1] - 100 
 PY
 "$hesp" "${probe[@]}" --split mafw:Happy,Sad,Surprise >"$tmp/out" 2>"$tmp/err" ||
   { fail "probe with a split:"; cat "$tmp/err"; }
-grep -qE '\(18 clips\), test .* \(12 clips\), 3 classes, chance 33\.3%$' "$tmp/out" ||
+grep -qE '\(18 clips\), test .* \(12 clips\), 3 classes, chance 33\.3%, L2 penalty' "$tmp/out" ||
   { fail "probe line with a split:"; cat "$tmp/out"; }
 
 # --- Bad input ------------------------------------------------------------------------------------

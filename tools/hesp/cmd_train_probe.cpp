@@ -128,10 +128,14 @@ void run_train_probe(const ProbeCliOptions& cli) {
     };
   const LinearProbeReport r = run_linear_probe(o);
   std::printf(
-      "probe: train %.1f%% (%d clips), test %.1f%% (%d clips), %zu classes, chance %.1f%%\n",
+      "probe: train %.1f%% (%d clips), test %.1f%% (%d clips), %zu classes, chance %.1f%%, "
+      "L2 penalty %g%s\n",
       100 * r.train_accuracy, r.train_clips, 100 * r.test_accuracy, r.test_clips, r.classes.size(),
-      100 * r.chance);
+      100 * r.chance, r.weight_decay, r.selection.empty() ? "" : " (cross-validated)");
   if (cli.report.empty()) return;
+  nlohmann::json selection = nlohmann::json::array();
+  for (const auto& [penalty, accuracy] : r.selection)
+    selection.push_back({{"weight_decay", penalty}, {"cv_accuracy", accuracy}});
   nlohmann::json per_class = nlohmann::json::array();
   for (const auto& c : r.per_class)
     per_class.push_back(
@@ -161,7 +165,9 @@ void run_train_probe(const ProbeCliOptions& cli) {
                              {{"frames", o.frames},
                               {"epochs", o.epochs},
                               {"lr", o.learning_rate},
-                              {"weight_decay", o.weight_decay},
+                              {"weight_decay", r.weight_decay},
+                              {"weight_decay_chosen", o.weight_decay < 0},
+                              {"weight_decay_selection", selection},
                               {"seed", o.seed},
                               {"threads", o.threads}}}});
 }
@@ -193,7 +199,9 @@ void add_train_probe_command(CLI::App& train) {
   add_ranged_default(cmd, "--frames", o->frames, "Frames per clip (T), segment centres", 1, 256);
   add_ranged(cmd, "--epochs", o->epochs, "L-BFGS iterations (default 200)", 1, 100000);
   cmd->add_option("--lr", o->lr, "L-BFGS step scale (default 1)")->check(CLI::PositiveNumber);
-  add_ranged(cmd, "--weight-decay", o->weight_decay, "L2 penalty on the weights (default 0.001)",
+  add_ranged(cmd, "--weight-decay", o->weight_decay,
+             "L2 penalty on the weights (default: chosen among 1e-4 ... 10 by 4-fold "
+             "cross-validation on the training clips)",
              0.0, 10.0);
   cmd->add_option("--seed", o->seed, "Seed of the classifier's initial weights");
   add_ranged(cmd, "--threads", o->threads, "LibTorch threads (0 = default)", 0, 256);
