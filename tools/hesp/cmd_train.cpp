@@ -428,15 +428,17 @@ void run_train_hesp(const HespCliOptions& cli) {
 }  // namespace
 
 void add_train_command(CLI::App& app) {
-  CLI::App* train = app.add_subcommand(
-      "train", "Train a model pack: EmoCLIP (video-caption contrastive) or HESP prompts");
+  CLI::App* train = app.add_subcommand("train",
+                                       "Train a model pack (EmoCLIP video-caption contrastive, or "
+                                       "HESP prompts) or probe a frozen CLIP");
   train->require_subcommand(1);
 
   auto e = std::make_shared<EmoClipCliOptions>();
   CLI::App* emo = train->add_subcommand(
       "emoclip",
-      "Contrastive video-caption training (EmoCLIP): CLIP + a temporal transformer; writes an "
-      "emoclip pack that classifies zero-shot from class descriptions");
+      "Contrastive video-caption training: EmoCLIP (CLIP + a temporal transformer, an emoclip "
+      "pack) or, with --objective frames, CLIP's own objective on mean-pooled frames (a "
+      "clip-zeroshot pack); both classify zero-shot from class descriptions");
   add_common(emo, e->common);
   emo->add_option("--captions", e->captions,
                   "Captions file (<path><TAB><caption>); default: captions.tsv next to --train");
