@@ -42,8 +42,9 @@ struct LinearProbeOptions {
   double learning_rate = 1.0;  // L-BFGS step scale (its line search sets the actual step)
   // L2 penalty on the weights (not the biases): mean cross-entropy + weight_decay/2 * |W|^2.
   // Negative (the default): chosen by 4-fold cross-validation on the training clips among
-  // 1e-4, 1e-3, ..., 10, as CLIP's probes sweep theirs; a fixed small penalty lets a probe on a
-  // few hundred clips memorise them and score near chance on the test clips.
+  // 1e-4, 1e-3, ..., 10 (as CLIP's probes sweep theirs), the largest penalty within one standard
+  // error of the best held-out accuracy; a fixed small penalty lets a probe on a few hundred
+  // clips memorise them and score near chance on the test clips.
   double weight_decay = -1.0;
   // Seeds the classifier's initial weights. The penalised problem has one optimum, so the seed
   // moves the result only within the solver's tolerance; the same seed gives the same bits.

@@ -9,6 +9,7 @@
 #include <torch/optim/lbfgs.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <set>
 
@@ -128,19 +129,22 @@ void validate(const LinearProbeOptions& o) {
     throw FileNotFoundError("CLIP weights '" + o.clip_weights + "' not found");
 }
 
-// Mean held-out accuracy of each candidate penalty over 4 folds of the (standardised) training
-// features; folds are a seeded shuffle cut into quarters, so the choice is reproducible.
-std::vector<std::pair<double, double>> cross_validate_penalty(
-    const at::Tensor& x, const at::Tensor& y, int k, train::LogisticRegressionOptions fit) {
+// Held-out accuracy of each candidate penalty over 4 folds of the (standardised) training
+// features: (penalty, mean, standard error of the mean). Folds are a seeded shuffle cut into
+// quarters, so the choice is reproducible.
+struct PenaltyScore {
+  double penalty, mean, standard_error;
+};
+std::vector<PenaltyScore> cross_validate_penalty(const at::Tensor& x, const at::Tensor& y, int k,
+                                                 train::LogisticRegressionOptions fit) {
   constexpr int kFolds = 4;
   const int64_t n = x.size(0);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(fit.seed ^ 0x5eedf01dull);
   const at::Tensor order = at::randperm(n, gen, at::kLong);
-  std::vector<std::pair<double, double>> out;
+  std::vector<PenaltyScore> out;
   for (double penalty : {1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0}) {
     fit.weight_decay = penalty;
-    double sum = 0.0;
-    int folds = 0;
+    std::vector<double> accuracy;
     for (int f = 0; f < kFolds; ++f) {
       const at::Tensor held = order.slice(0, f * n / kFolds, (f + 1) * n / kFolds);
       const at::Tensor kept =
@@ -150,10 +154,14 @@ std::vector<std::pair<double, double>> cross_validate_penalty(
           train::fit_logistic_regression(x.index_select(0, kept), y.index_select(0, kept), k, fit);
       c10::NoGradGuard no_grad;
       const at::Tensor pred = model.logits(x.index_select(0, held)).argmax(1);
-      sum += pred.eq(y.index_select(0, held)).to(at::kDouble).mean().item<double>();
-      ++folds;
+      accuracy.push_back(pred.eq(y.index_select(0, held)).to(at::kDouble).mean().item<double>());
     }
-    out.push_back({penalty, folds > 0 ? sum / folds : 0.0});
+    double mean = 0.0, var = 0.0;
+    for (double a : accuracy) mean += a / accuracy.size();
+    for (double a : accuracy) var += (a - mean) * (a - mean);
+    const double se =
+        accuracy.size() > 1 ? std::sqrt(var / (accuracy.size() - 1) / accuracy.size()) : 0.0;
+    out.push_back({penalty, mean, se});
   }
   return out;
 }
@@ -216,15 +224,19 @@ LinearProbeReport run_linear_probe(const LinearProbeOptions& o) {
   fit.weight_decay = o.weight_decay;
   fit.seed = o.seed;
   if (o.weight_decay < 0.0) {
-    r.selection = cross_validate_penalty(train_x, train_y, k, fit);
-    // The best mean held-out accuracy; on a tie the larger penalty (the simpler classifier).
-    fit.weight_decay = r.selection.front().first;
-    double best = -1.0;
-    for (const auto& [penalty, accuracy] : r.selection)
-      if (accuracy >= best) {
-        best = accuracy;
-        fit.weight_decay = penalty;
-      }
+    const std::vector<PenaltyScore> scores = cross_validate_penalty(train_x, train_y, k, fit);
+    // The one-standard-error rule: the largest penalty whose held-out accuracy is within one
+    // standard error of the best. On a few hundred clips the fold accuracies differ by noise,
+    // and the best mean alone often picks a penalty that lets the probe memorise.
+    const PenaltyScore* best = &scores.front();
+    for (const auto& s : scores)
+      if (s.mean > best->mean) best = &s;
+    fit.weight_decay = best->penalty;
+    for (const auto& s : scores) {
+      if (s.mean >= best->mean - best->standard_error)
+        fit.weight_decay = std::max(fit.weight_decay, s.penalty);
+      r.selection.push_back({s.penalty, s.mean});
+    }
   }
   r.weight_decay = fit.weight_decay;
   const train::LogisticRegression model = train::fit_logistic_regression(train_x, train_y, k, fit);
