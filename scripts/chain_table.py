@@ -47,7 +47,8 @@ def main() -> int:
             return 1
 
     what = "mean ± std over " + str(seeds) + " seeds" if seeds > 1 else "one seed"
-    print(f"| known / unknown | method | AUROC | OSCR | ACC |   ({what})")
+    print(f"AUROC / OSCR / ACC in percent, {what}.\n")
+    print("| known / unknown | method | AUROC | OSCR | ACC |")
     print("|---|---|---|---|---|")
     per_level = {}  # (method, metric) -> [level means]
     for i, known in enumerate(LEVELS):
