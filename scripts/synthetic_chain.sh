@@ -45,7 +45,7 @@ seeds="${HESP_CHAIN_SEEDS:-1}"
 # adds the δ-off row to the small run (the full run always has it).
 scale="${HESP_CHAIN_SCALE:-small}"
 case "$scale" in
-  small) pre_clips=500; video_clips=60; bench_clips=40:20; pre_epochs=10; hesp_epochs=10
+  small) pre_clips=500; video_clips=60; bench_clips=40:20; pre_epochs=10; hesp_epochs=7
          ablations="${HESP_CHAIN_ABLATIONS:-0}" ;;
   full)  pre_clips=1000; video_clips=150; bench_clips=80:40; pre_epochs=20; hesp_epochs=30
          ablations=1 ;;
