@@ -44,7 +44,7 @@ TensorInfo info_for(const std::string& name, const at::Tensor& t) {
 
 namespace models {
 
-void write_emoclip_pack(const std::string& path, const EmoClipPackContents& c) {
+void write_trained_clip_pack(const std::string& path, const EmoClipPackContents& c) {
   if (!c.clip) throw SettingsError("cannot write emoclip pack '" + path + "': CLIP model missing");
   const clip::ModelGeometry& g = c.clip->geometry();
   // Without a temporal model the clip embedding is the mean of the frame embeddings, which is

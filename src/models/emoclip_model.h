@@ -59,10 +59,11 @@ struct EmoClipPackContents {
   const nlohmann::json* provenance = nullptr;
 };
 
-// Writes the pack (temporary file + rename, as write_pack does). Throws SettingsError for
+// Writes the pack of a CLIP trained by hesp (temporary file + rename, as write_pack does): an
+// emoclip pack with a temporal model, a clip-zeroshot pack without one. Throws SettingsError for
 // contents that do not fit together (class count, embedding size, missing modules, templates
 // without "{}"), Error when the file cannot be written.
-void write_emoclip_pack(const std::string& path, const EmoClipPackContents& contents);
+void write_trained_clip_pack(const std::string& path, const EmoClipPackContents& contents);
 
 }  // namespace models
 

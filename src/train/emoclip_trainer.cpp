@@ -190,24 +190,28 @@ nlohmann::json run_fingerprint(const EmoClipTrainOptions& o, const Run& run, int
     h = fnv1a(fnv1a(h, o.train_items[i].rel_path), o.train_captions[i]);
   std::ostringstream data;
   data << std::hex << h;
-  return {{"geometry", clip::geometry_text(run.clip->geometry())},
-          {"init_checkpoint", std::filesystem::path(o.init_checkpoint).filename().string()},
-          {"image_tower_frozen", run.image_frozen},
-          {"train_text_tower", o.train_text_tower},
-          {"objective", frame_objective(o) ? "frames" : "video"},
-          {"frames", o.frames},
-          {"temporal_layers", frame_objective(o) ? 0 : o.temporal_layers},
-          {"epochs", o.epochs},
-          {"batch_size", batch_size},
-          {"lr", o.lr},
-          {"weight_decay", o.weight_decay},
-          {"warmup_fraction", o.warmup_fraction},
-          {"pretrained_lr_scale", o.pretrained_lr_scale},
-          {"seed", o.seed},
-          {"augment", o.augment},
-          {"crop_min_area", o.crop_min_area},
-          {"train_clips", o.train_items.size()},
-          {"train_data_fnv1a", data.str()}};
+  nlohmann::json print = {
+      {"geometry", clip::geometry_text(run.clip->geometry())},
+      {"init_checkpoint", std::filesystem::path(o.init_checkpoint).filename().string()},
+      {"image_tower_frozen", run.image_frozen},
+      {"train_text_tower", o.train_text_tower},
+      {"frames", o.frames},
+      {"temporal_layers", frame_objective(o) ? 0 : o.temporal_layers},
+      {"epochs", o.epochs},
+      {"batch_size", batch_size},
+      {"lr", o.lr},
+      {"weight_decay", o.weight_decay},
+      {"warmup_fraction", o.warmup_fraction},
+      {"pretrained_lr_scale", o.pretrained_lr_scale},
+      {"seed", o.seed},
+      {"augment", o.augment},
+      {"train_clips", o.train_items.size()},
+      {"train_data_fnv1a", data.str()}};
+  // Settings added later enter only when they differ from their defaults, as in the HESP
+  // trainer, so state files written before they existed still resume.
+  if (frame_objective(o)) print["objective"] = "frames";
+  if (o.crop_min_area != 0.08) print["crop_min_area"] = o.crop_min_area;
+  return print;
 }
 
 Run build_run(const EmoClipTrainOptions& o) {
@@ -633,6 +637,9 @@ EmoClipTrainReport train_emoclip(const EmoClipTrainOptions& o, const EmoClipProg
   contents.precision = report.precision;
   contents.face_margin = o.face_margin;
   nlohmann::json training = fingerprint;
+  // The pack states every setting, defaults included, whatever the resume check needs.
+  training["objective"] = frame_objective(o) ? "frames" : "video";
+  training["crop_min_area"] = o.crop_min_area;
   training["epochs_done"] = report.epochs_done;
   training["final_loss"] = report.final_loss;
   training["steps_per_epoch"] = steps_per_epoch;
@@ -655,7 +662,7 @@ EmoClipTrainReport train_emoclip(const EmoClipTrainOptions& o, const EmoClipProg
       {"trained_by", std::string("hesp ") + HESP_VERSION + " train emoclip"}};
   contents.training = &training;
   contents.provenance = &provenance;
-  models::write_emoclip_pack(o.output_path, contents);
+  models::write_trained_clip_pack(o.output_path, contents);
   return report;
 }
 

@@ -460,7 +460,7 @@ TEST(PrecisionPacks, EmoClipWriterRecordsThePrecision) {
   c.vocab.assign(bytes.begin(), bytes.end());
   c.templates = {"a {} face"};
   const std::string path = scratch().file("emoclip.safetensors");
-  hesp::models::write_emoclip_pack(path, c);
+  hesp::models::write_trained_clip_pack(path, c);
   EXPECT_EQ(hesp::ModelPack::open(path).manifest()["open_set"]["precision"], "fp32");
   const auto model = hesp::ExpressionModel::load(path);
   EXPECT_EQ(model->precision(), "fp32");
