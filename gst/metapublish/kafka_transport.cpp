@@ -71,8 +71,16 @@ void KafkaTransport::create_producer() {
   rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     auto* self = static_cast<KafkaTransport*>(opaque);
+    // A late report of an earlier, purged message says nothing about the current one.
+    if (reinterpret_cast<std::uintptr_t>(m->_private) != self->sending_) return;
     self->reported_ = true;
     self->report_error_ = m->err;
+  });
+  // Registering it also keeps librdkafka from logging these errors to stderr; the others are
+  // transient ones librdkafka recovers from by itself.
+  rd_kafka_conf_set_error_cb(conf, [](rd_kafka_t*, int err, const char*, void* opaque) {
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+      static_cast<KafkaTransport*>(opaque)->brokers_down_ = true;
   });
   producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
   if (!producer_) {
@@ -83,43 +91,64 @@ void KafkaTransport::create_producer() {
 
 void KafkaTransport::connect() {
   if (!producer_) create_producer();
+  // Whatever ALL_BROKERS_DOWN is queued now happened before the request below: if a broker
+  // answers it, that outage is over. Serving it here keeps it from being taken for a new one.
+  rd_kafka_poll(producer_, 0);
   // A metadata request tells whether any broker answers; librdkafka itself would wait silently.
   const struct rd_kafka_metadata* metadata = nullptr;
   const rd_kafka_resp_err_t err =
       rd_kafka_metadata(producer_, 0, nullptr, &metadata, options_.connect_timeout_ms);
   if (metadata) rd_kafka_metadata_destroy(metadata);
-  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    brokers_down_ = false;
+    return;
+  }
   if (is_auth_error(err))
     throw AuthError(describe() + " refused the connection: " + rd_kafka_err2str(err));
   throw UnreachableError("cannot reach " + describe() + ": " + rd_kafka_err2str(err));
 }
 
 Transport::Sent KafkaTransport::send(const std::string& payload, const std::atomic<bool>& cancel) {
+  // Every broker went down after the last message was delivered: reconnect first.
+  if (brokers_down_) return Sent::kConnectionLost;
+  ++sending_;
   reported_ = false;
   while (true) {
     const rd_kafka_resp_err_t err =
         rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC(options_.topic.c_str()),
                           RD_KAFKA_V_VALUE(const_cast<char*>(payload.data()), payload.size()),
-                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(sending_)), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
       throw FatalError("cannot produce to " + describe() + ": " + rd_kafka_err2str(err));
-    if (cancel) return Sent::kConnectionLost;
+    if (cancel || brokers_down_) return Sent::kConnectionLost;
     rd_kafka_poll(producer_, kPollMs);
   }
   while (!reported_) {
-    if (cancel) {
-      // Abandoned: it must not be delivered later behind the publisher's back.
-      rd_kafka_purge(producer_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-      rd_kafka_poll(producer_, 0);
-      return Sent::kConnectionLost;
-    }
+    // Abandoned, or every broker is down: the message waits inside librdkafka no longer.
+    if (cancel || brokers_down_) return abandon();
     rd_kafka_poll(producer_, kPollMs);
   }
   if (report_error_ == RD_KAFKA_RESP_ERR_NO_ERROR) return Sent::kDelivered;
   if (is_auth_error(report_error_))
     throw AuthError(describe() + " refused the message: " + rd_kafka_err2str(report_error_));
   return Sent::kConnectionLost;
+}
+
+Transport::Sent KafkaTransport::abandon() {
+  // Purged, it cannot be delivered later behind the publisher's back, after a newer message or
+  // after its own resend; its report (PURGE_QUEUE or PURGE_INFLIGHT) is served and ignored. One
+  // already on the wire may still have reached the broker: the resend is then a repeat.
+  rd_kafka_purge(producer_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  rd_kafka_poll(producer_, 0);
+  return Sent::kConnectionLost;
+}
+
+bool KafkaTransport::poll() {
+  if (!producer_) return true;
+  rd_kafka_poll(producer_, 0);
+  return !brokers_down_;
 }
 
 }  // namespace hesp::publish
