@@ -3,12 +3,10 @@
 // splits: mean and standard deviation), a JSON report and PNG plots. `hesp eval --pack P --data F
 // --split S` first runs model packs over a test set and scores their predictions the same way.
 // docs/evaluation.md describes the files.
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -16,12 +14,14 @@
 #include <vector>
 
 #include "commands.h"
+#include "dataset_inputs.h"
 #include "hesp/dataset.h"
 #include "hesp/dataset_predictions.h"
 #include "hesp/error.h"
 #include "hesp/expression_model.h"
 #include "hesp/predictions.h"
 #include "option_kinds.h"
+#include "output_file.h"
 
 namespace hesp::cli {
 
@@ -83,11 +83,6 @@ void print_table(const std::vector<eval::RunEvaluation>& runs) {
   std::printf("\n");
 }
 
-std::string folder_of(const std::string& path) {
-  const auto slash = path.find_last_of('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
-
 std::string stem(const std::string& path) {
   const auto slash = path.find_last_of('/');
   std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
@@ -103,9 +98,7 @@ std::vector<eval::PredictionSet> predict_packs(const EvalOptions& opt) {
   read.skip_bad = opt.skip_bad;
   // "clip1.avi 20 3 Sad" where class 3 is Happy is a broken line, not a Happy clip.
   read.check_label_text = true;
-  std::string classes = opt.classes;
-  const std::string beside = folder_of(opt.data) + "/classes.txt";
-  if (classes.empty() && access(beside.c_str(), R_OK) == 0) classes = beside;
+  const std::string classes = classes_file_for(opt.classes, opt.data);
   if (!classes.empty()) read.class_names = data::read_class_file(classes);
   data::OpenSetSplit split;
   if (!opt.split.empty()) {
@@ -185,12 +178,7 @@ void run_eval(const EvalOptions& opt) {
                        {"oscr", plots.oscr.empty() ? nlohmann::json() : nlohmann::json(plots.oscr)},
                        {"confusion", plots.confusion}};
   }
-  if (!opt.report.empty()) {
-    std::ofstream out(opt.report, std::ios::trunc);
-    out << report.dump(2) << '\n';
-    out.close();
-    if (!out) throw Error("cannot write report '" + opt.report + "'");
-  }
+  if (!opt.report.empty()) write_json_report(opt.report, report);
   if (!opt.quiet) print_table(runs);
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "dataset_inputs.h"
 #include "hesp/dataset.h"
 #include "hesp/emoclip.h"
 #include "hesp/error.h"
@@ -22,6 +23,7 @@
 #include "hesp/pack_converters.h"
 #include "hesp/training_progress.h"
 #include "option_kinds.h"
+#include "output_file.h"
 
 namespace hesp::cli {
 
@@ -128,13 +130,6 @@ void add_common(CLI::App* cmd, CommonOptions& o) {
   cmd->add_flag("-q,--quiet", o.quiet, "No progress output");
 }
 
-std::string folder_of(const std::string& path) {
-  const auto slash = path.find_last_of('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
-
-bool exists(const std::string& path) { return access(path.c_str(), R_OK) == 0; }
-
 // The data of a run: items with known-class labels, the names of those classes.
 struct RunData {
   std::vector<std::string> class_names;  // known classes, label order
@@ -142,59 +137,17 @@ struct RunData {
   std::vector<data::AnnotationItem> val;
 };
 
-data::Annotations read_items(const std::string& file, const CommonOptions& o,
-                             const std::vector<std::string>& class_names) {
-  data::AnnotationOptions read;
-  read.root = o.root;
-  read.class_names = class_names;
-  read.skip_bad = o.skip_bad;
-  data::Annotations a = data::read_annotations(file, read);
-  // Never skip silently: say how many and why, even with --quiet.
-  if (!a.skipped.empty()) {
-    std::fprintf(stderr, "%s: %s\n", file.c_str(), a.skip_summary().c_str());
-    for (std::size_t i = 0; i < a.skipped.size() && i < 5; ++i)
-      std::fprintf(stderr, "  %s\n", a.skipped[i].message.c_str());
-  }
-  if (a.frame_count_mismatches > 0)
-    std::fprintf(stderr,
-                 "%s: %d clips hold another number of frames than annotated (using what "
-                 "is there)\n",
-                 file.c_str(), a.frame_count_mismatches);
-  return a;
-}
-
 RunData load_run_data(const CommonOptions& o, double default_val_fraction) {
-  std::vector<std::string> all_names;
-  std::string classes = o.classes;
-  if (classes.empty() && exists(folder_of(o.train) + "/classes.txt"))
-    classes = folder_of(o.train) + "/classes.txt";
-  if (!classes.empty()) all_names = data::read_class_file(classes);
-
-  data::OpenSetSplit split;
-  if (!o.split.empty()) {
-    split = data::parse_split(o.split);
-    if (all_names.empty()) all_names = split.class_names;
-  }
-  if (all_names.empty())
-    throw SettingsError("no class names: give --classes FILE or a --split of a known data set");
-  if (o.split.empty()) {
-    split.spec = "all";
-    for (int id = 0; id < static_cast<int>(all_names.size()); ++id)
-      if (!all_names[id].empty()) split.known.push_back(id);
-  }
+  const RunClasses classes = resolve_classes(o.classes, o.split, o.train);
+  AnnotationReading how;
+  how.root = o.root;
+  how.skip_bad = o.skip_bad;
   RunData run;
-  for (int id : split.known) {
-    if (id < 0 || id >= static_cast<int>(all_names.size()) || all_names[id].empty())
-      throw SettingsError("split '" + o.split + "' names class id " + std::to_string(id) +
-                          ", which the classes file does not have");
-    run.class_names.push_back(all_names[id]);
-  }
-
-  const data::Annotations train = read_items(o.train, o, all_names);
-  run.train = data::apply_split(train.items, split).known;
-  if (run.train.empty()) throw InputError("'" + o.train + "' has no clips of the known classes");
+  run.class_names = classes.known;
+  run.train = known_items(o.train, classes, how);
   if (!o.val.empty()) {
-    run.val = data::apply_split(read_items(o.val, o, all_names).items, split).known;
+    run.val =
+        data::apply_split(read_annotation_file(o.val, classes.all, how).items, classes.split).known;
   } else {
     const double fraction = o.val_fraction >= 0.0 ? o.val_fraction : default_val_fraction;
     if (fraction > 0.0) {
@@ -270,15 +223,6 @@ class TrainingStatus {
   int last_epoch_ = -1;
 };
 
-void write_report(const std::string& path, const nlohmann::json& report) {
-  if (path.empty()) return;
-  FILE* f = std::fopen(path.c_str(), "w");
-  if (!f) throw Error("cannot write report '" + path + "'");
-  const std::string text = report.dump(2) + "\n";
-  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  if (std::fclose(f) != 0 || !ok) throw Error("cannot write report '" + path + "'");
-}
-
 nlohmann::json finite_or_null(double v) {
   return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
 }
@@ -344,17 +288,18 @@ void run_train_emoclip(const EmoClipCliOptions& cli) {
                        {"val_retrieval_accuracy", finite_or_null(e.val_retrieval_accuracy)},
                        {"val_zero_shot_accuracy", finite_or_null(e.val_zero_shot_accuracy)},
                        {"seconds", e.seconds}});
-  write_report(o.report, {{"method", "emoclip"},
-                          {"output", r.output_path},
-                          {"geometry", r.geometry},
-                          {"epochs_done", r.epochs_done},
-                          {"final_loss", finite_or_null(r.final_loss)},
-                          {"clips_per_second", r.clips_per_second},
-                          {"logit_scale", r.logit_scale},
-                          {"precision", r.precision},
-                          {"train_clips", run.train.size()},
-                          {"val_clips", run.val.size()},
-                          {"history", history}});
+  if (!o.report.empty())
+    write_json_report(o.report, {{"method", "emoclip"},
+                                 {"output", r.output_path},
+                                 {"geometry", r.geometry},
+                                 {"epochs_done", r.epochs_done},
+                                 {"final_loss", finite_or_null(r.final_loss)},
+                                 {"clips_per_second", r.clips_per_second},
+                                 {"logit_scale", r.logit_scale},
+                                 {"precision", r.precision},
+                                 {"train_clips", run.train.size()},
+                                 {"val_clips", run.val.size()},
+                                 {"history", history}});
 }
 
 void run_train_hesp(const HespCliOptions& cli) {
@@ -406,23 +351,25 @@ void run_train_hesp(const HespCliOptions& cli) {
     std::printf(", final loss %.4f, %.1f clips/s, unknown threshold %.3f (%s)\n", r.final_loss,
                 r.clips_per_second, r.unknown_threshold, r.precision.c_str());
   }
-  write_report(o.report, {{"method", "hesp"},
-                          {"variant", r.variant},
-                          {"output", r.output_path},
-                          {"epochs", r.epochs},
-                          {"best_epoch", r.best_epoch},
-                          {"selection_acc", r.selection_acc >= 0 ? nlohmann::json(r.selection_acc)
-                                                                 : nlohmann::json()},
-                          {"final_loss", r.final_loss},
-                          {"final_terms", r.final_terms},
-                          {"clips_per_second", r.clips_per_second},
-                          {"seconds", r.seconds},
-                          {"train_clips", r.train_items},
-                          {"selection_clips", r.selection_items},
-                          {"prompt_names", r.prompt_names},
-                          {"visual_prompt", {r.prompt_x, r.prompt_y, r.prompt_side}},
-                          {"unknown_threshold", r.unknown_threshold},
-                          {"precision", r.precision}});
+  if (!o.report.empty())
+    write_json_report(o.report,
+                      {{"method", "hesp"},
+                       {"variant", r.variant},
+                       {"output", r.output_path},
+                       {"epochs", r.epochs},
+                       {"best_epoch", r.best_epoch},
+                       {"selection_acc",
+                        r.selection_acc >= 0 ? nlohmann::json(r.selection_acc) : nlohmann::json()},
+                       {"final_loss", r.final_loss},
+                       {"final_terms", r.final_terms},
+                       {"clips_per_second", r.clips_per_second},
+                       {"seconds", r.seconds},
+                       {"train_clips", r.train_items},
+                       {"selection_clips", r.selection_items},
+                       {"prompt_names", r.prompt_names},
+                       {"visual_prompt", {r.prompt_x, r.prompt_y, r.prompt_side}},
+                       {"unknown_threshold", r.unknown_threshold},
+                       {"precision", r.precision}});
 }
 
 }  // namespace

@@ -11,10 +11,11 @@
 #include <vector>
 
 #include "commands.h"
-#include "hesp/dataset.h"
+#include "dataset_inputs.h"
 #include "hesp/error.h"
 #include "hesp/linear_probe.h"
 #include "option_kinds.h"
+#include "output_file.h"
 
 namespace hesp::cli {
 
@@ -37,77 +38,18 @@ struct ProbeCliOptions {
   bool quiet = false;
 };
 
-std::string folder_of(const std::string& path) {
-  const auto slash = path.find_last_of('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
-
-// The classes and split as `hesp train hesp` resolves them: a classes file (given, or
-// classes.txt next to --train) or the split's data set names every class; the split picks the
-// known ones (default: all).
-struct ProbeClasses {
-  std::vector<std::string> all;
-  data::OpenSetSplit split;
-  std::vector<std::string> known;
-};
-
-ProbeClasses resolve_classes(const ProbeCliOptions& o) {
-  ProbeClasses c;
-  std::string classes = o.classes;
-  if (classes.empty() && access((folder_of(o.train) + "/classes.txt").c_str(), R_OK) == 0)
-    classes = folder_of(o.train) + "/classes.txt";
-  if (!classes.empty()) c.all = data::read_class_file(classes);
-  if (!o.split.empty()) {
-    c.split = data::parse_split(o.split);
-    if (c.all.empty()) c.all = c.split.class_names;
-  }
-  if (c.all.empty())
-    throw SettingsError("no class names: give --classes FILE or a --split of a known data set");
-  if (o.split.empty()) {
-    c.split.spec = "all";
-    for (int id = 0; id < static_cast<int>(c.all.size()); ++id)
-      if (!c.all[id].empty()) c.split.known.push_back(id);
-  }
-  for (int id : c.split.known) {
-    if (id < 0 || id >= static_cast<int>(c.all.size()) || c.all[id].empty())
-      throw SettingsError("split '" + o.split + "' names class id " + std::to_string(id) +
-                          ", which the classes file does not have");
-    c.known.push_back(c.all[id]);
-  }
-  if (c.known.empty()) throw SettingsError("the split leaves no classes to probe");
-  return c;
-}
-
-// The known-class clips of an annotation file; says how many lines were skipped, even with -q.
-std::vector<data::AnnotationItem> known_items(const std::string& file, const ProbeCliOptions& o,
-                                              const ProbeClasses& c) {
-  data::AnnotationOptions read;
-  read.root = o.root;
-  read.class_names = c.all;
-  const data::Annotations a = data::read_annotations(file, read);
-  if (a.frame_count_mismatches > 0)
-    std::fprintf(stderr, "%s: %d clips hold another number of frames than annotated\n",
-                 file.c_str(), a.frame_count_mismatches);
-  std::vector<data::AnnotationItem> items = data::apply_split(a.items, c.split).known;
-  if (items.empty()) throw InputError("'" + file + "' has no clips of the known classes");
-  return items;
-}
-
-void write_report(const std::string& path, const nlohmann::json& report) {
-  FILE* f = std::fopen(path.c_str(), "w");
-  if (!f) throw Error("cannot write report '" + path + "'");
-  const std::string text = report.dump(2) + "\n";
-  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  if (std::fclose(f) != 0 || !ok) throw Error("cannot write report '" + path + "'");
-}
-
 void run_train_probe(const ProbeCliOptions& cli) {
-  const ProbeClasses classes = resolve_classes(cli);
+  // The classes and split as `hesp train hesp` resolves them.
+  const RunClasses classes = resolve_classes(cli.classes, cli.split, cli.train);
+  if (classes.known.empty()) throw SettingsError("the split leaves no classes to probe");
+  AnnotationReading how;
+  how.root = cli.root;
+  how.say_frames_used = false;
   LinearProbeOptions o;
   o.clip_weights = cli.clip;
   o.class_names = classes.known;
-  o.train_items = known_items(cli.train, cli, classes);
-  o.test_items = known_items(cli.test, cli, classes);
+  o.train_items = known_items(cli.train, classes, how);
+  o.test_items = known_items(cli.test, classes, how);
   o.frames = cli.frames;
   if (cli.epochs > 0) o.epochs = cli.epochs;
   if (cli.lr > 0) o.learning_rate = cli.lr;
@@ -143,33 +85,33 @@ void run_train_probe(const ProbeCliOptions& cli) {
          {"clips", c.clips},
          {"correct", c.correct},
          {"accuracy", c.clips > 0 ? nlohmann::json(c.accuracy()) : nlohmann::json()}});
-  write_report(cli.report, {{"method", "linear_probe"},
-                            {"clip", cli.clip},
-                            {"image_tower", r.image_tower},
-                            {"image_size", r.image_size},
-                            {"feature_dim", r.feature_dim},
-                            {"classes", r.classes},
-                            {"split", classes.split.spec},
-                            {"train_clips", r.train_clips},
-                            {"test_clips", r.test_clips},
-                            {"train_accuracy", r.train_accuracy},
-                            {"test_accuracy", r.test_accuracy},
-                            {"test_uar", r.test_uar},
-                            {"chance", r.chance},
-                            {"per_class_test", per_class},
-                            {"final_loss", r.final_loss},
-                            {"feature_seconds", r.feature_seconds},
-                            {"fit_seconds", r.fit_seconds},
-                            {"seconds", r.seconds},
-                            {"settings",
-                             {{"frames", o.frames},
-                              {"epochs", o.epochs},
-                              {"lr", o.learning_rate},
-                              {"weight_decay", r.weight_decay},
-                              {"weight_decay_chosen", o.weight_decay < 0},
-                              {"weight_decay_selection", selection},
-                              {"seed", o.seed},
-                              {"threads", o.threads}}}});
+  write_json_report(cli.report, {{"method", "linear_probe"},
+                                 {"clip", cli.clip},
+                                 {"image_tower", r.image_tower},
+                                 {"image_size", r.image_size},
+                                 {"feature_dim", r.feature_dim},
+                                 {"classes", r.classes},
+                                 {"split", classes.split.spec},
+                                 {"train_clips", r.train_clips},
+                                 {"test_clips", r.test_clips},
+                                 {"train_accuracy", r.train_accuracy},
+                                 {"test_accuracy", r.test_accuracy},
+                                 {"test_uar", r.test_uar},
+                                 {"chance", r.chance},
+                                 {"per_class_test", per_class},
+                                 {"final_loss", r.final_loss},
+                                 {"feature_seconds", r.feature_seconds},
+                                 {"fit_seconds", r.fit_seconds},
+                                 {"seconds", r.seconds},
+                                 {"settings",
+                                  {{"frames", o.frames},
+                                   {"epochs", o.epochs},
+                                   {"lr", o.learning_rate},
+                                   {"weight_decay", r.weight_decay},
+                                   {"weight_decay_chosen", o.weight_decay < 0},
+                                   {"weight_decay_selection", selection},
+                                   {"seed", o.seed},
+                                   {"threads", o.threads}}}});
 }
 
 }  // namespace

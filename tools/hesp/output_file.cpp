@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "hesp/error.h"
 
@@ -65,6 +66,14 @@ void check_writable(const std::string& path, const std::string& what) {
   // The run makes the file again; a failed run then leaves none behind.
   ::close(fd);
   ::unlink(path.c_str());
+}
+
+void write_json_report(const std::string& path, const nlohmann::json& report) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) throw Error("cannot write report '" + path + "'");
+  const std::string text = report.dump(2) + "\n";
+  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  if (std::fclose(f) != 0 || !ok) throw Error("cannot write report '" + path + "'");
 }
 
 void finish_stdout() {

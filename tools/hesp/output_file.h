@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdio>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 
 namespace hesp::cli {
@@ -32,6 +33,11 @@ class OutputFile {
 // when it did not exist), so a bad output path fails at once and is named as what it is. Throws
 // hesp::Error "cannot write <what> '<path>': <reason>".
 void check_writable(const std::string& path, const std::string& what);
+
+// Writes `report` to the file `path` as JSON indented by two spaces, with a final newline,
+// replacing the file. Throws hesp::Error "cannot write report '<path>'"; unlike OutputFile's, the
+// message names no system reason: it is the one the report-writing commands have always given.
+void write_json_report(const std::string& path, const nlohmann::json& report);
 
 // Flushes std::cout and stdout; throws hesp::Error when anything written to standard output was
 // lost (a full disk, a closed pipe, /dev/full).
