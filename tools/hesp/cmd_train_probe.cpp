@@ -44,7 +44,6 @@ void run_train_probe(const ProbeCliOptions& cli) {
   if (classes.known.empty()) throw SettingsError("the split leaves no classes to probe");
   AnnotationReading how;
   how.root = cli.root;
-  how.say_frames_used = false;
   LinearProbeOptions o;
   o.clip_weights = cli.clip;
   o.class_names = classes.known;

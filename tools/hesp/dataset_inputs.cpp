@@ -59,9 +59,10 @@ data::Annotations read_annotation_file(const std::string& file,
       std::fprintf(stderr, "  %s\n", a.skipped[i].message.c_str());
   }
   if (a.frame_count_mismatches > 0)
-    std::fprintf(stderr, "%s: %d clips hold another number of frames than annotated%s\n",
-                 file.c_str(), a.frame_count_mismatches,
-                 how.say_frames_used ? " (using what is there)" : "");
+    std::fprintf(stderr,
+                 "%s: %d clips hold another number of frames than annotated (using what is "
+                 "there)\n",
+                 file.c_str(), a.frame_count_mismatches);
   return a;
 }
 

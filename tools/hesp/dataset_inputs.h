@@ -36,10 +36,6 @@ RunClasses resolve_classes(const std::string& classes, const std::string& split,
 struct AnnotationReading {
   std::string root;       // folder the media paths start from; "" = the annotation file's
   bool skip_bad = false;  // skip bad lines (counted and reported) instead of stopping
-  // The trainers end the note on clips with another number of frames than annotated with
-  // "(using what is there)"; `hesp train probe` has always printed it without, and keeps its
-  // messages.
-  bool say_frames_used = true;
 };
 
 // The items of an annotation file whose labels index `class_names`. Says on stderr how many lines
