@@ -13,7 +13,6 @@
 #include <nlohmann/json.hpp>
 
 #include "clip/clip_checkpoint.h"
-#include "clip/clip_init.h"
 #include "hesp/dataset.h"
 #include "hesp/error.h"
 #include "hesp/expression_model.h"
@@ -24,6 +23,7 @@
 #include "nets/hesp_network.h"
 #include "synth_suite.h"
 #include "test_data.h"
+#include "tiny_clip_pack.h"
 #include "train/hesp_losses.h"
 #include "train/hesp_trainer.h"
 
@@ -32,44 +32,15 @@ namespace fs = std::filesystem;
 namespace {
 
 using hesp::nets::HespVariant;
+using hesp::test::kTinyClipGeometry;
+using hesp::test::kTinyResNetClipGeometry;
+using hesp::test::write_tiny_clip_pack;
 
-constexpr const char* kTinyGeometry =
-    "image=32,patch=16,width=64,layers=1,text-width=64,text-layers=1,embed=32,context=32";
 constexpr int kFrames = 4;
 // Label order on purpose not alphabetical, so the released pairing differs from the paper's.
 const std::vector<std::string> kClasses = {"Sad", "Happy", "Surprise", "Angry"};
 
 std::string vocab() { return hesp::test::shared_path("clip/bpe_simple_vocab_16e6.txt.gz"); }
-
-// The same sizes with OpenAI's ResNet image tower (one bottleneck per stage).
-constexpr const char* kTinyResNetGeometry =
-    "resnet=1-1-1-1,image=32,width=16,text-width=64,text-layers=1,embed=32,context=32";
-
-// A random tiny CLIP stored as a pack of "clip.*" tensors (what read_checkpoint_tensors takes).
-void write_tiny_clip(const std::string& path, const char* geometry = kTinyGeometry) {
-  const auto model = hesp::clip::random_clip_model(hesp::clip::parse_geometry(geometry), 5);
-  const hesp::clip::TensorMap tensors = hesp::clip::openai_tensors(*model);
-  std::vector<hesp::TensorInfo> infos;
-  for (const auto& [name, t] : tensors) {
-    hesp::TensorInfo info;
-    info.name = "clip." + name;
-    info.dtype = hesp::DType::kF32;
-    info.shape.assign(t.sizes().begin(), t.sizes().end());
-    info.data = t.data_ptr();
-    info.nbytes = t.nbytes();
-    infos.push_back(info);
-  }
-  const nlohmann::json manifest = {{"format_version", 1},
-                                   {"kind", "clip-weights"},
-                                   {"name", "tiny"},
-                                   {"classes", {"none"}},
-                                   {"architecture", {{"type", "openai-clip-vit"}}},
-                                   {"input", {{"size", 32}}},
-                                   {"frames_per_clip", 1},
-                                   {"open_set", {{"score", "max_logit"}, {"unknown_threshold", 0}}},
-                                   {"provenance", {{"source", "random, seed 5"}}}};
-  hesp::write_pack(path, manifest, infos);
-}
 
 class HespTraining : public hesp::test::SynthDatasetSuite<HespTraining> {
  protected:
@@ -77,8 +48,8 @@ class HespTraining : public hesp::test::SynthDatasetSuite<HespTraining> {
     write_dataset("hesp_hesp_", {/*seed=*/31, /*train_per_class=*/8, /*test_per_class=*/0,
                                  /*size=*/32, /*n_frames=*/8, "Happy,Sad,Surprise,Angry",
                                  /*camera_effects=*/false});
-    write_tiny_clip(path("tiny_clip.safetensors"));
-    write_tiny_clip(path("tiny_resnet_clip.safetensors"), kTinyResNetGeometry);
+    write_tiny_clip_pack(path("tiny_clip.safetensors"), kTinyClipGeometry);
+    write_tiny_clip_pack(path("tiny_resnet_clip.safetensors"), kTinyResNetClipGeometry);
   }
   void SetUp() override { HESP_REQUIRE_FILE(vocab()); }
 

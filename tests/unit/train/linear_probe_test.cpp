@@ -12,18 +12,16 @@
 
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <numeric>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <random>
 
 #include "clip/clip_checkpoint.h"
-#include "clip/clip_init.h"
 #include "hesp/dataset.h"
 #include "hesp/error.h"
-#include "hesp/model_pack.h"
 #include "test_data.h"
+#include "tiny_clip_pack.h"
 #include "train/clip_batches.h"
 #include "train/linear_probe.h"
 
@@ -31,34 +29,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kTinyGeometry =
-    "image=32,patch=16,width=64,layers=1,text-width=64,text-layers=1,embed=32,context=32";
+using hesp::test::kTinyClipGeometry;
+using hesp::test::write_tiny_clip_pack;
+
 constexpr int kFrames = 4;
 const std::vector<std::string> kClasses = {"Red", "Green", "Blue"};
-
-void write_pack_of(const std::string& path, const hesp::clip::TensorMap& tensors,
-                   const std::string& prefix) {
-  std::vector<hesp::TensorInfo> infos;
-  for (const auto& [name, t] : tensors) {
-    hesp::TensorInfo info;
-    info.name = prefix + name;
-    info.dtype = hesp::DType::kF32;
-    info.shape.assign(t.sizes().begin(), t.sizes().end());
-    info.data = t.data_ptr();
-    info.nbytes = t.nbytes();
-    infos.push_back(info);
-  }
-  const nlohmann::json manifest = {{"format_version", 1},
-                                   {"kind", "clip-weights"},
-                                   {"name", "tiny"},
-                                   {"classes", {"none"}},
-                                   {"architecture", {{"type", "openai-clip-vit"}}},
-                                   {"input", {{"size", 32}}},
-                                   {"frames_per_clip", 1},
-                                   {"open_set", {{"score", "max_logit"}, {"unknown_threshold", 0}}},
-                                   {"provenance", {{"source", "random, seed 5"}}}};
-  hesp::write_pack(path, manifest, infos);
-}
 
 class LinearProbe : public ::testing::Test {
  protected:
@@ -91,8 +66,7 @@ class LinearProbe : public ::testing::Test {
           list << rel << " " << kFrames << " " << c << " " << kClasses[c] << "\n";
         }
     }
-    const auto model = hesp::clip::random_clip_model(hesp::clip::parse_geometry(kTinyGeometry), 5);
-    write_pack_of(path("tiny_clip.safetensors"), hesp::clip::openai_tensors(*model), "clip.");
+    write_tiny_clip_pack(path("tiny_clip.safetensors"), kTinyClipGeometry);
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
 
@@ -147,7 +121,7 @@ TEST_F(LinearProbe, LearnsClassesAFrozenRandomTowerCanTellApart) {
   EXPECT_EQ(r.classes, kClasses);
   EXPECT_EQ(r.train_clips, 24);
   EXPECT_EQ(r.test_clips, 12);
-  EXPECT_EQ(r.feature_dim, 32);  // the embedding size of kTinyGeometry
+  EXPECT_EQ(r.feature_dim, 32);  // the embedding size of kTinyClipGeometry
   EXPECT_EQ(r.image_tower, "vit");
   EXPECT_EQ(r.image_size, 32);
   ASSERT_EQ(r.per_class.size(), 3u);
@@ -249,8 +223,7 @@ TEST_F(LinearProbe, BadInputFailsClearly) {
   o.clip_weights = path("missing.pt");
   EXPECT_THROW(hesp::run_linear_probe(o), hesp::FileNotFoundError);
   // A pack without CLIP weights (its tensors under another prefix).
-  const auto model = hesp::clip::random_clip_model(hesp::clip::parse_geometry(kTinyGeometry), 5);
-  write_pack_of(path("no_clip.safetensors"), hesp::clip::openai_tensors(*model), "other.");
+  write_tiny_clip_pack(path("no_clip.safetensors"), kTinyClipGeometry, "other.");
   o = options();
   o.clip_weights = path("no_clip.safetensors");
   try {
