@@ -233,7 +233,8 @@ HESP_AVX2 void attention_avx2(const Attention& at, int64_t task, float* scratch)
     const float* kj = base + j * 3 * width + width;
     for (int64_t d = 0; d < dim; ++d) kt[d * lp + j] = j < len ? kj[d] * scale : 0.f;
   }
-  for (int64_t i = 0; i < len; ++i) {
+  const int64_t queries = at.queries > 0 && at.queries < len ? at.queries : len;
+  for (int64_t i = 0; i < queries; ++i) {
     const float* qi = base + i * 3 * width;
     for (int64_t j = 0; j < lp; j += 8) _mm256_store_ps(s + j, _mm256_setzero_ps());
     for (int64_t d = 0; d < dim; ++d) {

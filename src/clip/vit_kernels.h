@@ -54,6 +54,9 @@ struct Attention {
   const float* qkv = nullptr;
   float* out = nullptr;
   int64_t batch = 0, len = 0, heads = 0, dim = 0;
+  // Query rows per image, from the first: 0 = all `len`; 1 = the class token only (the last
+  // layer, whose other rows nothing reads). Keys and values are always all `len` tokens.
+  int64_t queries = 0;
 
   int64_t tasks() const { return batch * heads; }
   int64_t scratch_floats() const;
