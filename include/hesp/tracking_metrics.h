@@ -48,6 +48,18 @@ struct TrackingMetricsOptions {
   float moving_pixels = 0.5f;
 };
 
+// Centre error of one face over the frames it moved and was matched (fractions of its size).
+// offset_x/offset_y: the mean signed offset of the box centre from the face centre, positive to
+// the right and down: a constant offset is where the detector places its box on that face (a
+// profile face, a box convention), not a box that trails the face.
+struct FaceCentreError {
+  int id = 0;
+  int count = 0;
+  double mean = 0.0;
+  double offset_x = 0.0;
+  double offset_y = 0.0;
+};
+
 struct TrackingMetrics {
   int frames = 0;
   int shots = 0;
@@ -83,6 +95,11 @@ struct TrackingMetrics {
   int centre_error_count = 0;
   double centre_error_mean = 0.0;
   double centre_error_p95 = 0.0;
+  // The same distances after taking away each face's mean offset (FaceCentreError): how well the
+  // box follows the face as it moves, whatever the detector's placement on that face.
+  double follow_error_mean = 0.0;
+  double follow_error_p95 = 0.0;
+  std::vector<FaceCentreError> centre_error_by_face;  // by face id
 };
 
 TrackingMetrics evaluate_tracking(const std::vector<TrackingFrame>& frames,

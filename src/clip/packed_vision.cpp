@@ -231,7 +231,7 @@ at::Tensor PackedVision::forward(const at::Tensor& images) const {
     const Layer& l = layers_[i];
     // Only the class token's row of the last layer's output is read (below). Its keys and
     // values still need every token, but its query, attention output, projection and MLP are
-    // needed for that one row per image: about 7 % of ViT-B/32's products. Each row's arithmetic
+    // needed for that one row per image: about 6 % of ViT-B/32's products. Each row's arithmetic
     // is the same either way, so the result is too.
     const bool last = i + 1 == layers_.size();
     const int64_t out_rows = last ? n : rows;   // rows after attention

@@ -115,7 +115,11 @@ TrackingMetrics evaluate_tracking(const std::vector<TrackingFrame>& frames,
   std::map<int, int> last_track;                   // face id -> track id it was last matched to
   std::map<std::pair<int, int>, int> pair_frames;  // (face id, track id) -> frames matched (IDF1)
   std::set<int> truth_ids, track_ids;
-  std::vector<double> centre_errors;
+  struct CentreOffset {
+    int face = 0;
+    double dx = 0.0, dy = 0.0;  // box centre minus face centre, over the face size
+  };
+  std::vector<CentreOffset> centre_offsets;
   double iou_sum = 0.0;
 
   for (size_t i = 0; i < frames.size(); ++i) {
@@ -181,9 +185,8 @@ TrackingMetrics evaluate_tracking(const std::vector<TrackingFrame>& frames,
                                           face.box.center_y() - prev.box.center_y());
           if (moved >= options.moving_pixels) {
             const double size = 0.5 * (face.box.width + face.box.height);
-            centre_errors.push_back(std::hypot(track.box.center_x() - face.box.center_x(),
-                                               track.box.center_y() - face.box.center_y()) /
-                                    size);
+            centre_offsets.push_back({face.id, (track.box.center_x() - face.box.center_x()) / size,
+                                      (track.box.center_y() - face.box.center_y()) / size});
           }
           break;
         }
@@ -262,12 +265,39 @@ TrackingMetrics evaluate_tracking(const std::vector<TrackingFrame>& frames,
   m.motp_iou = m.matches > 0 ? iou_sum / m.matches : 0.0;
   m.precision = m.track_boxes > 0 ? double(m.matches) / m.track_boxes : 0.0;
   m.recall = m.truth_boxes > 0 ? double(m.matches) / m.truth_boxes : 0.0;
-  m.centre_error_count = static_cast<int>(centre_errors.size());
-  if (!centre_errors.empty()) {
-    double sum = 0.0;
-    for (double e : centre_errors) sum += e;
-    m.centre_error_mean = sum / centre_errors.size();
-    m.centre_error_p95 = percentile(centre_errors, 0.95);
+  m.centre_error_count = static_cast<int>(centre_offsets.size());
+  if (!centre_offsets.empty()) {
+    std::map<int, FaceCentreError> by_face;
+    std::vector<double> errors;
+    for (const CentreOffset& o : centre_offsets) {
+      FaceCentreError& f = by_face[o.face];
+      f.id = o.face;
+      ++f.count;
+      f.offset_x += o.dx;
+      f.offset_y += o.dy;
+      errors.push_back(std::hypot(o.dx, o.dy));
+      f.mean += errors.back();
+    }
+    for (auto& [id, f] : by_face) {
+      f.mean /= f.count;
+      f.offset_x /= f.count;
+      f.offset_y /= f.count;
+      m.centre_error_by_face.push_back(f);
+    }
+    std::vector<double> follow;
+    for (const CentreOffset& o : centre_offsets) {
+      const FaceCentreError& f = by_face[o.face];
+      follow.push_back(std::hypot(o.dx - f.offset_x, o.dy - f.offset_y));
+    }
+    const auto mean = [](const std::vector<double>& v) {
+      double sum = 0.0;
+      for (double e : v) sum += e;
+      return sum / v.size();
+    };
+    m.centre_error_mean = mean(errors);
+    m.centre_error_p95 = percentile(errors, 0.95);
+    m.follow_error_mean = mean(follow);
+    m.follow_error_p95 = percentile(follow, 0.95);
   }
   return m;
 }

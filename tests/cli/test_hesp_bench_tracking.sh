@@ -75,6 +75,11 @@ check(m["matches"] + m["false_positives"] == m["track_boxes"], "matches + FP != 
 check(len(m["ghosts_after_cut"]) == 5 and m["cuts"] == 1, "ghosts_after_cut / cuts")
 check(0 <= m["centre_error_mean"] <= m["centre_error_p95"] < 0.5,
       f"centre error {m['centre_error_mean']} / {m['centre_error_p95']}")
+check(0 <= m["follow_error_mean"] <= m["follow_error_p95"] < 0.5,
+      f"follow error {m['follow_error_mean']} / {m['follow_error_p95']}")
+faces = m["centre_error_by_face"]
+check(0 < len(faces) <= m["truth_ids"] and
+      sum(f["count"] for f in faces) == m["centre_error_count"], f"centre_error_by_face {faces}")
 one = s["faceapi interval=1 max-faces=1"]["metrics"]
 check(one["recall"] < 0.4 < m["recall"], f"max-faces=1 recall {one['recall']}")
 PY

@@ -349,6 +349,13 @@ Collected run_face_stage(const std::string& uri, const TrackingBenchOptions& opt
 }
 
 nlohmann::json metrics_json(const TrackingMetrics& m) {
+  nlohmann::json by_face = nlohmann::json::array();
+  for (const FaceCentreError& f : m.centre_error_by_face)
+    by_face.push_back({{"id", f.id},
+                       {"count", f.count},
+                       {"mean", f.mean},
+                       {"offset_x", f.offset_x},
+                       {"offset_y", f.offset_y}});
   return {{"frames", m.frames},
           {"shots", m.shots},
           {"truth_boxes", m.truth_boxes},
@@ -373,7 +380,10 @@ nlohmann::json metrics_json(const TrackingMetrics& m) {
           {"ghosts_after_cut", m.ghosts_after_cut},
           {"centre_error_count", m.centre_error_count},
           {"centre_error_mean", m.centre_error_mean},
-          {"centre_error_p95", m.centre_error_p95}};
+          {"centre_error_p95", m.centre_error_p95},
+          {"follow_error_mean", m.follow_error_mean},
+          {"follow_error_p95", m.follow_error_p95},
+          {"centre_error_by_face", by_face}};
 }
 
 // A temporary folder removed with what it holds when the bench ends, however it ends.
@@ -431,8 +441,9 @@ void run_bench_tracking(TrackingBenchOptions opt) {
   }
   const std::string uri = to_uri(video);
 
-  std::printf("%-36s %7s %6s %6s %5s %6s %7s %11s %17s %13s %7s\n", "setting", "MOTA", "FP", "FN",
-              "IDsw", "IDF1", "recall", "stale b/id", "ghosts k=0..4", "ctr err m/p95", "fps");
+  std::printf("%-36s %7s %6s %6s %5s %6s %7s %11s %17s %13s %13s %7s\n", "setting", "MOTA", "FP",
+              "FN", "IDsw", "IDF1", "recall", "stale b/id", "ghosts k=0..4", "ctr err m/p95",
+              "follow m/p95", "fps");
   nlohmann::json results = nlohmann::json::array();
   for (const Setting& setting : settings) {
     nlohmann::json entry{{"setting", setting.label()},
@@ -477,10 +488,11 @@ void run_bench_tracking(TrackingBenchOptions opt) {
     results.push_back(entry);
     std::string ghosts;
     for (int g : m.ghosts_after_cut) ghosts += (ghosts.empty() ? "" : ",") + std::to_string(g);
-    std::printf("%-36s %7.3f %6d %6d %5d %6.3f %7.3f %5d/%-5d %17s %6.3f/%-6.3f %7.1f\n",
-                setting.label().c_str(), m.mota, m.false_positives, m.misses, m.id_switches, m.idf1,
-                m.recall, m.stale_boxes, m.stale_tracks, ghosts.c_str(), m.centre_error_mean,
-                m.centre_error_p95, frames.size() / seconds);
+    std::printf(
+        "%-36s %7.3f %6d %6d %5d %6.3f %7.3f %5d/%-5d %17s %6.3f/%-6.3f %6.3f/%-6.3f %7.1f\n",
+        setting.label().c_str(), m.mota, m.false_positives, m.misses, m.id_switches, m.idf1,
+        m.recall, m.stale_boxes, m.stale_tracks, ghosts.c_str(), m.centre_error_mean,
+        m.centre_error_p95, m.follow_error_mean, m.follow_error_p95, frames.size() / seconds);
     std::fflush(stdout);
   }
 

@@ -165,6 +165,37 @@ TEST(TrackingMetrics, CentreErrorOnMovingFacesOverFaceSize) {
   EXPECT_EQ(m.centre_error_count, 3);
   EXPECT_NEAR(m.centre_error_mean, 4.0 / 40.0, 1e-6);
   EXPECT_NEAR(m.centre_error_p95, 4.0 / 40.0, 1e-6);
+  // A constant offset is all placement: the box follows the face exactly.
+  ASSERT_EQ(m.centre_error_by_face.size(), 1u);
+  EXPECT_EQ(m.centre_error_by_face[0].id, 1);
+  EXPECT_EQ(m.centre_error_by_face[0].count, 3);
+  EXPECT_NEAR(m.centre_error_by_face[0].offset_x, -0.1, 1e-6);
+  EXPECT_NEAR(m.centre_error_by_face[0].offset_y, 0.0, 1e-6);
+  EXPECT_NEAR(m.follow_error_mean, 0.0, 1e-6);
+  EXPECT_NEAR(m.follow_error_p95, 0.0, 1e-6);
+}
+
+TEST(TrackingMetrics, FollowErrorTakesAwayEachFacesOwnOffset) {
+  std::vector<TrackingFrame> frames;
+  // Face 1's box sits 8 px to its right throughout; face 2's box lags 0, 4, 8 px behind as the
+  // face speeds up. Only face 2 counts towards the follow error.
+  const float x1[] = {100, 102, 104, 106};
+  const float x2[] = {300, 300, 304, 312};
+  const float lag[] = {0, 0, 4, 8};
+  for (int i = 0; i < 4; ++i)
+    frames.push_back(frame(0, {{1, box(x1[i], 10)}, {2, box(x2[i], 10)}},
+                           {{5, box(x1[i] + 8, 10)}, {6, box(x2[i] - lag[i], 10)}}));
+  const TrackingMetrics m = evaluate_tracking(frames);
+  EXPECT_EQ(m.centre_error_count, 5);  // face 2 stands still between frames 0 and 1
+  ASSERT_EQ(m.centre_error_by_face.size(), 2u);
+  EXPECT_NEAR(m.centre_error_by_face[0].offset_x, 0.2, 1e-6);
+  EXPECT_NEAR(m.centre_error_by_face[0].mean, 0.2, 1e-6);
+  EXPECT_NEAR(m.centre_error_by_face[1].offset_x, -0.15, 1e-6);
+  EXPECT_NEAR(m.centre_error_by_face[1].mean, 0.15, 1e-6);
+  // Face 2 lies 0.05 of its size off its mean offset on both frames; face 1 not at all.
+  EXPECT_NEAR(m.follow_error_mean, 2 * 0.05 / 5, 1e-6);
+  EXPECT_NEAR(m.follow_error_p95, 0.05, 1e-6);
+  EXPECT_NEAR(m.centre_error_mean, (3 * 0.2 + 0.1 + 0.2) / 5, 1e-6);
 }
 
 TEST(TrackingMetrics, EmptyInputIsHarmless) {
