@@ -91,7 +91,9 @@ struct Settings {
   double scale_factor = 1.1;
   double detection_scale = 1.0;
   double margin = 0.0;
-  guint track_timeout = 15;
+  // 1.2 s at 25 fps (ByteTrack keeps lost tracks for 30 frames too): a face the detector misses
+  // for a second (turned away, hidden) keeps its id; measured in docs/benchmarks.md.
+  guint track_timeout = 30;
   double iou_threshold = 0.3;
   guint input_size = 512;
   hesp::TrackerKind tracker = hesp::TrackerKind::kSort;

@@ -5,7 +5,7 @@
 # IDF1 above 0.5), a --set property reaches the element (max-faces=1 loses most faces), yunet
 # without a model is skipped with a note; then its one-line failures: an unknown property, a bad
 # value, ground truth for other photos. Then --occlude: the largest face of each shot hidden for 20
-# frames (past track-timeout) comes back under a new id without reid and under its old one with
+# frames (past track-timeout, set to 15 here) comes back under a new id without reid and under its old one with
 # reid=descriptor.
 #   test_hesp_bench_tracking.sh HESP_EXECUTABLE PYTHON3 DEMO_FACES_JSON
 # Exits 77 (skipped) without the npm package's photos or the faceapi weights in the cache folder.
@@ -85,13 +85,14 @@ check(one["recall"] < 0.4 < m["recall"], f"max-faces=1 recall {one['recall']}")
 PY
 
 "$hesp" bench tracking "${short[@]}" --detector faceapi --detection-interval 1 --occlude 20 \
-  --set reid=none,descriptor --json "$tmp/o.json" >"$tmp/out" 2>"$tmp/err" || {
+  --set reid=none,descriptor --set track-timeout=15 --json "$tmp/o.json" >"$tmp/out" 2>"$tmp/err" || {
   fail "bench tracking --occlude:"; cat "$tmp/err"; }
 cat "$tmp/out"
 check_report "$tmp/o.json" "the --occlude report" <<'PY'
 check(r["occlude_frames"] == 20 and r["occluded_faces"] == 2, f"occluded {r['occluded_faces']}")
 s = {x["setting"]: x["metrics"] for x in r["settings"]}
-none, reid = s["faceapi interval=1 reid=none"], s["faceapi interval=1 reid=descriptor"]
+none = s["faceapi interval=1 reid=none track-timeout=15"]
+reid = s["faceapi interval=1 reid=descriptor track-timeout=15"]
 check(none["id_switches"] >= 1, f"without reid the hidden faces keep their ids? {none['id_switches']}")
 check(reid["id_switches"] < none["id_switches"],
       f"id switches with reid {reid['id_switches']}, without {none['id_switches']}")

@@ -403,8 +403,8 @@ TEST(HespFaceCrop, MissingReidModelsAreNamedInTheError) {
 }
 
 // Occlusion: a still camera on sample3's three women; something covers the middle face for 30
-// frames (twice track-timeout), then it shows again. Returns the ids of the middle face before and
-// after, and how many ids the other two faces had.
+// frames (twice the track-timeout the test sets), then it shows again. Returns the ids of the
+// middle face before and after, and how many ids the other two faces had.
 struct OcclusionRun {
   std::set<int> before, after, others;
 };
@@ -459,7 +459,8 @@ TEST(HespFaceCropReid, OccludedFaceGetsItsIdBack) {
       "npm/face-api-1.7.15/model/face_recognition_model-weights_manifest.json"));
   for (const char* tracker : {"sort", "bytetrack"}) {
     SCOPED_TRACE(tracker);
-    const std::string base = std::string("hespfacecrop detection-interval=2 tracker=") + tracker;
+    const std::string base =
+        std::string("hespfacecrop detection-interval=2 track-timeout=15 tracker=") + tracker;
     const OcclusionRun with = run_occlusion(base + " reid=descriptor");
     ASSERT_EQ(with.before.size(), 1u);
     EXPECT_EQ(with.after, with.before) << "the hidden face keeps its id";
