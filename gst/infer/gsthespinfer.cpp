@@ -792,8 +792,8 @@ static void gst_hesp_infer_class_init(GstHespInferClass* klass) {
                           &Settings::precision),
           string_property("pooling", "Frame pooling",
                           "How packs that classify each frame pool a clip's frames: auto (the "
-                          "pack's choice, else peak), mean, expressive (frames weighted by "
-                          "how far they are from neutral), top-half or peak",
+                          "pack's choice, else sustained), mean, expressive (frames weighted by "
+                          "how far they are from neutral), top-half, peak or sustained",
                           &Settings::pooling),
           string_property("model-instance-id", "Model instance id",
                           "Share one loaded model with every hespinfer in the process that names "

@@ -28,8 +28,12 @@ std::optional<LabelChange> ResultStamper::update(guint track_id, const Expressio
   const std::string previous = fresh ? std::string() : t.params.label;
 
   // Smoothing blends the class probabilities and the open-set score of consecutive clips, so one
-  // ambiguous clip does not flip the label; the decision is then taken on the blend.
-  if (fresh || smoothing_ <= 0.0 || t.smoothed_scores.size() != result.class_scores.size()) {
+  // ambiguous clip does not flip the label; the decision is then taken on the blend. A clip with
+  // more real frames than any behind the state replaces it (see the header).
+  const bool better_evidence = clip_frames > t.evidence_frames;
+  t.evidence_frames = std::max(t.evidence_frames, clip_frames);
+  if (fresh || better_evidence || smoothing_ <= 0.0 ||
+      t.smoothed_scores.size() != result.class_scores.size()) {
     t.smoothed_scores = result.class_scores;
     t.smoothed_open_set = result.open_set_score;
   } else {

@@ -26,7 +26,12 @@ class ResultStamper {
   // forget_frames: a track unseen for this many frames loses its state (bounds memory).
   ResultStamper(double smoothing, std::uint64_t forget_frames, std::size_t max_tracks);
 
-  // A new clip result for a track. Returns the label change it causes, if any.
+  // A new clip result for a track. Returns the label change it causes, if any. clip_frames is the
+  // number of real (not padded) frames the clip held, 0 when unknown. A result from more real
+  // frames than any result behind the track's state replaces that state instead of being blended
+  // into it: the early one-frame result a new face gets is a provisional guess, and smoothing it
+  // into the first full clip would let one frame (often the neutral onset of an expression) weigh
+  // as much as the whole clip.
   std::optional<LabelChange> update(guint track_id, const ExpressionResult& result,
                                     double threshold, const std::vector<std::string>& classes,
                                     const std::string& model_name, guint64 clip_start,
@@ -44,6 +49,7 @@ class ResultStamper {
     ExpressionParams params;
     std::vector<double> smoothed_scores;
     double smoothed_open_set = 0.0;
+    guint evidence_frames = 0;  // the most real frames of any clip behind the smoothed state
     std::uint64_t last_seen = 0;
   };
   double smoothing_;

@@ -37,8 +37,10 @@ struct ModelOptions {
   std::string precision = "auto";
   // How kinds that classify each frame on its own (fer-cnn) pool a clip's frame logits: "mean",
   // "expressive" (frames weighted by how far they are from neutral), "top-half" (the least
-  // neutral half of the frames), "peak" (the frame the model is surest of), or "auto": the pack's
-  // manifest `pooling` when it names one, else "peak" (docs/design.md, "Pooling"). Kinds
+  // neutral half of the frames), "peak" (the frame the model is surest of), "sustained" (the
+  // frames of an expression that is the top class on at least two frames, else peak), or "auto":
+  // the pack's manifest `pooling` when it names one, else "sustained" (docs/design.md,
+  // "Pooling"). Kinds
   // that pool embeddings or run a temporal model accept only "auto". load() throws SettingsError
   // for another value.
   std::string pooling = "auto";

@@ -41,10 +41,23 @@ std::vector<double> weighted_mean(const float* rows, int classes,
   return out;
 }
 
+// The logits of the frame whose top probability is highest (the first of equals).
+std::vector<double> peak_frame(const float* rows, int count, int classes) {
+  int best = 0;
+  double best_p = -1.0;
+  for (int f = 0; f < count; ++f) {
+    const std::vector<double> p = softmax_row(rows + f * classes, classes);
+    const double top = *std::max_element(p.begin(), p.end());
+    if (top > best_p) best_p = top, best = f;
+  }
+  return std::vector<double>(rows + best * classes, rows + (best + 1) * classes);
+}
+
 }  // namespace
 
 const std::vector<std::string>& frame_pooling_names() {
-  static const std::vector<std::string> names{"mean", "expressive", "top-half", "peak"};
+  static const std::vector<std::string> names{"mean", "expressive", "top-half", "peak",
+                                              "sustained"};
   return names;
 }
 
@@ -58,21 +71,24 @@ const char* frame_pooling_name(FramePooling pooling) {
       return "top-half";
     case FramePooling::kPeak:
       return "peak";
+    case FramePooling::kSustained:
+      return "sustained";
   }
   return "mean";
 }
 
 FramePooling parse_frame_pooling(const std::string& name) {
   for (FramePooling p : {FramePooling::kMean, FramePooling::kExpressive, FramePooling::kTopHalf,
-                         FramePooling::kPeak})
+                         FramePooling::kPeak, FramePooling::kSustained})
     if (name == frame_pooling_name(p)) return p;
   throw SettingsError("unknown frame pooling '" + name +
-                      "' (accepted: mean, expressive, top-half, peak)");
+                      "' (accepted: mean, expressive, top-half, peak, sustained)");
 }
 
 std::vector<double> pool_frame_logits(FramePooling pooling, const float* rows, int count,
                                       int classes, int neutral_class) {
-  if (count < 1 || classes < 1) throw InputError("frame pooling needs at least one frame and class");
+  if (count < 1 || classes < 1)
+    throw InputError("frame pooling needs at least one frame and class");
   switch (pooling) {
     case FramePooling::kMean:
       return weighted_mean(rows, classes, std::vector<double>(count, 1.0));
@@ -85,7 +101,8 @@ std::vector<double> pool_frame_logits(FramePooling pooling, const float* rows, i
     }
     case FramePooling::kTopHalf: {
       std::vector<double> e(count);
-      for (int f = 0; f < count; ++f) e[f] = expressiveness(rows + f * classes, classes, neutral_class);
+      for (int f = 0; f < count; ++f)
+        e[f] = expressiveness(rows + f * classes, classes, neutral_class);
       std::vector<int> order(count);
       std::iota(order.begin(), order.end(), 0);
       // Ties keep frame order, so the choice does not depend on the sort's whims.
@@ -94,15 +111,32 @@ std::vector<double> pool_frame_logits(FramePooling pooling, const float* rows, i
       for (int i = 0; i < (count + 1) / 2; ++i) w[order[i]] = 1.0;
       return weighted_mean(rows, classes, w);
     }
-    case FramePooling::kPeak: {
-      int best = 0;
-      double best_p = -1.0;
+    case FramePooling::kPeak:
+      return peak_frame(rows, count, classes);
+    case FramePooling::kSustained: {
+      if (neutral_class < 0 || neutral_class >= classes) return peak_frame(rows, count, classes);
+      // Per expression (every class but neutral): the frames where it is the top class, and the
+      // sum of its probability over them.
+      std::vector<int> frames_of(classes, 0);
+      std::vector<double> mass_of(classes, 0.0);
+      std::vector<int> top_of(count);
       for (int f = 0; f < count; ++f) {
         const std::vector<double> p = softmax_row(rows + f * classes, classes);
-        const double top = *std::max_element(p.begin(), p.end());
-        if (top > best_p) best_p = top, best = f;
+        top_of[f] = static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());
+        ++frames_of[top_of[f]];
+        mass_of[top_of[f]] += p[top_of[f]];
       }
-      return std::vector<double>(rows + best * classes, rows + (best + 1) * classes);
+      int chosen = -1;
+      for (int c = 0; c < classes; ++c) {
+        if (c == neutral_class || frames_of[c] < kSustainedFrames) continue;
+        if (chosen < 0 || frames_of[c] > frames_of[chosen] ||
+            (frames_of[c] == frames_of[chosen] && mass_of[c] > mass_of[chosen]))
+          chosen = c;
+      }
+      if (chosen < 0) return peak_frame(rows, count, classes);
+      std::vector<double> w(count, 0.0);
+      for (int f = 0; f < count; ++f) w[f] = top_of[f] == chosen ? 1.0 : 0.0;
+      return weighted_mean(rows, classes, w);
     }
   }
   return {};

@@ -15,13 +15,21 @@ enum class FramePooling {
                 // frame's top probability when the model has no neutral class
   kTopHalf,     // mean of the half (rounded up) of the frames that are least neutral
   kPeak,        // the logits of the single frame the model is most confident about
+  kSustained,   // an expression that is the top class on at least kSustainedFrames frames wins
+                // (the mean of those frames; the one on most frames, then the surest); a clip
+                // with none is pooled as kPeak
 };
+
+// How many frames of a clip must show an expression for kSustained to take it: one frame alone
+// is as likely a blink, a motion blur or the detector's box jumping as an expression.
+constexpr int kSustainedFrames = 2;
 
 // The rule frame-logit kinds use when neither the caller nor the pack names one; chosen by
 // measurement on sequences that rise from neutral (docs/design.md, "Pooling").
-constexpr FramePooling kDefaultFramePooling = FramePooling::kPeak;
+constexpr FramePooling kDefaultFramePooling = FramePooling::kSustained;
 
-// "mean", "expressive", "top-half", "peak"; throws SettingsError naming the accepted values.
+// "mean", "expressive", "top-half", "peak", "sustained"; throws SettingsError naming the accepted
+// values.
 FramePooling parse_frame_pooling(const std::string& name);
 const char* frame_pooling_name(FramePooling pooling);
 const std::vector<std::string>& frame_pooling_names();

@@ -296,8 +296,9 @@ CalibrationReport write_calibrated_pack(const std::string& path, nlohmann::json 
   try {
     // Calibrated on mean-pooled clips, as these packs always were, so that a pack converted today
     // carries the threshold of the packs already in users' caches whatever the run-time pooling
-    // (the default, peak, reads a clip by its clearest frame and so scores clips a little higher:
-    // with the mean's threshold it calls them unknown, if anything, less often).
+    // (the default, sustained, is the mean of the frames that show the clip's expression, or of
+    // its surest frame when none does: on a steady face it scores like the mean, and on a clip
+    // with a brief expression like the mean of the frames that carry it).
     ModelOptions calibration_options;
     calibration_options.pooling = "mean";
     auto model = ExpressionModel::load(provisional, calibration_options);

@@ -25,8 +25,8 @@ void add_inference_chain_options(CLI::App* cmd, InferenceChainOptions* opt) {
       ->check(CLI::IsMember({"auto", "fp32", "bf16"}));
   cmd->add_option("--pooling", opt->pooling,
                   "Frame pooling of packs that classify each frame: auto (the pack's), mean, "
-                  "expressive, top-half or peak")
-      ->check(CLI::IsMember({"auto", "mean", "expressive", "top-half", "peak"}));
+                  "expressive, top-half, peak or sustained")
+      ->check(CLI::IsMember({"auto", "mean", "expressive", "top-half", "peak", "sustained"}));
   add_ranged(cmd, "--smoothing", opt->smoothing, "Per-track smoothing of scores across clips", 0.0,
              0.99);
   cmd->add_option("--extra-classes", opt->extra_classes,

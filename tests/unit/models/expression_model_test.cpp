@@ -234,7 +234,7 @@ TEST_F(ExpressionModelTest, MeanPoolingGivesTheMeanOfFrameLogits) {
 }
 
 TEST_F(ExpressionModelTest, ExpressivePoolingLetsTheSmileOutweighNeutralFrames) {
-  EXPECT_EQ(model_->pooling(), "peak") << "the default for frame-logit packs";
+  EXPECT_EQ(model_->pooling(), "sustained") << "the default for frame-logit packs";
   ModelOptions expressive_pooling;
   expressive_pooling.pooling = "expressive";
   auto expressive = ExpressionModel::load(converted_pack(), expressive_pooling);
@@ -250,7 +250,11 @@ TEST_F(ExpressionModelTest, ExpressivePoolingLetsTheSmileOutweighNeutralFrames) 
   ASSERT_EQ(r_smile.label, "happy");
   ASSERT_EQ(r_calm.label, "neutral");
   const auto pooled = expressive->classify({{rise.data(), 4, 112}}, -kInf).at(0);
-  const auto peak = model_->classify({{rise.data(), 4, 112}}, -kInf).at(0);
+  ModelOptions peak_pooling;
+  peak_pooling.pooling = "peak";
+  const auto peak = ExpressionModel::load(converted_pack(), peak_pooling)
+                        ->classify({{rise.data(), 4, 112}}, -kInf)
+                        .at(0);
   EXPECT_EQ(peak.label, "happy") << "peak reads the clip by its clearest frame";
   // The weights are 1 - p(neutral) (+ 1e-3) of each frame.
   const double w_smile = 1.0 - r_smile.class_scores[0] + 1e-3;
@@ -267,7 +271,7 @@ TEST_F(ExpressionModelTest, PoolingSettingsAreCheckedAtLoad) {
   ModelOptions bad;
   bad.pooling = "median";
   EXPECT_THROW(ExpressionModel::load(converted_pack(), bad), SettingsError);
-  for (const char* name : {"mean", "expressive", "top-half", "peak"}) {
+  for (const char* name : {"mean", "expressive", "top-half", "peak", "sustained"}) {
     ModelOptions o;
     o.pooling = name;
     EXPECT_EQ(ExpressionModel::load(converted_pack(), o)->pooling(), name);
