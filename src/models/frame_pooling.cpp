@@ -53,6 +53,35 @@ std::vector<double> peak_frame(const float* rows, int count, int classes) {
   return std::vector<double>(rows + best * classes, rows + (best + 1) * classes);
 }
 
+// The mean of the frames whose top class is the clip's sustained expression: an expression (not
+// neutral) that is the top class on at least kSustainedFrames frames; the one on most frames,
+// then the one with the larger summed probability. Without such an expression, or without a
+// neutral class to tell expressions from, the peak frame.
+std::vector<double> sustained_expression(const float* rows, int count, int classes,
+                                         int neutral_class) {
+  if (neutral_class < 0 || neutral_class >= classes) return peak_frame(rows, count, classes);
+  std::vector<int> frames_of(classes, 0);
+  std::vector<double> mass_of(classes, 0.0);
+  std::vector<int> top_of(count);
+  for (int f = 0; f < count; ++f) {
+    const std::vector<double> p = softmax_row(rows + f * classes, classes);
+    top_of[f] = static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());
+    ++frames_of[top_of[f]];
+    mass_of[top_of[f]] += p[top_of[f]];
+  }
+  int chosen = -1;
+  for (int c = 0; c < classes; ++c) {
+    if (c == neutral_class || frames_of[c] < kSustainedFrames) continue;
+    if (chosen < 0 || frames_of[c] > frames_of[chosen] ||
+        (frames_of[c] == frames_of[chosen] && mass_of[c] > mass_of[chosen]))
+      chosen = c;
+  }
+  if (chosen < 0) return peak_frame(rows, count, classes);
+  std::vector<double> w(count, 0.0);
+  for (int f = 0; f < count; ++f) w[f] = top_of[f] == chosen ? 1.0 : 0.0;
+  return weighted_mean(rows, classes, w);
+}
+
 }  // namespace
 
 const std::vector<std::string>& frame_pooling_names() {
@@ -113,31 +142,8 @@ std::vector<double> pool_frame_logits(FramePooling pooling, const float* rows, i
     }
     case FramePooling::kPeak:
       return peak_frame(rows, count, classes);
-    case FramePooling::kSustained: {
-      if (neutral_class < 0 || neutral_class >= classes) return peak_frame(rows, count, classes);
-      // Per expression (every class but neutral): the frames where it is the top class, and the
-      // sum of its probability over them.
-      std::vector<int> frames_of(classes, 0);
-      std::vector<double> mass_of(classes, 0.0);
-      std::vector<int> top_of(count);
-      for (int f = 0; f < count; ++f) {
-        const std::vector<double> p = softmax_row(rows + f * classes, classes);
-        top_of[f] = static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());
-        ++frames_of[top_of[f]];
-        mass_of[top_of[f]] += p[top_of[f]];
-      }
-      int chosen = -1;
-      for (int c = 0; c < classes; ++c) {
-        if (c == neutral_class || frames_of[c] < kSustainedFrames) continue;
-        if (chosen < 0 || frames_of[c] > frames_of[chosen] ||
-            (frames_of[c] == frames_of[chosen] && mass_of[c] > mass_of[chosen]))
-          chosen = c;
-      }
-      if (chosen < 0) return peak_frame(rows, count, classes);
-      std::vector<double> w(count, 0.0);
-      for (int f = 0; f < count; ++f) w[f] = top_of[f] == chosen ? 1.0 : 0.0;
-      return weighted_mean(rows, classes, w);
-    }
+    case FramePooling::kSustained:
+      return sustained_expression(rows, count, classes, neutral_class);
   }
   return {};
 }
